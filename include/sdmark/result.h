@@ -43,7 +43,7 @@ struct sd_result {
     double tflops, gbs, pct_of_spec;
     /* environment (NaN = unknown) */
     double clock_mhz_mean, temp_c_max, power_w_mean;
-    int throttled;                 /* -1 unknown */
+    int throttled;                 /* 1 throttled during the row, 0 not, -1 unknown */
     double peak_mem_bytes;
     /* verification */
     char verify[8];                /* pass | fail | none */
