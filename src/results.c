@@ -19,6 +19,7 @@
 
 #include <cJSON.h>
 
+#include "sdmark/fault.h"
 #include "sdmark/result.h"
 
 enum col_type { T_STR, T_INT, T_U64, T_I64, T_DBL, T_OP, T_DTYPE, T_STATUS, T_BOOLSTR };
@@ -215,7 +216,7 @@ int sd_results_write(const char *path, const char *format, const struct sd_resul
         snprintf(err, errlen, "%s: path too long", path);
         return -1;
     }
-    int fd = mkstemp(tmp);
+    int fd = sd_fault_hit(SD_FAULT_WRITE) ? (errno = EACCES, -1) : mkstemp(tmp);
     if (fd < 0) {
         snprintf(err, errlen, "%s: cannot write results (temp file): %s", path, strerror(errno));
         return -1;

@@ -1,0 +1,41 @@
+# Thin wrapper around CMake. Everything real lives in CMakeLists.txt.
+#   make bench   install deps, build (Release), run the default suites on the best device
+#   make test    install deps, build with ASan+UBSan, run every test (CTest)
+#   make clean
+BUILD      ?= build
+TEST_BUILD ?= build-test
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+BENCH_ARGS ?=
+CMAKE_ARGS ?=
+
+# Sanitizer runtime options for the tests: leaks inside the OpenCL ICD/PoCL/CUDA driver libraries are
+# not ours (suppressed by name in tests/lsan.supp); any other leak or UB fails the test.
+export ASAN_OPTIONS  ?= protect_shadow_gap=0:detect_leaks=1:abort_on_error=0
+export LSAN_OPTIONS  ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+
+.PHONY: all deps build bench test clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >$(BUILD).configure.log 2>&1 || \
+	  { cat $(BUILD).configure.log; exit 1; }
+	@grep -E "sdmark" $(BUILD).configure.log || true
+	@cmake --build $(BUILD) -j$(JOBS)
+
+bench: build
+	./$(BUILD)/sdmark run $(BENCH_ARGS)
+
+test: deps
+	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSDMARK_SANITIZE=ON $(CMAKE_ARGS) \
+	  >$(TEST_BUILD).configure.log 2>&1 || { cat $(TEST_BUILD).configure.log; exit 1; }
+	@grep -E "sdmark" $(TEST_BUILD).configure.log || true
+	@cmake --build $(TEST_BUILD) -j$(JOBS)
+	cd $(TEST_BUILD) && ctest --output-on-failure -j$(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD) $(BUILD).configure.log $(TEST_BUILD).configure.log

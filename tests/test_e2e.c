@@ -1,0 +1,256 @@
+/* test_e2e.c — the sdmark binary end to end: `sdmark run` of a tiny suite on the OpenCL device
+ * (PoCL here) and the cpu backend, then the CSV/JSON it wrote are read back and checked; Ctrl-C
+ * (SIGINT) keeps completed rows; fault injection yields status rows and intact files. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "sdmark/backend.h"
+#include "sdmark/result.h"
+
+static char tmpdir[256];
+
+static int has_backend_device(const char *name)
+{
+    const struct sd_backend_ops *be = sd_backend_find(name);
+    struct sd_device_info info;
+    return be && be->probe(&info, 1) > 0;
+}
+
+/* Run the sdmark binary with args (NULL-terminated), env additions "K=V" (NULL-terminated).
+ * Returns the exit status; stdout+stderr go to <tmpdir>/log. */
+static int run_sdmark(const char *const *args, const char *const *envs)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char logp[512];
+        snprintf(logp, sizeof logp, "%s/log", tmpdir);
+        FILE *lf = freopen(logp, "a", stdout);
+        (void)lf;
+        dup2(STDOUT_FILENO, STDERR_FILENO);
+        for (int i = 0; envs && envs[i]; i++)
+            putenv((char *)envs[i]);
+        const char *av[40];
+        int n = 0;
+        av[n++] = SDMARK_BINARY;
+        for (int i = 0; args[i] && n < 39; i++)
+            av[n++] = args[i];
+        av[n] = NULL;
+        execv(SDMARK_BINARY, (char *const *)av);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int setup(void **state)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sdmark-e2e-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Read the one results file for (backend, suite) under dir. */
+static int read_results(const char *dir, const char *backend_prefix, const char *suite, const char *ext,
+                        struct sd_result **rows, size_t *n)
+{
+    char cmd[800], path[600] = "";
+    snprintf(cmd, sizeof cmd, "ls %s/%s-*-%s.%s 2>/dev/null | head -1", dir, backend_prefix, suite, ext);
+    FILE *p = popen(cmd, "r");
+    if (!p || !fgets(path, sizeof path, p)) {
+        if (p)
+            pclose(p);
+        return -1;
+    }
+    pclose(p);
+    path[strcspn(path, "\n")] = 0;
+    char err[512];
+    int rc = sd_results_read(path, rows, n, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "%s\n", err);
+    return rc;
+}
+
+static void check_rows_verified(const struct sd_result *rows, size_t n)
+{
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct sd_result *r = &rows[i];
+        assert_int_equal(r->schema_version, SD_SCHEMA_VERSION);
+        if (r->status == SD_OK) {
+            ok++;
+            assert_string_equal(r->verify, "pass");
+            assert_true(r->max_rel_err <= r->tolerance);
+            assert_true(r->time_ms_median > 0);
+            assert_true(r->time_ms_min <= r->time_ms_median);
+            assert_true(r->tflops > 0);
+            assert_true(r->samples >= 3);
+            assert_true(r->peak_mem_bytes > 0);
+        } else {
+            /* a failure row never carries a time */
+            assert_true(r->reason[0] != 0);
+            assert_true(!(r->time_ms_median > 0));
+        }
+        assert_int_not_equal(r->status, SD_WRONG);
+        assert_int_not_equal(r->status, SD_ERROR);
+    }
+    assert_true(ok > 0);
+}
+
+static const char *fast[] = {"--min-time", "0.02", "--min-samples", "3", "--warmup-ms", "1", "--quiet", NULL};
+
+static void argv_join(const char **out, const char *const *a, const char *const *b)
+{
+    int n = 0;
+    for (int i = 0; a[i]; i++)
+        out[n++] = a[i];
+    for (int i = 0; b[i]; i++)
+        out[n++] = b[i];
+    out[n] = NULL;
+}
+
+static void test_run_tiny_opencl_and_cpu(void **state)
+{
+    if (!has_backend_device("opencl"))
+        skip(); /* reason: no OpenCL device (install pocl-opencl-icd) */
+    char out[300];
+    snprintf(out, sizeof out, "%s/r1", tmpdir);
+    const char *base[] = {"run", "--suite", SDMARK_TEST_DATA "/tiny.suite", "--backend", "opencl,cpu", "--out", out, NULL};
+    const char *args[40];
+    argv_join(args, base, fast);
+    assert_int_equal(run_sdmark(args, NULL), 0);
+
+    struct sd_result *rows;
+    size_t n;
+    assert_int_equal(read_results(out, "opencl", "tiny", "csv", &rows, &n), 0);
+    assert_true(n >= 7); /* every workload x every opencl impl */
+    check_rows_verified(rows, n);
+    int ops[SD_OP_COUNT] = {0};
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].status == SD_OK)
+            ops[rows[i].wl.op]++;
+    assert_true(ops[SD_OP_GEMM] > 0 && ops[SD_OP_CONV2D] > 0 && ops[SD_OP_ATTENTION] > 0);
+    free(rows);
+
+    /* The JSON mirrors the CSV. */
+    struct sd_result *jrows;
+    size_t jn;
+    assert_int_equal(read_results(out, "opencl", "tiny", "json", &jrows, &jn), 0);
+    assert_int_equal(jn, n);
+    free(jrows);
+
+    if (sd_backend_find("cpu")) {
+        assert_int_equal(read_results(out, "cpu", "tiny", "csv", &rows, &n), 0);
+        check_rows_verified(rows, n);
+        free(rows);
+    }
+}
+
+/* SIGINT while a run is going: the process exits 130 and the file holds the completed rows only,
+ * every one of them complete and parseable. */
+static void test_sigint_keeps_completed_rows(void **state)
+{
+    if (!has_backend_device("cpu") && !has_backend_device("opencl"))
+        skip();
+    const char *backend = sd_backend_find("cpu") ? "cpu" : "opencl";
+    char out[300], suite[300];
+    snprintf(out, sizeof out, "%s/r2", tmpdir);
+    snprintf(suite, sizeof suite, "%s/slow.suite", tmpdir);
+    FILE *f = fopen(suite, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 40; i++)
+        fprintf(f, "gemm g%d 1 m=%d n=64 k=64\n", i, 64 + i);
+    fclose(f);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char logp[512];
+        snprintf(logp, sizeof logp, "%s/log", tmpdir);
+        FILE *lf = freopen(logp, "a", stderr);
+        lf = freopen("/dev/null", "w", stdout);
+        (void)lf;
+        execl(SDMARK_BINARY, SDMARK_BINARY, "run", "--suite", suite, "--backend", backend, "--out", out, "--min-time",
+              "0.2", "--warmup-ms", "1", "--format", "csv", (char *)NULL);
+        _exit(127);
+    }
+    /* Wait until at least two rows are on disk, then interrupt. */
+    char pattern[700];
+    snprintf(pattern, sizeof pattern, "cat %s/%s-*-slow.csv 2>/dev/null | wc -l", out, backend);
+    int lines = 0;
+    for (int t = 0; t < 600 && lines < 3; t++) {
+        usleep(50000);
+        FILE *p = popen(pattern, "r");
+        if (p) {
+            if (fscanf(p, "%d", &lines) != 1)
+                lines = 0;
+            pclose(p);
+        }
+    }
+    assert_true(lines >= 3);
+    kill(pid, SIGINT);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 130);
+    struct sd_result *rows;
+    size_t n;
+    assert_int_equal(read_results(out, backend, "slow", "csv", &rows, &n), 0);
+    assert_true(n >= 2 && n < 40);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(rows[i].status, SD_OK);
+    free(rows);
+}
+
+/* A bad suite file is a one-line error naming file:line and exit status 2, and nothing is written. */
+static void test_bad_suite_is_usage_error(void **state)
+{
+    char suite[300], out[300];
+    snprintf(suite, sizeof suite, "%s/bad.suite", tmpdir);
+    snprintf(out, sizeof out, "%s/r3", tmpdir);
+    FILE *f = fopen(suite, "w");
+    assert_non_null(f);
+    fprintf(f, "gemm ok 1 m=4 n=4 k=4\ngemm bad 1 m=4 n=4 sq=4\n");
+    fclose(f);
+    const char *args[] = {"run", "--suite", suite, "--out", out, NULL};
+    assert_int_equal(run_sdmark(args, NULL), 2);
+    char logp[512], line[1024], want[600];
+    snprintf(logp, sizeof logp, "%s/log", tmpdir);
+    snprintf(want, sizeof want, "sdmark run: %s:2: unknown key 'sq'", suite);
+    FILE *lf = fopen(logp, "r");
+    assert_non_null(lf);
+    int found = 0;
+    while (fgets(line, sizeof line, lf))
+        if (strstr(line, want))
+            found = 1;
+    fclose(lf);
+    assert_true(found);
+    struct stat st;
+    assert_int_not_equal(stat(out, &st), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_suite_is_usage_error),
+        cmocka_unit_test(test_run_tiny_opencl_and_cpu),
+        cmocka_unit_test(test_sigint_keeps_completed_rows),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
