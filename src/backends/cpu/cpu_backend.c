@@ -1,0 +1,559 @@
+/* cpu_backend.c — the `cpu` backend: host memory + OpenBLAS, fp32 only.
+ *
+ * The CPU baseline of claim C1 (what a CPU-only user gets) and the ceiling for OpenCL-on-CPU
+ * numbers. One device. Every buffer of a plan (inputs x nsets, output, im2col workspace,
+ * attention score matrix) goes through cpu_alloc(), which counts current/peak bytes and refuses
+ * (SD_OOM) a request above the limit: SDMARK_CPU_MEM_LIMIT bytes (suffixes K/M/G/T accepted),
+ * default physical RAM / 2, so huge unfused attention is an honest `oom` row, not swapping.
+ * Timing: host CLOCK_MONOTONIC around the (synchronous) computation.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "sdmark/backend.h"
+#include "cpu_internal.h"
+
+#define MiB (1024.0 * 1024.0)
+#define ALLOC_ALIGN 64
+
+struct cpu_ctx {
+    struct sd_device_info info;
+    uint64_t limit;     /* tracked bytes allowed at once */
+    uint64_t current;
+    uint64_t peak;
+};
+
+enum cpu_impl { IMPL_GEMM_OPENBLAS, IMPL_CONV_IM2COL, IMPL_ATTN_UNFUSED, IMPL_ATTN_SLICED };
+
+#define MAX_SETS 64
+
+struct sd_plan {
+    struct cpu_ctx *ctx;
+    struct sd_workload wl;
+    enum cpu_impl impl;
+    struct sd_tensors t;
+    int nsets;
+    float *in[MAX_SETS][3];
+    float *out;
+    float *work;        /* im2col buffer or attention scores; NULL if none */
+};
+
+static const char *const gemm_impls[] = {"openblas", NULL};
+static const char *const conv_impls[] = {"im2col", NULL};
+static const char *const attn_impls[] = {"unfused", "sliced", NULL};
+
+/* ---- host facts ------------------------------------------------------------------------ */
+
+static uint64_t phys_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    return (pages > 0 && psz > 0) ? (uint64_t)pages * (uint64_t)psz : 0;
+}
+
+static uint64_t avail_bytes(void)
+{
+    long pages = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    return (pages > 0 && psz > 0) ? (uint64_t)pages * (uint64_t)psz : 0;
+}
+
+/* "123", "64M", "2G", "1.5G" -> bytes; 0 if unparsable. */
+static uint64_t parse_bytes(const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0))
+        return 0;
+    while (isspace((unsigned char)*end))
+        end++;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': v *= 1024.0; break;
+    case 'M': v *= 1024.0 * 1024; break;
+    case 'G': v *= 1024.0 * 1024 * 1024; break;
+    case 'T': v *= 1024.0 * 1024 * 1024 * 1024; break;
+    default: break;
+    }
+    return v >= 1.8e19 ? UINT64_MAX : (uint64_t)v;
+}
+
+static uint64_t mem_limit(void)
+{
+    const char *e = getenv("SDMARK_CPU_MEM_LIMIT");
+    if (e && *e) {
+        uint64_t v = parse_bytes(e);
+        if (v)
+            return v;
+    }
+    uint64_t p = phys_bytes();
+    return p ? p / 2 : UINT64_MAX;
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = 0;
+    size_t i = 0;
+    while (isspace((unsigned char)s[i]))
+        i++;
+    memmove(s, s + i, strlen(s + i) + 1);
+}
+
+/* Value of the first "key<spaces>: value" line of /proc/cpuinfo into out; 0 if found. */
+static int cpuinfo_field(const char *key, char *out, size_t len)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return -1;
+    char line[8192];
+    size_t kl = strlen(key);
+    int rc = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, kl) != 0)
+            continue;
+        char *p = line + kl;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p != ':')
+            continue;
+        snprintf(out, len, "%s", p + 1);
+        trim(out);
+        rc = 0;
+        break;
+    }
+    fclose(f);
+    return rc;
+}
+
+static int has_flag(const char *flags, const char *flag)
+{
+    size_t fl = strlen(flag);
+    for (const char *p = flags; (p = strstr(p, flag)) != NULL; p += fl)
+        if ((p == flags || p[-1] == ' ') && (p[fl] == ' ' || p[fl] == 0))
+            return 1;
+    return 0;
+}
+
+/* Machine name + the widest SIMD extension, e.g. "x86_64 avx512f", "aarch64 sve". */
+static void cpu_arch(char *out, size_t len)
+{
+    struct utsname u;
+    const char *machine = uname(&u) == 0 ? u.machine : "unknown";
+    static char flags[8192];
+    const char *simd = "";
+    if (cpuinfo_field("flags", flags, sizeof flags) == 0) {
+        static const char *const x86[] = {"avx512f", "avx2", "avx", "sse4_2", "sse2", NULL};
+        for (int i = 0; x86[i]; i++)
+            if (has_flag(flags, x86[i])) {
+                simd = x86[i];
+                break;
+            }
+    } else if (cpuinfo_field("Features", flags, sizeof flags) == 0) {
+        static const char *const arm[] = {"sve2", "sve", "asimd", NULL};
+        for (int i = 0; arm[i]; i++)
+            if (has_flag(flags, arm[i])) {
+                simd = arm[i];
+                break;
+            }
+    }
+    snprintf(out, len, "%.40s%s%s", machine, *simd ? " " : "", simd);
+}
+
+/* Largest cache (last level) of cpu0 from sysfs, in bytes; 0 if unknown. */
+static uint64_t llc_bytes(void)
+{
+    uint64_t best = 0;
+    for (int i = 0; i < 16; i++) {
+        char path[96], buf[64];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(buf, sizeof buf, f)) {
+            char *end;
+            unsigned long long v = strtoull(buf, &end, 10);
+            if (*end == 'K' || *end == 'k')
+                v *= 1024ull;
+            else if (*end == 'M' || *end == 'm')
+                v *= 1024ull * 1024;
+            else if (*end == 'G' || *end == 'g')
+                v *= 1024ull * 1024 * 1024;
+            if (v > best)
+                best = v;
+        }
+        fclose(f);
+    }
+    return best;
+}
+
+static int max_clock_mhz(void)
+{
+    FILE *f = fopen("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq", "r");
+    if (f) {
+        unsigned long khz = 0;
+        int ok = fscanf(f, "%lu", &khz) == 1;
+        fclose(f);
+        if (ok && khz)
+            return (int)(khz / 1000);
+    }
+    char mhz[64];
+    if (cpuinfo_field("cpu MHz", mhz, sizeof mhz) == 0)
+        return (int)(atof(mhz) + 0.5);
+    return 0;
+}
+
+static void fill_info(struct sd_device_info *d, uint64_t limit)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->backend, sizeof d->backend, "cpu");
+    if (cpuinfo_field("model name", d->name, sizeof d->name) != 0 &&
+        cpuinfo_field("Model", d->name, sizeof d->name) != 0)
+        snprintf(d->name, sizeof d->name, "cpu");
+    if (cpuinfo_field("vendor_id", d->vendor, sizeof d->vendor) != 0 &&
+        cpuinfo_field("CPU implementer", d->vendor, sizeof d->vendor) != 0)
+        d->vendor[0] = 0;
+    cpu_arch(d->arch, sizeof d->arch);
+
+    /* openblas_get_config(): "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... SkylakeX MAX_THREADS=64" */
+    char cfg[256];
+    snprintf(cfg, sizeof cfg, "%s", openblas_get_config());
+    const char *sp = strchr(cfg, ' ');
+    sp = sp ? strchr(sp + 1, ' ') : NULL;
+    snprintf(d->api_version, sizeof d->api_version, "%.*s", sp ? (int)(sp - cfg) : (int)strlen(cfg),
+             cfg);
+    int par = openblas_get_parallel();
+    snprintf(d->driver_version, sizeof d->driver_version, "%s %s", openblas_get_corename(),
+             par == 0 ? "sequential" : par == 2 ? "openmp" : "pthreads");
+
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    d->compute_units = n > 0 ? (int)n : 1;
+    d->clock_mhz = max_clock_mhz();
+    d->mem_bytes = phys_bytes();
+    d->max_alloc_bytes = limit;
+    d->l2_bytes = llc_bytes();
+    d->fp16 = false;
+    d->bf16 = false;
+    d->threads = openblas_get_num_threads();
+}
+
+/* ---- tracked allocator ----------------------------------------------------------------- */
+
+/* Every buffer of the backend comes from here. NULL + SD_OOM reason when the request would
+ * exceed the limit or malloc fails. The size lives in a header before the returned pointer. */
+static float *cpu_alloc(struct cpu_ctx *c, size_t bytes, const char *what, char *reason, size_t len)
+{
+    if (bytes > c->limit || c->current > c->limit - bytes) {
+        snprintf(reason, len,
+                 "cpu: %s needs %.1f MiB, %.1f MiB already allocated, limit %.1f MiB "
+                 "(SDMARK_CPU_MEM_LIMIT, default RAM/2)",
+                 what, bytes / MiB, c->current / MiB, c->limit / MiB);
+        return NULL;
+    }
+    void *p = NULL;
+    if (bytes > SIZE_MAX - ALLOC_ALIGN || posix_memalign(&p, ALLOC_ALIGN, bytes + ALLOC_ALIGN) != 0) {
+        snprintf(reason, len, "cpu: malloc of %.1f MiB for %s failed", bytes / MiB, what);
+        return NULL;
+    }
+    *(size_t *)p = bytes;
+    c->current += bytes;
+    if (c->current > c->peak)
+        c->peak = c->current;
+    return (float *)((char *)p + ALLOC_ALIGN);
+}
+
+static void cpu_free(struct cpu_ctx *c, float *ptr)
+{
+    if (!ptr)
+        return;
+    char *p = (char *)ptr - ALLOC_ALIGN;
+    c->current -= *(size_t *)p;
+    free(p);
+}
+
+/* ---- ops ------------------------------------------------------------------------------- */
+
+static int cpu_probe(struct sd_device_info *out, int max)
+{
+    if (out && max >= 1)
+        fill_info(&out[0], mem_limit());
+    return 1;
+}
+
+static enum sd_status cpu_open(int index, void **ctx, char *reason, size_t len)
+{
+    if (index != 0) {
+        snprintf(reason, len, "cpu: no device %d (the cpu backend has one device, 0)", index);
+        return SD_ERROR;
+    }
+    struct cpu_ctx *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(reason, len, "cpu: out of memory opening the backend");
+        return SD_OOM;
+    }
+    c->limit = mem_limit();
+    fill_info(&c->info, c->limit);
+    *ctx = c;
+    return SD_OK;
+}
+
+static void cpu_close(void *ctx) { free(ctx); }
+
+static void cpu_device_info(void *ctx, struct sd_device_info *info)
+{
+    *info = ((struct cpu_ctx *)ctx)->info;
+}
+
+static int impl_of(const struct sd_workload *wl, const char *impl, enum cpu_impl *out)
+{
+    if (!impl)
+        impl = wl->op == SD_OP_GEMM ? gemm_impls[0] : wl->op == SD_OP_CONV2D ? conv_impls[0] : attn_impls[0];
+    switch (wl->op) {
+    case SD_OP_GEMM:
+        if (strcmp(impl, "openblas") == 0)
+            return *out = IMPL_GEMM_OPENBLAS, 0;
+        break;
+    case SD_OP_CONV2D:
+        if (strcmp(impl, "im2col") == 0)
+            return *out = IMPL_CONV_IM2COL, 0;
+        break;
+    case SD_OP_ATTENTION:
+        if (strcmp(impl, "unfused") == 0)
+            return *out = IMPL_ATTN_UNFUSED, 0;
+        if (strcmp(impl, "sliced") == 0)
+            return *out = IMPL_ATTN_SLICED, 0;
+        break;
+    default:
+        break;
+    }
+    return -1;
+}
+
+static int fits_int(int64_t v) { return v > 0 && v <= INT_MAX; }
+
+static enum sd_status cpu_supports(void *ctx, const struct sd_workload *wl, const char *impl,
+                                   char *reason, size_t len)
+{
+    enum cpu_impl im;
+    if (impl_of(wl, impl, &im) != 0) {
+        snprintf(reason, len, "cpu: no impl '%s' for %s", impl ? impl : "(default)", sd_op_name(wl->op));
+        return SD_UNSUPPORTED;
+    }
+    if (wl->dtype != SD_FP32 || wl->acc != SD_FP32) {
+        snprintf(reason, len, "cpu: OpenBLAS path computes fp32 only (dtype %s, acc %s requested)",
+                 sd_dtype_name(wl->dtype), sd_dtype_name(wl->acc));
+        return SD_UNSUPPORTED;
+    }
+    char err[256];
+    if (sd_workload_validate(wl, err, sizeof err) != 0) {
+        snprintf(reason, len, "cpu: %s", err);
+        return SD_UNSUPPORTED;
+    }
+    const char *want = wl->op == SD_OP_GEMM ? "row" : wl->op == SD_OP_CONV2D ? "NCHW" : "BSD";
+    if (wl->layout[0] && strcmp(wl->layout, want) != 0) {
+        snprintf(reason, len, "cpu: layout %s not supported for %s (only %s)", wl->layout,
+                 sd_op_name(wl->op), want);
+        return SD_UNSUPPORTED;
+    }
+    /* BLAS takes 32-bit int dimensions / leading dimensions. */
+    int ok = 1;
+    switch (wl->op) {
+    case SD_OP_GEMM:
+        ok = fits_int(wl->m) && fits_int(wl->n) && fits_int(wl->k);
+        break;
+    case SD_OP_CONV2D:
+        ok = fits_int(wl->c_out) && wl->h * wl->w <= INT_MAX && wl->c_in * wl->r * wl->s <= INT_MAX;
+        break;
+    case SD_OP_ATTENTION:
+        ok = fits_int(wl->seq_q) && fits_int(wl->seq_kv) && fits_int(wl->head_dim);
+        break;
+    default:
+        break;
+    }
+    if (!ok) {
+        snprintf(reason, len, "cpu: a matrix dimension exceeds the 32-bit BLAS interface");
+        return SD_UNSUPPORTED;
+    }
+    return SD_OK;
+}
+
+static void cpu_release(struct sd_plan *p)
+{
+    if (!p)
+        return;
+    for (int s = 0; s < p->nsets; s++)
+        for (int i = 0; i < 3; i++)
+            cpu_free(p->ctx, p->in[s][i]);
+    cpu_free(p->ctx, p->out);
+    cpu_free(p->ctx, p->work);
+    free(p);
+}
+
+static enum sd_status cpu_prepare(void *ctx, const struct sd_workload *wl, const char *impl,
+                                  int nsets, struct sd_plan **plan, char *reason, size_t len)
+{
+    struct cpu_ctx *c = ctx;
+    *plan = NULL;
+    enum sd_status st = cpu_supports(ctx, wl, impl, reason, len);
+    if (st != SD_OK)
+        return st;
+    if (nsets < 1 || nsets > MAX_SETS) {
+        snprintf(reason, len, "cpu: nsets=%d out of range 1..%d", nsets, MAX_SETS);
+        return SD_ERROR;
+    }
+    struct sd_plan *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(reason, len, "cpu: out of host memory for the plan");
+        return SD_OOM;
+    }
+    p->ctx = c;
+    p->wl = *wl;
+    impl_of(wl, impl, &p->impl);
+    sd_workload_tensors(wl, &p->t);
+
+    size_t work = 0;
+    const char *work_what = "workspace";
+    switch (p->impl) {
+    case IMPL_CONV_IM2COL:
+        work = cpu_conv_workspace(wl);
+        work_what = "im2col workspace";
+        break;
+    case IMPL_ATTN_UNFUSED:
+        work = cpu_attn_scores_unfused(wl);
+        work_what = "score matrix (bh x seq_q x seq_kv fp32)";
+        break;
+    case IMPL_ATTN_SLICED:
+        work = cpu_attn_scores_sliced(wl);
+        work_what = "score slice (seq_q x seq_kv fp32)";
+        break;
+    default:
+        break;
+    }
+
+    /* Largest single need first, so an impossible row fails fast. */
+    if (work && !(p->work = cpu_alloc(c, work * sizeof(float), work_what, reason, len)))
+        goto oom;
+    if (!(p->out = cpu_alloc(c, p->t.out * sizeof(float), "output", reason, len)))
+        goto oom;
+    p->nsets = nsets;
+    for (int s = 0; s < nsets; s++)
+        for (int i = 0; i < p->t.n_in; i++)
+            if (!(p->in[s][i] = cpu_alloc(c, p->t.in[i] * sizeof(float), "input", reason, len)))
+                goto oom;
+    *plan = p;
+    return SD_OK;
+oom:
+    cpu_release(p);
+    return SD_OOM;
+}
+
+static enum sd_status cpu_upload(struct sd_plan *p, int set, const float *const *inputs,
+                                 char *reason, size_t len)
+{
+    if (set < 0 || set >= p->nsets) {
+        snprintf(reason, len, "cpu: upload to set %d of %d", set, p->nsets);
+        return SD_ERROR;
+    }
+    for (int i = 0; i < p->t.n_in; i++)
+        memcpy(p->in[set][i], inputs[i], p->t.in[i] * sizeof(float));
+    return SD_OK;
+}
+
+static enum sd_status cpu_poison(struct sd_plan *p, char *reason, size_t len)
+{
+    const float nan = NAN;
+    for (size_t i = 0; i < p->t.out; i++)
+        p->out[i] = nan;
+    return SD_OK;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static enum sd_status cpu_run(struct sd_plan *p, int set, double *ms, char *reason, size_t len)
+{
+    if (set < 0 || set >= p->nsets) {
+        snprintf(reason, len, "cpu: run on set %d of %d", set, p->nsets);
+        return SD_ERROR;
+    }
+    float *const *in = p->in[set];
+    double t0 = now_ms();
+    switch (p->impl) {
+    case IMPL_GEMM_OPENBLAS:
+        cpu_gemm(&p->wl, in[0], in[1], p->out);
+        break;
+    case IMPL_CONV_IM2COL:
+        cpu_conv_im2col(&p->wl, in[0], in[1], p->out, p->work);
+        break;
+    case IMPL_ATTN_UNFUSED:
+        cpu_attention_unfused(&p->wl, in[0], in[1], in[2], p->out, p->work);
+        break;
+    case IMPL_ATTN_SLICED:
+        cpu_attention_sliced(&p->wl, in[0], in[1], in[2], p->out, p->work);
+        break;
+    }
+    double t1 = now_ms();
+    if (ms)
+        *ms = t1 - t0;
+    return SD_OK;
+}
+
+static enum sd_status cpu_download(struct sd_plan *p, float *out, char *reason, size_t len)
+{
+    memcpy(out, p->out, p->t.out * sizeof(float));
+    return SD_OK;
+}
+
+static void cpu_mem_stats(void *ctx, struct sd_mem_stats *out)
+{
+    struct cpu_ctx *c = ctx;
+    out->current_bytes = c->current;
+    out->peak_bytes = c->peak;
+    out->device_free = avail_bytes();
+    out->device_total = phys_bytes();
+}
+
+static void cpu_reset_peak(void *ctx)
+{
+    struct cpu_ctx *c = ctx;
+    c->peak = c->current;
+}
+
+static const char *cpu_timer_name(void *ctx) { return "host_monotonic"; }
+
+const struct sd_backend_ops sd_backend_cpu = {
+    .name = "cpu",
+    .probe = cpu_probe,
+    .open = cpu_open,
+    .close = cpu_close,
+    .device_info = cpu_device_info,
+    .impls = {[SD_OP_GEMM] = gemm_impls, [SD_OP_CONV2D] = conv_impls, [SD_OP_ATTENTION] = attn_impls},
+    .supports = cpu_supports,
+    .prepare = cpu_prepare,
+    .upload = cpu_upload,
+    .poison = cpu_poison,
+    .run = cpu_run,
+    .download = cpu_download,
+    .release = cpu_release,
+    .mem_stats = cpu_mem_stats,
+    .reset_peak = cpu_reset_peak,
+    .timer_name = cpu_timer_name,
+    .env_begin = NULL,
+    .env_end = NULL,
+    .tune = NULL,
+};
