@@ -183,6 +183,8 @@ static cJSON *row_to_json(const struct sd_result *r)
             cJSON_AddNullToObject(o, c->name);
         else if (c->type == T_DBL)
             cJSON_AddNumberToObject(o, c->name, *(const double *)((const char *)r + c->off));
+        else if (fabs(strtod(buf, NULL)) > 9007199254740992.0) /* > 2^53: readers (cJSON too) parse */
+            cJSON_AddStringToObject(o, c->name, buf);           /* numbers as doubles: keep as text */
         else /* integers: write exactly as text-number via raw to keep 64-bit precision */
             cJSON_AddItemToObject(o, c->name, cJSON_CreateRaw(buf));
     }
@@ -607,6 +609,11 @@ static int read_json(const char *path, const char *text, size_t len, struct sd_r
                 goto fail;
             }
         }
+        if (r.schema_version > SD_SCHEMA_VERSION || r.schema_version < 1) { /* as the CSV reader */
+            snprintf(err, errlen, "%s: row %d: schema_version %d is not known to this sdmark (knows 1..%d)", path,
+                     idx, r.schema_version, SD_SCHEMA_VERSION);
+            goto fail;
+        }
         finish_row(&r);
         if (push_row(rows, n, &cap, &r)) {
             snprintf(err, errlen, "%s: out of memory", path);
@@ -642,5 +649,8 @@ int sd_results_read(const char *path, struct sd_result **rows, size_t *n, char *
         freelocale(cloc);
     }
     free(text);
+    for (char *p = err; rc && *p; p++) /* messages quote file bytes: keep them one printable line */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     return rc;
 }
