@@ -1,8 +1,11 @@
 /* cpu_ops.c — the cpu backend's compute: OpenBLAS sgemm, im2col conv, unfused/sliced attention.
  * Softmax uses a vectorisable exp (Cephes polynomial, rel. error ~1e-7) so the CPU baseline is
- * not held back by scalar libm; im2col and softmax are spread over cores with OpenMP if built
- * with it, using the OpenBLAS thread count. */
+ * not held back by scalar libm. im2col and softmax are spread over cores by a small pthread pool
+ * (as many threads as OpenBLAS uses). Its workers block on a condition variable between jobs:
+ * an OpenMP runtime would spin after each region and steal the cores from the OpenBLAS threads
+ * of the next sgemm (measurably, in the per-head loop of sliced attention). */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -10,18 +13,111 @@
 
 #include "cpu_internal.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#define CPU_PARALLEL_FOR _Pragma("omp parallel for schedule(static) num_threads(cpu_threads())")
-#else
-#define CPU_PARALLEL_FOR
-#endif
-
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define CPU_CLONES
 #endif
+
+/* ---- thread pool ----------------------------------------------------------------------- */
+
+typedef void (*range_fn)(void *arg, int64_t lo, int64_t hi);
+
+#define POOL_MAX 256
+
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    int nthreads;          /* workers + the calling thread */
+    uint64_t generation;   /* bumped per job */
+    int pending;           /* workers still running the current job */
+    range_fn fn;
+    void *arg;
+    int64_t n;
+} pool = {.once = PTHREAD_ONCE_INIT, .mu = PTHREAD_MUTEX_INITIALIZER,
+          .go = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
+
+static void chunk(int t, int nt, int64_t n, int64_t *lo, int64_t *hi)
+{
+    *lo = (int64_t)((__int128)n * t / nt);
+    *hi = (int64_t)((__int128)n * (t + 1) / nt);
+}
+
+static void *pool_worker(void *p)
+{
+    const int id = (int)(intptr_t)p;
+    uint64_t seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&pool.mu);
+        while (pool.generation == seen)
+            pthread_cond_wait(&pool.go, &pool.mu);
+        seen = pool.generation;
+        range_fn fn = pool.fn;
+        void *arg = pool.arg;
+        int64_t n = pool.n;
+        int nt = pool.nthreads;
+        pthread_mutex_unlock(&pool.mu);
+
+        int64_t lo, hi;
+        chunk(id, nt, n, &lo, &hi);
+        if (lo < hi)
+            fn(arg, lo, hi);
+
+        pthread_mutex_lock(&pool.mu);
+        if (--pool.pending == 0)
+            pthread_cond_signal(&pool.done);
+        pthread_mutex_unlock(&pool.mu);
+    }
+    return NULL;
+}
+
+static void pool_init(void)
+{
+    int want = cpu_threads();
+    if (want > POOL_MAX)
+        want = POOL_MAX;
+    pool.nthreads = 1;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    for (int i = 1; i < want; i++) {
+        pthread_t th;
+        if (pthread_create(&th, &at, pool_worker, (void *)(intptr_t)i) != 0)
+            break; /* run with the workers we got */
+        pool.nthreads++;
+    }
+    pthread_attr_destroy(&at);
+}
+
+/* fn over [0, n) split into one contiguous chunk per thread; returns when all are done.
+ * Small jobs (n < min_parallel) run on the caller. Not reentrant (one backend user). */
+static void parallel_for(int64_t n, int64_t min_parallel, range_fn fn, void *arg)
+{
+    pthread_once(&pool.once, pool_init);
+    if (pool.nthreads <= 1 || n < min_parallel) {
+        fn(arg, 0, n);
+        return;
+    }
+    pthread_mutex_lock(&pool.mu);
+    pool.fn = fn;
+    pool.arg = arg;
+    pool.n = n;
+    pool.pending = pool.nthreads - 1;
+    pool.generation++;
+    pthread_cond_broadcast(&pool.go);
+    pthread_mutex_unlock(&pool.mu);
+
+    int64_t lo, hi;
+    chunk(0, pool.nthreads, n, &lo, &hi);
+    if (lo < hi)
+        fn(arg, lo, hi);
+
+    pthread_mutex_lock(&pool.mu);
+    while (pool.pending > 0)
+        pthread_cond_wait(&pool.done, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
+}
 
 int cpu_threads(void)
 {
@@ -53,17 +149,23 @@ size_t cpu_conv_workspace(const struct sd_workload *wl)
     return (size_t)wl->c_in * (size_t)wl->r * (size_t)wl->s * (size_t)wl->h * (size_t)wl->w;
 }
 
+struct im2col_job {
+    const struct sd_workload *wl;
+    const float *x;
+    float *col;
+};
+
 /* col[(ci*R + i)*S + j][oy*w + ox] = x[ci][oy*stride - pad + i][ox*stride - pad + j] (0 outside) */
-static void im2col(const struct sd_workload *wl, const float *x, float *col)
+static void im2col_rows(void *arg, int64_t row0, int64_t row1)
 {
+    const struct im2col_job *jb = arg;
+    const struct sd_workload *wl = jb->wl;
     const int64_t H = sd_conv_in_h(wl), W = sd_conv_in_w(wl);
     const int64_t R = wl->r, S = wl->s, st = wl->stride, pad = wl->pad, oh = wl->h, ow = wl->w;
-    const int64_t rows = wl->c_in * R * S;
-    CPU_PARALLEL_FOR
-    for (int64_t row = 0; row < rows; row++) {
+    for (int64_t row = row0; row < row1; row++) {
         const int64_t ci = row / (R * S), i = (row / S) % R, j = row % S;
-        const float *plane = x + (size_t)ci * (size_t)(H * W);
-        float *dst = col + (size_t)row * (size_t)(oh * ow);
+        const float *plane = jb->x + (size_t)ci * (size_t)(H * W);
+        float *dst = jb->col + (size_t)row * (size_t)(oh * ow);
         /* valid ox: 0 <= ox*st - pad + j < W */
         const int64_t lo = pad - j, hi = W - 1 + pad - j;
         int64_t ox_lo = lo <= 0 ? 0 : (lo + st - 1) / st;
@@ -91,6 +193,15 @@ static void im2col(const struct sd_workload *wl, const float *x, float *col)
                 d[ox] = 0.0f;
         }
     }
+}
+
+static void im2col(const struct sd_workload *wl, const float *x, float *col)
+{
+    struct im2col_job jb = {wl, x, col};
+    const int64_t rows = wl->c_in * wl->r * wl->s;
+    /* parallel only when there is enough to copy (>= ~64K floats per thread) */
+    const int64_t per_row = wl->h * wl->w;
+    parallel_for(rows, per_row > 0 ? 65536 / per_row + 2 : rows, im2col_rows, &jb);
 }
 
 void cpu_conv_im2col(const struct sd_workload *wl, const float *x, const float *w, float *y,
@@ -148,28 +259,60 @@ static inline float exp_approx(float x)
     return p * scale;
 }
 
+/* Reductions use LANES independent partial results so the loops vectorise without
+ * -ffast-math (a single float accumulator is a serial dependency the compiler must keep). */
+#define LANES 16
+
 CPU_CLONES
 static void softmax_row(float *s, int64_t n)
 {
-    float mx = s[0];
-    for (int64_t j = 1; j < n; j++)
+    float m[LANES];
+    for (int l = 0; l < LANES; l++)
+        m[l] = s[0];
+    int64_t j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            m[l] = s[j + l] > m[l] ? s[j + l] : m[l];
+    float mx = m[0];
+    for (int l = 1; l < LANES; l++)
+        mx = m[l] > mx ? m[l] : mx;
+    for (; j < n; j++)
         mx = s[j] > mx ? s[j] : mx;
+
+    for (j = 0; j < n; j++)
+        s[j] = exp_approx(s[j] - mx);
+
+    float acc[LANES] = {0};
+    for (j = 0; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            acc[l] += s[j + l];
     float sum = 0.0f;
-    for (int64_t j = 0; j < n; j++) {
-        float e = exp_approx(s[j] - mx);
-        s[j] = e;
-        sum += e;
-    }
+    for (int l = 0; l < LANES; l++)
+        sum += acc[l];
+    for (; j < n; j++)
+        sum += s[j];
+
     const float inv = 1.0f / sum;
-    for (int64_t j = 0; j < n; j++)
+    for (j = 0; j < n; j++)
         s[j] *= inv;
+}
+
+struct softmax_job {
+    float *s;
+    int64_t n;
+};
+
+static void softmax_range(void *arg, int64_t lo, int64_t hi)
+{
+    const struct softmax_job *jb = arg;
+    for (int64_t i = lo; i < hi; i++)
+        softmax_row(jb->s + (size_t)i * (size_t)jb->n, jb->n);
 }
 
 static void softmax_rows(float *s, int64_t rows, int64_t n)
 {
-    CPU_PARALLEL_FOR
-    for (int64_t i = 0; i < rows; i++)
-        softmax_row(s + (size_t)i * (size_t)n, n);
+    struct softmax_job jb = {s, n};
+    parallel_for(rows, 32768 / n + 2, softmax_range, &jb);
 }
 
 /* Whole bh x seq_q x seq_kv score matrix: all QK^T, then all softmax, then all PV — what a
