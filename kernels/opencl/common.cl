@@ -1,0 +1,183 @@
+/* common.cl - prepended to every sdmark OpenCL program.
+ * Storage types per operand: A_HALF / B_HALF / C_HALF = 1 store that operand as fp16 (read and
+ * written with vload_half/vstore_half, which are core OpenCL and need no cl_khr_fp16), 0 = fp32.
+ * Arithmetic is always fp32. */
+#ifndef A_HALF
+#define A_HALF 0
+#endif
+#ifndef B_HALF
+#define B_HALF 0
+#endif
+#ifndef C_HALF
+#define C_HALF 0
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+
+#if A_HALF
+#define A_T half
+#define LDA1(p, i) vload_half((i), (p))
+#else
+#define A_T float
+#define LDA1(p, i) ((p)[i])
+#endif
+
+#if B_HALF
+#define B_T half
+#define LDB1(p, i) vload_half((i), (p))
+#define LDBV(n, p, i) CAT(vload_half, n)(0, (p) + (i))
+#else
+#define B_T float
+#define LDB1(p, i) ((p)[i])
+#define LDBV(n, p, i) CAT(vload, n)(0, (p) + (i))
+#endif
+
+#if C_HALF
+#define C_T half
+#define LDC1(p, i) vload_half((i), (p))
+#define STC1(p, i, v) vstore_half((v), (i), (p))
+#define LDCV(n, p, i) CAT(vload_half, n)(0, (p) + (i))
+#define STCV(n, v, p, i) CAT(vstore_half, n)((v), 0, (p) + (i))
+#else
+#define C_T float
+#define LDC1(p, i) ((p)[i])
+#define STC1(p, i, v) ((p)[i] = (v))
+#define LDCV(n, p, i) CAT(vload, n)(0, (p) + (i))
+#define STCV(n, v, p, i) CAT(vstore, n)((v), 0, (p) + (i))
+#endif
+
+/* ---- CPU-style packed GEMM building blocks (one work-item per work-group) ----------------- */
+#ifndef MB
+#define MB 96          /* rows of C per work-item */
+#endif
+#ifndef NB
+#define NB 64          /* columns of C per work-item */
+#endif
+#ifndef KB
+#define KB 256         /* K block packed at once */
+#endif
+#ifndef MR
+#define MR 6           /* micro-kernel rows */
+#endif
+#ifndef VW
+#define VW 16          /* vector width of the micro-kernel (8 or 16) */
+#endif
+#ifndef NV
+#define NV 1           /* vectors per micro-kernel row: NR = VW * NV columns */
+#endif
+#define NR (VW * NV)
+#define MBP (((MB + MR - 1) / MR) * MR)
+#define NBP (((NB + NR - 1) / NR) * NR)
+typedef CAT(float, VW) vf;
+#define VLOAD(p) CAT(vload, VW)(0, (p))
+#define VSTORE(v, p) CAT(vstore, VW)((v), 0, (p))
+
+/* ap: MR x kb packed [kk][r]; bp: kb x NR packed [kk][c]. Computes the MR x NR tile and adds
+ * it to (accumulate) or stores it into C (rows x cols valid). */
+inline void micro_tile(const __local float *restrict ap, const __local float *restrict bp, int kb,
+                       __global C_T *restrict C, int ldc, int rows, int cols, int accumulate)
+{
+    vf acc[MR][NV];
+#pragma unroll
+    for (int r = 0; r < MR; r++)
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = (vf)(0.0f);
+    for (int kk = 0; kk < kb; kk++) {
+        vf b[NV];
+#pragma unroll
+        for (int v = 0; v < NV; v++)
+            b[v] = VLOAD(bp + kk * NR + v * VW);
+#pragma unroll
+        for (int r = 0; r < MR; r++) {
+            vf a = (vf)(ap[kk * MR + r]);
+#pragma unroll
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = fma(a, b[v], acc[r][v]);
+        }
+    }
+    if (rows == MR && cols == NR) {
+#pragma unroll
+        for (int r = 0; r < MR; r++)
+#pragma unroll
+            for (int v = 0; v < NV; v++) {
+                __global C_T *p = C + (long)r * ldc + v * VW;
+                vf x = acc[r][v];
+                if (accumulate)
+                    x += LDCV(VW, p, 0);
+                STCV(VW, x, p, 0);
+            }
+    } else {
+#pragma unroll
+        for (int r = 0; r < MR; r++) {
+            if (r < rows) {
+                float tmp[NR];
+#pragma unroll
+                for (int v = 0; v < NV; v++)
+                    VSTORE(acc[r][v], tmp + v * VW);
+                __global C_T *p = C + (long)r * ldc;
+                for (int c = 0; c < cols; c++) {
+                    float x = tmp[c];
+                    if (accumulate)
+                        x += LDC1(p, c);
+                    STC1(p, c, x);
+                }
+            }
+        }
+    }
+}
+
+/* Pack rows [0,mb) x cols [0,kb) of row-major A (origin at A, leading dim lda) into MR-row
+ * strips [s][kk][r], zero rows beyond mb. */
+inline void pack_a(__local float *restrict Ap, const __global A_T *restrict A, int lda, int mb, int kb)
+{
+    const int ns = (mb + MR - 1) / MR;
+    for (int s = 0; s < ns; s++)
+        for (int r = 0; r < MR; r++) {
+            const int row = s * MR + r;
+            __local float *dst = Ap + s * KB * MR + r;
+            if (row < mb) {
+                const __global A_T *src = A + (long)row * lda;
+                for (int kk = 0; kk < kb; kk++)
+                    dst[kk * MR] = LDA1(src, kk);
+            } else {
+                for (int kk = 0; kk < kb; kk++)
+                    dst[kk * MR] = 0.0f;
+            }
+        }
+}
+
+/* Multiply the packed panels: C block (mb x nb) (+)= Ap (mb x kb) * Bp (kb x nb). */
+inline void packed_block(const __local float *restrict Ap, const __local float *restrict Bp,
+                         __global C_T *restrict C, int ldc, int mb, int nb, int kb, int accumulate)
+{
+    const int nsn = (nb + NR - 1) / NR, nsm = (mb + MR - 1) / MR;
+    for (int j = 0; j < nsn; j++) {
+        const int cols = min(NR, nb - j * NR);
+        for (int i = 0; i < nsm; i++) {
+            const int rows = min(MR, mb - i * MR);
+            micro_tile(Ap + i * KB * MR, Bp + j * KB * NR, kb, C + (long)(i * MR) * ldc + j * NR, ldc,
+                       rows, cols, accumulate);
+        }
+    }
+}
+
+/* ---- GPU-style tiled GEMM parameters (work-group TX x TY, RM x RN outputs per work-item) ---- */
+#ifndef TX
+#define TX 16
+#endif
+#ifndef TY
+#define TY 16
+#endif
+#ifndef RM
+#define RM 4
+#endif
+#ifndef RN
+#define RN 4
+#endif
+#ifndef BK
+#define BK 16
+#endif
+#define BM (TY * RM)
+#define BN (TX * RN)

@@ -1,0 +1,654 @@
+/* ocl_ops.c - plans for gemm / conv2d / attention on OpenCL: prepare, upload, run, download. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocl.h"
+
+#ifdef SDMARK_HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
+
+enum impl { IMPL_OWN, IMPL_CLBLAST, IMPL_UNFUSED, IMPL_SLICED, IMPL_FLASH, IMPL_UNKNOWN };
+
+static enum impl parse_impl(enum sd_op op, const char *s)
+{
+    if (!s)
+        return IMPL_UNKNOWN;
+    switch (op) {
+    case SD_OP_GEMM:
+        if (!strcmp(s, "own"))
+            return IMPL_OWN;
+#ifdef SDMARK_HAVE_CLBLAST
+        if (!strcmp(s, "clblast"))
+            return IMPL_CLBLAST;
+#endif
+        return IMPL_UNKNOWN;
+    case SD_OP_CONV2D:
+        return !strcmp(s, "own") ? IMPL_OWN : IMPL_UNKNOWN;
+    case SD_OP_ATTENTION:
+        if (!strcmp(s, "unfused"))
+            return IMPL_UNFUSED;
+        if (!strcmp(s, "sliced"))
+            return IMPL_SLICED;
+        if (!strcmp(s, "flash"))
+            return IMPL_FLASH;
+        return IMPL_UNKNOWN;
+    default:
+        return IMPL_UNKNOWN;
+    }
+}
+
+struct sd_plan {
+    struct ocl_ctx *c;
+    struct sd_workload wl;
+    enum impl impl;
+    struct ocl_params prm;
+    int nsets, n_in;
+    size_t in_elems[3], out_elems, esize;
+    cl_mem *in;                 /* nsets * 3 */
+    cl_mem out, ws;
+    size_t ws_bytes;
+    int64_t extra_bytes;        /* library workspace estimate added to the tracked bytes */
+    cl_kernel k_main, k_soft, k_pv;
+    cl_event *ev;
+    int nev, cap_ev;
+};
+
+enum sd_status ocl_supports(void *ctx, const struct sd_workload *wl, const char *impl, char *reason,
+                            size_t len)
+{
+    struct ocl_ctx *c = ctx;
+    char err[200];
+    if (sd_workload_validate(wl, err, sizeof(err)) != 0) {
+        snprintf(reason, len, "%s", err);
+        return SD_UNSUPPORTED;
+    }
+    enum impl im = parse_impl(wl->op, impl);
+    if (im == IMPL_UNKNOWN) {
+        snprintf(reason, len, "opencl has no %s impl '%s'", sd_op_name(wl->op), impl ? impl : "(null)");
+        return SD_UNSUPPORTED;
+    }
+    if (wl->dtype == SD_TF32 || wl->dtype == SD_BF16) {
+        snprintf(reason, len, "%s is not available in OpenCL", sd_dtype_name(wl->dtype));
+        return SD_UNSUPPORTED;
+    }
+    if (wl->acc != SD_FP32) {
+        snprintf(reason, len, "accumulate in %s is not offered on OpenCL (fp32 accumulate only)",
+                 sd_dtype_name(wl->acc));
+        return SD_UNSUPPORTED;
+    }
+    if (wl->dtype == SD_FP16 && !c->info.fp16) {
+        snprintf(reason, len, "device lacks cl_khr_fp16");
+        return SD_UNSUPPORTED;
+    }
+    const char *want = wl->op == SD_OP_GEMM ? "row" : wl->op == SD_OP_CONV2D ? "NCHW" : "BSD";
+    if (wl->layout[0] && strcmp(wl->layout, want) != 0) {
+        snprintf(reason, len, "opencl %s supports layout %s only, not %s", sd_op_name(wl->op), want,
+                 wl->layout);
+        return SD_UNSUPPORTED;
+    }
+    if (wl->op == SD_OP_CONV2D && (wl->r > 7 || wl->s > 7)) {
+        snprintf(reason, len, "opencl conv2d supports filters up to 7x7");
+        return SD_UNSUPPORTED;
+    }
+    if (wl->op == SD_OP_ATTENTION && im == IMPL_FLASH && wl->head_dim > 256) {
+        snprintf(reason, len, "opencl flash attention supports head_dim <= 256");
+        return SD_UNSUPPORTED;
+    }
+    /* int kernel arguments: every dimension and leading dimension must fit in 31 bits */
+    int64_t dims[] = {wl->m, wl->n, wl->k, wl->c_in * wl->r * wl->s, wl->h * wl->w,
+                      wl->seq_q, wl->seq_kv, wl->head_dim};
+    for (size_t i = 0; i < sizeof(dims) / sizeof(dims[0]); i++)
+        if (dims[i] > INT32_MAX) {
+            snprintf(reason, len, "a dimension exceeds 2^31 (int kernel arguments)");
+            return SD_UNSUPPORTED;
+        }
+    return SD_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void half_opts(char *buf, size_t len, int a, int b, int cc)
+{
+    snprintf(buf, len, " -DA_HALF=%d -DB_HALF=%d -DC_HALF=%d", a, b, cc);
+}
+
+static enum sd_status mm_kernel(struct ocl_ctx *c, const char *files, const char *kname_cpu,
+                                const char *kname_gpu, const struct ocl_mm_params *mp,
+                                const char *extra, cl_kernel *out, char *reason, size_t len)
+{
+    char opts[512];
+    ocl_mm_opts(mp, opts, sizeof(opts));
+    strncat(opts, extra, sizeof(opts) - strlen(opts) - 1);
+    if (mp->style == OCL_STYLE_CPU) {
+        uint64_t need = (uint64_t)(((mp->mb + mp->mr - 1) / mp->mr) * mp->mr) * mp->kb * 4 +
+                        (uint64_t)mp->kb * (((mp->nb + mp->vw * mp->nv - 1) / (mp->vw * mp->nv)) *
+                                            mp->vw * mp->nv) * 4;
+        if (c->local_mem && need > c->local_mem) {
+            snprintf(reason, len, "packed kernel parameters need %" PRIu64 " bytes of local memory > %" PRIu64,
+                     need, c->local_mem);
+            return SD_ERROR;
+        }
+    }
+    return ocl_kernel(c, files, opts, mp->style == OCL_STYLE_CPU ? kname_cpu : kname_gpu, out,
+                      reason, len);
+}
+
+static void plan_free(struct sd_plan *p)
+{
+    if (!p)
+        return;
+    struct ocl_ctx *c = p->c;
+    clFinish(c->queue);
+    if (p->in)
+        for (int i = 0; i < p->nsets * 3; i++)
+            ocl_free(c, &p->in[i], p->in_elems[i % 3] * p->esize);
+    free(p->in);
+    ocl_free(c, &p->out, p->out_elems * p->esize);
+    ocl_free(c, &p->ws, p->ws_bytes);
+    if (p->extra_bytes)
+        ocl_track_extra(c, -p->extra_bytes);
+    if (p->k_main)
+        clReleaseKernel(p->k_main);
+    if (p->k_soft)
+        clReleaseKernel(p->k_soft);
+    if (p->k_pv)
+        clReleaseKernel(p->k_pv);
+    for (int i = 0; i < p->nev; i++)
+        clReleaseEvent(p->ev[i]);
+    free(p->ev);
+    free(p);
+}
+
+void ocl_release(struct sd_plan *p) { plan_free(p); }
+
+enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
+                                int nsets, const struct ocl_params *prm, struct sd_plan **plan,
+                                char *reason, size_t len)
+{
+    *plan = NULL;
+    enum sd_status st = ocl_supports(c, wl, impl, reason, len);
+    if (st != SD_OK)
+        return st;
+    if (nsets < 1)
+        nsets = 1;
+    struct sd_plan *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(reason, len, "out of host memory");
+        return SD_ERROR;
+    }
+    p->c = c;
+    p->wl = *wl;
+    p->impl = parse_impl(wl->op, impl);
+    p->prm = *prm;
+    p->nsets = nsets;
+    p->esize = sd_dtype_size(wl->dtype);
+    struct sd_tensors t;
+    sd_workload_tensors(wl, &t);
+    p->n_in = t.n_in;
+    for (int i = 0; i < 3; i++)
+        p->in_elems[i] = i < t.n_in ? t.in[i] : 0;
+    p->out_elems = t.out;
+    const int h = wl->dtype == SD_FP16;
+    char ho[96];
+
+    /* kernels first (a build error is not an OOM), then memory */
+    switch (p->impl) {
+    case IMPL_OWN:
+        if (wl->op == SD_OP_GEMM) {
+            half_opts(ho, sizeof(ho), h, h, h);
+            st = mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &prm->gemm, ho, &p->k_main,
+                           reason, len);
+        } else {
+            char extra[160];
+            half_opts(ho, sizeof(ho), h, h, h);
+            snprintf(extra, sizeof(extra), " -DFR=%d -DFS=%d%s", (int)wl->r, (int)wl->s, ho);
+            st = mm_kernel(c, "common,conv2d", "conv_packed", "conv_tiled", &prm->conv, extra,
+                           &p->k_main, reason, len);
+        }
+        break;
+    case IMPL_CLBLAST:
+        break;
+    case IMPL_UNFUSED:
+    case IMPL_SLICED:
+        half_opts(ho, sizeof(ho), h, h, 0);
+        st = mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &prm->gemm, ho, &p->k_main,
+                       reason, len);
+        if (st == SD_OK) {
+            half_opts(ho, sizeof(ho), 0, h, h);
+            st = mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &prm->gemm, ho, &p->k_pv,
+                           reason, len);
+        }
+        if (st == SD_OK)
+            st = ocl_kernel(c, "common,attention", "", "softmax_rows", &p->k_soft, reason, len);
+        break;
+    case IMPL_FLASH: {
+        char opts[512];
+        ocl_flash_opts(&prm->flash, opts, sizeof(opts));
+        half_opts(ho, sizeof(ho), 0, h, h);
+        char extra[128];
+        snprintf(extra, sizeof(extra), " -DHD=%d%s", (int)wl->head_dim, ho);
+        strncat(opts, extra, sizeof(opts) - strlen(opts) - 1);
+        st = ocl_kernel(c, "common,attention", opts,
+                        prm->flash.style == OCL_STYLE_CPU ? "flash_cpu" : "flash_gpu", &p->k_main,
+                        reason, len);
+        break;
+    }
+    default:
+        snprintf(reason, len, "unknown impl");
+        st = SD_ERROR;
+    }
+    if (st != SD_OK) {
+        plan_free(p);
+        return st;
+    }
+
+    p->in = calloc((size_t)nsets * 3, sizeof(cl_mem));
+    if (!p->in) {
+        plan_free(p);
+        snprintf(reason, len, "out of host memory");
+        return SD_ERROR;
+    }
+    static const char *const in_names[SD_OP_COUNT][3] = {
+        {"gemm A", "gemm B", ""}, {"conv2d input", "conv2d weights", ""}, {"Q", "K", "V"}};
+    for (int s = 0; s < nsets && st == SD_OK; s++)
+        for (int i = 0; i < p->n_in && st == SD_OK; i++)
+            st = ocl_alloc(c, p->in_elems[i] * p->esize, &p->in[s * 3 + i], in_names[wl->op][i],
+                           reason, len);
+    if (st == SD_OK)
+        st = ocl_alloc(c, p->out_elems * p->esize, &p->out, "output", reason, len);
+    if (st == SD_OK && (p->impl == IMPL_UNFUSED || p->impl == IMPL_SLICED)) {
+        uint64_t rows = (uint64_t)wl->seq_q * (p->impl == IMPL_UNFUSED ? (uint64_t)wl->batch_heads : 1);
+        p->ws_bytes = (size_t)(rows * (uint64_t)wl->seq_kv * 4);
+        st = ocl_alloc(c, p->ws_bytes, &p->ws,
+                       p->impl == IMPL_UNFUSED ? "fp32 score matrix (all heads)" : "fp32 score slice (one head)",
+                       reason, len);
+        if (st != SD_OK)
+            p->ws_bytes = 0;
+    }
+#ifdef SDMARK_HAVE_CLBLAST
+    if (st == SD_OK && p->impl == IMPL_CLBLAST) {
+        /* CLBlast's temporary (padded-copy) buffer comes from our tracked allocator and is passed
+         * to ...gemmWithTempBuffer, so the peak includes the library workspace. */
+        size_t tmp = 0;
+        for (int64_t b = 0; b < wl->batch; b++) {
+            size_t m = wl->m, n = wl->n, k = wl->k, t1 = 0;
+            CLBlastStatusCode cs =
+                h ? CLBlastHGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
+                                               m, n, k, b * m * k, k, b * k * n, n, b * m * n, n, &c->queue, &t1)
+                  : CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
+                                               m, n, k, b * m * k, k, b * k * n, n, b * m * n, n, &c->queue, &t1);
+            if (cs != CLBlastSuccess) {
+                snprintf(reason, len, "CLBlast%cGemmTempBufferSize failed: status %d", h ? 'H' : 'S', (int)cs);
+                st = SD_ERROR;
+                break;
+            }
+            if (t1 > tmp)
+                tmp = t1;
+        }
+        if (st == SD_OK && tmp > 0) {
+            p->ws_bytes = tmp;
+            st = ocl_alloc(c, tmp, &p->ws, "CLBlast temporary buffer", reason, len);
+            if (st != SD_OK)
+                p->ws_bytes = 0;
+        }
+    }
+#endif
+    if (st != SD_OK) {
+        plan_free(p);
+        return st;
+    }
+    *plan = (struct sd_plan *)p;
+    return SD_OK;
+}
+
+enum sd_status ocl_prepare(void *ctx, const struct sd_workload *wl, const char *impl, int nsets,
+                           struct sd_plan **plan, char *reason, size_t len)
+{
+    struct ocl_ctx *c = ctx;
+    ocl_params_load(c);
+    return ocl_prepare_with(c, wl, impl, nsets, &c->params, plan, reason, len);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static cl_mem in_buf(struct sd_plan *p, int set, int i) { return p->in[set * 3 + i]; }
+
+enum sd_status ocl_upload(struct sd_plan *p, int set, const float *const *inputs, char *reason,
+                          size_t len)
+{
+    if (set < 0 || set >= p->nsets) {
+        snprintf(reason, len, "upload: set %d out of range (nsets %d)", set, p->nsets);
+        return SD_ERROR;
+    }
+    struct ocl_ctx *c = p->c;
+    for (int i = 0; i < p->n_in; i++) {
+        cl_mem m = in_buf(p, set, i);
+        size_t n = p->in_elems[i];
+        if (p->wl.dtype == SD_FP16) {
+            uint16_t *tmp = malloc(n * 2 + 2);
+            if (!tmp) {
+                snprintf(reason, len, "out of host memory");
+                return SD_ERROR;
+            }
+            for (size_t j = 0; j < n; j++)
+                tmp[j] = sd_float_to_half(inputs[i][j]);
+            cl_int err = clEnqueueWriteBuffer(c->queue, m, CL_TRUE, 0, n * 2, tmp, 0, NULL, NULL);
+            free(tmp);
+            OCL_CHECK(err);
+        } else {
+            OCL_CHECK(clEnqueueWriteBuffer(c->queue, m, CL_TRUE, 0, n * 4, inputs[i], 0, NULL, NULL));
+        }
+    }
+    return SD_OK;
+}
+
+enum sd_status ocl_poison(struct sd_plan *p, char *reason, size_t len)
+{
+    struct ocl_ctx *c = p->c;
+    if (p->wl.dtype == SD_FP16) {
+        const uint16_t nan16 = 0x7e00;
+        OCL_CHECK(clEnqueueFillBuffer(c->queue, p->out, &nan16, 2, 0, p->out_elems * 2, 0, NULL, NULL));
+    } else {
+        const uint32_t nan32 = 0x7fc00000u;
+        OCL_CHECK(clEnqueueFillBuffer(c->queue, p->out, &nan32, 4, 0, p->out_elems * 4, 0, NULL, NULL));
+    }
+    OCL_CHECK(clFinish(c->queue));
+    return SD_OK;
+}
+
+enum sd_status ocl_download(struct sd_plan *p, float *out, char *reason, size_t len)
+{
+    struct ocl_ctx *c = p->c;
+    size_t n = p->out_elems;
+    if (p->wl.dtype == SD_FP16) {
+        uint16_t *tmp = malloc(n * 2 + 2);
+        if (!tmp) {
+            snprintf(reason, len, "out of host memory");
+            return SD_ERROR;
+        }
+        cl_int err = clEnqueueReadBuffer(c->queue, p->out, CL_TRUE, 0, n * 2, tmp, 0, NULL, NULL);
+        if (err == CL_SUCCESS)
+            for (size_t j = 0; j < n; j++)
+                out[j] = sd_half_to_float(tmp[j]);
+        free(tmp);
+        OCL_CHECK(err);
+    } else {
+        OCL_CHECK(clEnqueueReadBuffer(c->queue, p->out, CL_TRUE, 0, n * 4, out, 0, NULL, NULL));
+    }
+    return SD_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* run                                                                                         */
+
+static cl_event *next_event(struct sd_plan *p)
+{
+    if (p->nev == p->cap_ev) {
+        int cap = p->cap_ev ? p->cap_ev * 2 : 8;
+        cl_event *ne = realloc(p->ev, (size_t)cap * sizeof(*ne));
+        if (!ne)
+            return NULL;
+        p->ev = ne;
+        p->cap_ev = cap;
+    }
+    p->ev[p->nev] = NULL;
+    return &p->ev[p->nev];
+}
+
+static enum sd_status enqueue(struct sd_plan *p, cl_kernel k, cl_uint dims, const size_t *global,
+                              const size_t *local, char *reason, size_t len)
+{
+    cl_event *ev = next_event(p);
+    OCL_CHECK(clEnqueueNDRangeKernel(p->c->queue, k, dims, NULL, global, local, 0, NULL, ev));
+    if (ev && *ev)
+        p->nev++;
+    return SD_OK;
+}
+
+#define SETARG(k, i, v) OCL_CHECK(clSetKernelArg((k), (i), sizeof(v), &(v)))
+
+static enum sd_status run_mm(struct sd_plan *p, cl_kernel k, const struct ocl_mm_params *mp, cl_mem A,
+                             cl_mem B, cl_mem C, int M, int N, int K, int lda, int ldb, int ldc,
+                             cl_long sA, cl_long sB, cl_long sC, cl_long offA, cl_long offB,
+                             cl_long offC, int transB, size_t batch, char *reason, size_t len)
+{
+    SETARG(k, 0, A);
+    SETARG(k, 1, B);
+    SETARG(k, 2, C);
+    SETARG(k, 3, M);
+    SETARG(k, 4, N);
+    SETARG(k, 5, K);
+    SETARG(k, 6, lda);
+    SETARG(k, 7, ldb);
+    SETARG(k, 8, ldc);
+    SETARG(k, 9, sA);
+    SETARG(k, 10, sB);
+    SETARG(k, 11, sC);
+    SETARG(k, 12, offA);
+    SETARG(k, 13, offB);
+    SETARG(k, 14, offC);
+    SETARG(k, 15, transB);
+    size_t g[3], l[3];
+    if (mp->style == OCL_STYLE_CPU) {
+        g[0] = (size_t)(N + mp->nb - 1) / mp->nb;
+        g[1] = (size_t)(M + mp->mb - 1) / mp->mb;
+        l[0] = l[1] = l[2] = 1;
+    } else {
+        int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
+        g[0] = (size_t)((N + bn - 1) / bn) * mp->tx;
+        g[1] = (size_t)((M + bm - 1) / bm) * mp->ty;
+        l[0] = mp->tx;
+        l[1] = mp->ty;
+        l[2] = 1;
+    }
+    g[2] = batch;
+    return enqueue(p, k, 3, g, l, reason, len);
+}
+
+static enum sd_status run_conv(struct sd_plan *p, cl_mem X, cl_mem W, char *reason, size_t len)
+{
+    const struct sd_workload *wl = &p->wl;
+    const struct ocl_mm_params *mp = &p->prm.conv;
+    cl_kernel k = p->k_main;
+    int CI = (int)wl->c_in, IH = (int)sd_conv_in_h(wl), IW = (int)sd_conv_in_w(wl), CO = (int)wl->c_out,
+        OW = (int)wl->w, HW = (int)(wl->h * wl->w), stride = (int)wl->stride, pad = (int)wl->pad;
+    SETARG(k, 0, X);
+    SETARG(k, 1, W);
+    SETARG(k, 2, p->out);
+    SETARG(k, 3, CI);
+    SETARG(k, 4, IH);
+    SETARG(k, 5, IW);
+    SETARG(k, 6, CO);
+    SETARG(k, 7, OW);
+    SETARG(k, 8, HW);
+    SETARG(k, 9, stride);
+    SETARG(k, 10, pad);
+    size_t g[3], l[3];
+    if (mp->style == OCL_STYLE_CPU) {
+        g[0] = (size_t)(HW + mp->nb - 1) / mp->nb;
+        g[1] = (size_t)(CO + mp->mb - 1) / mp->mb;
+        l[0] = l[1] = l[2] = 1;
+    } else {
+        int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
+        g[0] = (size_t)((HW + bn - 1) / bn) * mp->tx;
+        g[1] = (size_t)((CO + bm - 1) / bm) * mp->ty;
+        l[0] = mp->tx;
+        l[1] = mp->ty;
+        l[2] = 1;
+    }
+    g[2] = (size_t)wl->batch;
+    return enqueue(p, k, 3, g, l, reason, len);
+}
+
+static enum sd_status run_attention(struct sd_plan *p, cl_mem Q, cl_mem K, cl_mem V, char *reason,
+                                    size_t len)
+{
+    const struct sd_workload *wl = &p->wl;
+    const int sq = (int)wl->seq_q, skv = (int)wl->seq_kv, d = (int)wl->head_dim;
+    const int bh = (int)wl->batch_heads;
+    const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)d));
+    enum sd_status st;
+    if (p->impl == IMPL_FLASH) {
+        const struct ocl_flash_params *fp = &p->prm.flash;
+        cl_kernel k = p->k_main;
+        SETARG(k, 0, Q);
+        SETARG(k, 1, K);
+        SETARG(k, 2, V);
+        SETARG(k, 3, p->out);
+        SETARG(k, 4, sq);
+        SETARG(k, 5, skv);
+        SETARG(k, 6, scale_log2);
+        size_t g[2], l[2];
+        if (fp->style == OCL_STYLE_CPU) {
+            int qb = fp->qr * fp->qs;
+            g[0] = (size_t)(sq + qb - 1) / qb;
+            l[0] = l[1] = 1;
+        } else {
+            g[0] = (size_t)((sq + fp->bq - 1) / fp->bq) * fp->bq;
+            l[0] = fp->bq;
+            l[1] = 1;
+        }
+        g[1] = (size_t)bh;
+        return enqueue(p, k, 2, g, l, reason, len);
+    }
+    const bool all = p->impl == IMPL_UNFUSED;
+    const int nslices = all ? 1 : bh;
+    const size_t batch = all ? (size_t)bh : 1;
+    for (int hh = 0; hh < nslices; hh++) {
+        cl_long offq = (cl_long)hh * sq * d, offkv = (cl_long)hh * skv * d;
+        st = run_mm(p, p->k_main, &p->prm.gemm, Q, K, p->ws, sq, skv, d, d, d, skv, (cl_long)sq * d,
+                    (cl_long)skv * d, (cl_long)sq * skv, offq, offkv, 0, 1, batch, reason, len);
+        if (st != SD_OK)
+            return st;
+        cl_int n = skv;
+        cl_long ld = skv, off = 0;
+        SETARG(p->k_soft, 0, p->ws);
+        SETARG(p->k_soft, 1, n);
+        SETARG(p->k_soft, 2, ld);
+        SETARG(p->k_soft, 3, off);
+        SETARG(p->k_soft, 4, scale_log2);
+        size_t g = (size_t)sq * batch;
+        st = enqueue(p, p->k_soft, 1, &g, NULL, reason, len);
+        if (st != SD_OK)
+            return st;
+        st = run_mm(p, p->k_pv, &p->prm.gemm, p->ws, V, p->out, sq, d, skv, skv, d, d,
+                    (cl_long)sq * skv, (cl_long)skv * d, (cl_long)sq * d, 0, offkv, offq, 0, batch,
+                    reason, len);
+        if (st != SD_OK)
+            return st;
+    }
+    return SD_OK;
+}
+
+#ifdef SDMARK_HAVE_CLBLAST
+static enum sd_status run_clblast(struct sd_plan *p, cl_mem A, cl_mem B, char *reason, size_t len)
+{
+    const struct sd_workload *wl = &p->wl;
+    cl_command_queue q = p->c->queue;
+    /* a marker before the library's kernels: CLBlast may enqueue several (pad/transpose + gemm)
+     * and returns the event of the last one only */
+    cl_event *mk = next_event(p);
+    OCL_CHECK(clEnqueueMarkerWithWaitList(q, 0, NULL, mk));
+    if (mk && *mk)
+        p->nev++;
+    size_t m = wl->m, n = wl->n, k = wl->k;
+    for (int64_t b = 0; b < wl->batch; b++) {
+        cl_event *ev = next_event(p);
+        CLBlastStatusCode cs;
+        if (wl->dtype == SD_FP16)
+            cs = CLBlastHgemmWithTempBuffer(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, m, n, k,
+                              sd_float_to_half(1.0f), A, b * m * k, k, B, b * k * n, n,
+                              sd_float_to_half(0.0f), p->out, b * m * n, n, &q, ev, p->ws);
+        else
+            cs = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, m, n, k, 1.0f,
+                              A, b * m * k, k, B, b * k * n, n, 0.0f, p->out, b * m * n, n, &q, ev, p->ws);
+        if (cs != CLBlastSuccess) {
+            snprintf(reason, len, "CLBlast%cgemm failed: status %d", wl->dtype == SD_FP16 ? 'H' : 'S',
+                     (int)cs);
+            return cs == CLBlastOpenCLOutOfResources || cs == (CLBlastStatusCode)CL_MEM_OBJECT_ALLOCATION_FAILURE ||
+                           cs == CLBlastTempBufferAllocFailure || cs == CLBlastOpenCLOutOfHostMemory
+                       ? SD_OOM
+                       : SD_ERROR;
+        }
+        if (ev && *ev)
+            p->nev++;
+    }
+    return SD_OK;
+}
+#endif
+
+enum sd_status ocl_run(struct sd_plan *p, int set, double *ms, char *reason, size_t len)
+{
+    if (set < 0 || set >= p->nsets) {
+        snprintf(reason, len, "run: set %d out of range (nsets %d)", set, p->nsets);
+        return SD_ERROR;
+    }
+    struct ocl_ctx *c = p->c;
+    for (int i = 0; i < p->nev; i++)
+        clReleaseEvent(p->ev[i]);
+    p->nev = 0;
+    cl_mem i0 = in_buf(p, set, 0), i1 = in_buf(p, set, 1), i2 = p->n_in > 2 ? in_buf(p, set, 2) : NULL;
+    const struct sd_workload *wl = &p->wl;
+    double t0 = ocl_now_ms();
+    enum sd_status st = SD_ERROR;
+    switch (p->impl) {
+    case IMPL_OWN:
+        if (wl->op == SD_OP_GEMM)
+            st = run_mm(p, p->k_main, &p->prm.gemm, i0, i1, p->out, (int)wl->m, (int)wl->n, (int)wl->k,
+                        (int)wl->k, (int)wl->n, (int)wl->n, (cl_long)(wl->m * wl->k),
+                        (cl_long)(wl->k * wl->n), (cl_long)(wl->m * wl->n), 0, 0, 0, 0, (size_t)wl->batch,
+                        reason, len);
+        else
+            st = run_conv(p, i0, i1, reason, len);
+        break;
+#ifdef SDMARK_HAVE_CLBLAST
+    case IMPL_CLBLAST:
+        st = run_clblast(p, i0, i1, reason, len);
+        break;
+#endif
+    case IMPL_UNFUSED:
+    case IMPL_SLICED:
+    case IMPL_FLASH:
+        st = run_attention(p, i0, i1, i2, reason, len);
+        break;
+    default:
+        snprintf(reason, len, "unknown impl");
+    }
+    cl_int err = clFinish(c->queue);
+    double t1 = ocl_now_ms();
+    if (st != SD_OK)
+        return st;
+    OCL_CHECK(err);
+    if (!ms)
+        return SD_OK;
+    double host_ms = t1 - t0;
+    /* device time: first start .. last end over this run's events */
+    bool ok = p->nev > 0;
+    cl_ulong first = UINT64_MAX, last = 0;
+    for (int i = 0; i < p->nev && ok; i++) {
+        cl_ulong s = 0, e = 0;
+        if (clGetEventProfilingInfo(p->ev[i], CL_PROFILING_COMMAND_START, sizeof(s), &s, NULL) != CL_SUCCESS ||
+            clGetEventProfilingInfo(p->ev[i], CL_PROFILING_COMMAND_END, sizeof(e), &e, NULL) != CL_SUCCESS ||
+            s == 0 || e < s) {
+            ok = false;
+            break;
+        }
+        if (s < first)
+            first = s;
+        if (e > last)
+            last = e;
+    }
+    double dev_ms = ok ? (double)(last - first) * 1e-6 : 0;
+    /* garbage check: a device span longer than the host wall time around it cannot be right */
+    if (!ok || dev_ms <= 0 || dev_ms > host_ms * 1.05 + 0.05) {
+        c->timer_fallback = true;
+        *ms = host_ms;
+    } else {
+        *ms = dev_ms;
+    }
+    return SD_OK;
+}

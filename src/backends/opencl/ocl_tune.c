@@ -1,0 +1,470 @@
+/* ocl_tune.c - kernel parameters per device: defaults by device type, a small text cache
+ * keyed by device name + driver version, and the tuner (try candidates, verify each on a small
+ * problem, time on a representative SD shape, keep the fastest). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ocl.h"
+
+#define CACHE_FILE "opencl-tune.txt"
+
+static const struct ocl_mm_params MM_CPU = {OCL_STYLE_CPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16};
+static const struct ocl_mm_params MM_GPU = {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16};
+static const struct ocl_flash_params FL_CPU = {OCL_STYLE_CPU, 6, 8, 2, 256, 16, 64, 32};
+static const struct ocl_flash_params FL_GPU = {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32};
+
+void ocl_params_defaults(const struct ocl_ctx *c, struct ocl_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    bool gpu = !(c->type & CL_DEVICE_TYPE_CPU);
+    p->gemm = gpu ? MM_GPU : MM_CPU;
+    p->conv = gpu ? MM_GPU : MM_CPU;
+    p->flash = gpu ? FL_GPU : FL_CPU;
+    snprintf(p->source, sizeof(p->source), "defaults(%s)", gpu ? "gpu" : "cpu");
+}
+
+void ocl_mm_opts(const struct ocl_mm_params *p, char *buf, size_t len)
+{
+    if (p->style == OCL_STYLE_CPU)
+        snprintf(buf, len, "-DMB=%d -DNB=%d -DKB=%d -DMR=%d -DVW=%d -DNV=%d", p->mb, p->nb, p->kb, p->mr,
+                 p->vw, p->nv);
+    else
+        snprintf(buf, len, "-DTX=%d -DTY=%d -DRM=%d -DRN=%d -DBK=%d", p->tx, p->ty, p->rm, p->rn, p->bk);
+}
+
+void ocl_flash_opts(const struct ocl_flash_params *p, char *buf, size_t len)
+{
+    if (p->style == OCL_STYLE_CPU)
+        snprintf(buf, len, "-DFQR=%d -DFQS=%d -DFNKV=%d -DFKC=%d -DFVD=%d", p->qr, p->qs, p->nkv, p->kc,
+                 p->vd);
+    else
+        snprintf(buf, len, "-DFBQ=%d -DFBKV=%d", p->bq, p->bkv);
+}
+
+static void fmt_mm(const struct ocl_mm_params *m, char *b, size_t n)
+{
+    snprintf(b, n, "%s:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d", m->style == OCL_STYLE_CPU ? "cpu" : "gpu", m->mb,
+             m->nb, m->kb, m->mr, m->vw, m->nv, m->tx, m->ty, m->rm, m->rn, m->bk);
+}
+
+static void fmt_flash(const struct ocl_flash_params *f, char *b, size_t n)
+{
+    snprintf(b, n, "%s:%d:%d:%d:%d:%d:%d:%d", f->style == OCL_STYLE_CPU ? "cpu" : "gpu", f->qr, f->qs,
+             f->nkv, f->kc, f->vd, f->bq, f->bkv);
+}
+
+int ocl_params_format(const struct ocl_params *p, char *buf, size_t len)
+{
+    char g[96], c[96], f[96];
+    fmt_mm(&p->gemm, g, sizeof(g));
+    fmt_mm(&p->conv, c, sizeof(c));
+    fmt_flash(&p->flash, f, sizeof(f));
+    return snprintf(buf, len, "gemm=%s conv=%s flash=%s", g, c, f);
+}
+
+static bool parse_mm(const char *s, struct ocl_mm_params *m)
+{
+    char st[8];
+    struct ocl_mm_params t;
+    if (sscanf(s, "%3[a-z]:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d:%d", st, &t.mb, &t.nb, &t.kb, &t.mr, &t.vw, &t.nv,
+               &t.tx, &t.ty, &t.rm, &t.rn, &t.bk) != 12)
+        return false;
+    t.style = strcmp(st, "gpu") == 0 ? OCL_STYLE_GPU : OCL_STYLE_CPU;
+    if (t.mb < 1 || t.nb < 1 || t.kb < 1 || t.mr < 1 || (t.vw != 8 && t.vw != 16) || t.nv < 1 || t.tx < 1 ||
+        t.ty < 1 || t.rm < 1 || t.rn < 1 || t.bk < 1)
+        return false;
+    *m = t;
+    return true;
+}
+
+static bool parse_flash(const char *s, struct ocl_flash_params *f)
+{
+    char st[8];
+    struct ocl_flash_params t;
+    if (sscanf(s, "%3[a-z]:%d:%d:%d:%d:%d:%d:%d", st, &t.qr, &t.qs, &t.nkv, &t.kc, &t.vd, &t.bq, &t.bkv) != 8)
+        return false;
+    t.style = strcmp(st, "gpu") == 0 ? OCL_STYLE_GPU : OCL_STYLE_CPU;
+    if (t.qr < 1 || t.qs < 1 || t.nkv < 1 || t.kc < 16 || (t.vd != 8 && t.vd != 16) || t.bq < 1 || t.bkv < 1)
+        return false;
+    *f = t;
+    return true;
+}
+
+static void cache_dir(char *buf, size_t len)
+{
+    const char *d = getenv("SDMARK_CACHE_DIR");
+    if (d && *d) {
+        snprintf(buf, len, "%s", d);
+        return;
+    }
+    d = getenv("XDG_CACHE_HOME");
+    if (d && *d) {
+        snprintf(buf, len, "%s/sdmark", d);
+        return;
+    }
+    d = getenv("HOME");
+    snprintf(buf, len, "%s/.cache/sdmark", d && *d ? d : "/tmp");
+}
+
+static void mkdir_p(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    mkdir(tmp, 0755);
+}
+
+static void cache_key(const struct ocl_ctx *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s | %s", c->info.name, c->info.driver_version);
+    for (char *p = buf; *p; p++)
+        if (*p == '\t' || *p == '\n')
+            *p = ' ';
+}
+
+/* Returns true when the cache holds a line for this device. */
+static bool cache_read(const struct ocl_ctx *c, struct ocl_params *out)
+{
+    char dir[1024], path[1100], key[256];
+    cache_dir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/%s", dir, CACHE_FILE);
+    cache_key(c, key, sizeof(key));
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[1024];
+    bool found = false;
+    while (fgets(line, sizeof(line), f)) {
+        char *tab = strchr(line, '\t');
+        if (!tab || line[0] == '#')
+            continue;
+        *tab = 0;
+        if (strcmp(line, key) != 0)
+            continue;
+        struct ocl_params p = *out;
+        char *g = strstr(tab + 1, "gemm="), *cv = strstr(tab + 1, "conv="), *fl = strstr(tab + 1, "flash=");
+        if (g && cv && fl && parse_mm(g + 5, &p.gemm) && parse_mm(cv + 5, &p.conv) &&
+            parse_flash(fl + 6, &p.flash)) {
+            snprintf(p.source, sizeof(p.source), "cache");
+            *out = p;
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static int cache_write(const struct ocl_ctx *c, const struct ocl_params *p, char *path, size_t plen)
+{
+    char dir[1024], key[256], tmp[1300];
+    cache_dir(dir, sizeof(dir));
+    mkdir_p(dir);
+    snprintf(path, plen, "%s/%s", dir, CACHE_FILE);
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+    cache_key(c, key, sizeof(key));
+    FILE *out = fopen(tmp, "w");
+    if (!out)
+        return -1;
+    fprintf(out, "# sdmark OpenCL tuning cache: <device name | driver version> TAB <params>\n");
+    FILE *in = fopen(path, "r");
+    if (in) {
+        char line[1024];
+        while (fgets(line, sizeof(line), in)) {
+            if (line[0] == '#')
+                continue;
+            char *tab = strchr(line, '\t');
+            if (tab && (size_t)(tab - line) == strlen(key) && strncmp(line, key, strlen(key)) == 0)
+                continue;
+            fputs(line, out);
+        }
+        fclose(in);
+    }
+    char buf[512];
+    ocl_params_format(p, buf, sizeof(buf));
+    fprintf(out, "%s\t%s\n", key, buf);
+    if (fclose(out) != 0 || rename(tmp, path) != 0) {
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+void ocl_params_load(struct ocl_ctx *c)
+{
+    if (c->params_loaded)
+        return;
+    ocl_params_defaults(c, &c->params);
+    cache_read(c, &c->params);
+    c->params_loaded = true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* tuner                                                                                       */
+
+static uint64_t rng_state;
+static float frand(void)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)((rng_state >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+}
+
+/* Small double-precision references (the tuner verifies each candidate before timing it). */
+static void ref(const struct sd_workload *wl, float *const *in, double *out)
+{
+    if (wl->op == SD_OP_GEMM) {
+        for (int64_t b = 0; b < wl->batch; b++)
+            for (int64_t i = 0; i < wl->m; i++)
+                for (int64_t j = 0; j < wl->n; j++) {
+                    double s = 0;
+                    for (int64_t k = 0; k < wl->k; k++)
+                        s += (double)in[0][(b * wl->m + i) * wl->k + k] * in[1][(b * wl->k + k) * wl->n + j];
+                    out[(b * wl->m + i) * wl->n + j] = s;
+                }
+    } else if (wl->op == SD_OP_CONV2D) {
+        int64_t IH = sd_conv_in_h(wl), IW = sd_conv_in_w(wl);
+        for (int64_t b = 0; b < wl->batch; b++)
+            for (int64_t co = 0; co < wl->c_out; co++)
+                for (int64_t oy = 0; oy < wl->h; oy++)
+                    for (int64_t ox = 0; ox < wl->w; ox++) {
+                        double s = 0;
+                        for (int64_t ci = 0; ci < wl->c_in; ci++)
+                            for (int64_t ry = 0; ry < wl->r; ry++)
+                                for (int64_t rx = 0; rx < wl->s; rx++) {
+                                    int64_t iy = oy * wl->stride - wl->pad + ry, ix = ox * wl->stride - wl->pad + rx;
+                                    if (iy < 0 || iy >= IH || ix < 0 || ix >= IW)
+                                        continue;
+                                    s += (double)in[0][((b * wl->c_in + ci) * IH + iy) * IW + ix] *
+                                         in[1][((co * wl->c_in + ci) * wl->r + ry) * wl->s + rx];
+                                }
+                        out[((b * wl->c_out + co) * wl->h + oy) * wl->w + ox] = s;
+                    }
+    } else {
+        int64_t sq = wl->seq_q, skv = wl->seq_kv, d = wl->head_dim;
+        double *sc = malloc((size_t)skv * sizeof(double));
+        for (int64_t h = 0; h < wl->batch_heads; h++)
+            for (int64_t i = 0; i < sq; i++) {
+                double mx = -1e300, sum = 0;
+                for (int64_t j = 0; j < skv; j++) {
+                    double s = 0;
+                    for (int64_t t = 0; t < d; t++)
+                        s += (double)in[0][(h * sq + i) * d + t] * in[1][(h * skv + j) * d + t];
+                    sc[j] = s / sqrt((double)d);
+                    if (sc[j] > mx)
+                        mx = sc[j];
+                }
+                for (int64_t j = 0; j < skv; j++)
+                    sum += (sc[j] = exp(sc[j] - mx));
+                for (int64_t t = 0; t < d; t++) {
+                    double o = 0;
+                    for (int64_t j = 0; j < skv; j++)
+                        o += sc[j] * in[2][(h * skv + j) * d + t];
+                    out[(h * sq + i) * d + t] = o / sum;
+                }
+            }
+        free(sc);
+    }
+}
+
+/* Verify `prm` on the small workload; returns SD_OK / SD_WRONG / error status. */
+static enum sd_status check(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
+                            const struct ocl_params *prm, char *reason, size_t len)
+{
+    struct sd_tensors t;
+    sd_workload_tensors(wl, &t);
+    float *in[3] = {NULL, NULL, NULL};
+    float *out = malloc(t.out * sizeof(float));
+    double *r = malloc(t.out * sizeof(double));
+    rng_state = 12345;
+    for (int i = 0; i < t.n_in; i++) {
+        in[i] = malloc(t.in[i] * sizeof(float));
+        for (size_t j = 0; j < t.in[i]; j++)
+            in[i][j] = frand();
+    }
+    struct sd_plan *p = NULL;
+    enum sd_status st = ocl_prepare_with(c, wl, impl, 1, prm, &p, reason, len);
+    if (st == SD_OK)
+        st = ocl_upload(p, 0, (const float *const *)in, reason, len);
+    if (st == SD_OK)
+        st = ocl_poison(p, reason, len);
+    if (st == SD_OK)
+        st = ocl_run(p, 0, NULL, reason, len);
+    if (st == SD_OK)
+        st = ocl_download(p, out, reason, len);
+    if (st == SD_OK) {
+        ref(wl, in, r);
+        double rms = 0, maxe = 0;
+        for (size_t j = 0; j < t.out; j++)
+            rms += r[j] * r[j];
+        rms = sqrt(rms / (double)t.out) + 1e-30;
+        for (size_t j = 0; j < t.out; j++) {
+            double e = fabs(out[j] - r[j]) / rms;
+            if (!(e <= maxe))
+                maxe = e; /* NaN propagates */
+        }
+        if (!(maxe <= 1e-4)) {
+            snprintf(reason, len, "wrong result: max_rel_err %.3g", maxe);
+            st = SD_WRONG;
+        }
+    }
+    if (p)
+        ocl_release(p);
+    for (int i = 0; i < 3; i++)
+        free(in[i]);
+    free(out);
+    free(r);
+    return st;
+}
+
+/* Time `prm` on the representative workload: min of up to `reps` runs after a warm-up; gives
+ * up early when the first run is far slower than `best`. */
+static enum sd_status timeit(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
+                             const struct ocl_params *prm, double best, int reps, double *ms,
+                             char *reason, size_t len)
+{
+    struct sd_tensors t;
+    sd_workload_tensors(wl, &t);
+    float *in[3] = {NULL, NULL, NULL};
+    rng_state = 777;
+    for (int i = 0; i < t.n_in; i++) {
+        in[i] = malloc(t.in[i] * sizeof(float));
+        for (size_t j = 0; j < t.in[i]; j++)
+            in[i][j] = frand();
+    }
+    struct sd_plan *p = NULL;
+    enum sd_status st = ocl_prepare_with(c, wl, impl, 1, prm, &p, reason, len);
+    if (st == SD_OK)
+        st = ocl_upload(p, 0, (const float *const *)in, reason, len);
+    double m = 1e300, x;
+    if (st == SD_OK)
+        st = ocl_run(p, 0, &x, reason, len); /* warm-up (first launch compiles on some drivers) */
+    if (st == SD_OK && x > 4 * best)
+        reps = 1;
+    for (int i = 0; i < reps && st == SD_OK; i++) {
+        st = ocl_run(p, 0, &x, reason, len);
+        if (x < m)
+            m = x;
+    }
+    if (p)
+        ocl_release(p);
+    for (int i = 0; i < 3; i++)
+        free(in[i]);
+    *ms = m;
+    return st;
+}
+
+enum sd_status ocl_tune(void *ctx, int force, FILE *log, char *reason, size_t len)
+{
+    struct ocl_ctx *c = ctx;
+    struct ocl_params cur;
+    ocl_params_defaults(c, &cur);
+    if (!force && cache_read(c, &cur)) {
+        c->params = cur;
+        c->params_loaded = true;
+        if (log)
+            fprintf(log, "opencl tune: using cached parameters for %s (force to re-tune)\n", c->info.name);
+        return SD_OK;
+    }
+    const bool cpu = (c->type & CL_DEVICE_TYPE_CPU) != 0;
+    double t_start = ocl_now_ms();
+
+    /* ---- gemm (also used by unfused/sliced attention) ---- */
+    struct ocl_mm_params mmc[] = {
+        {OCL_STYLE_CPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
+        {OCL_STYLE_CPU, 96, 128, 256, 6, 16, 1, 16, 16, 4, 4, 16},
+        {OCL_STYLE_CPU, 96, 320, 320, 6, 16, 1, 16, 16, 4, 4, 16},
+        {OCL_STYLE_CPU, 64, 128, 256, 4, 16, 2, 16, 16, 4, 4, 16},
+        {OCL_STYLE_CPU, 96, 64, 256, 6, 8, 2, 16, 16, 4, 4, 16},
+        {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
+        {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 8, 8, 16},
+        {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 8, 4, 4, 8},
+    };
+    const int nmm = (int)(sizeof(mmc) / sizeof(mmc[0]));
+    struct sd_workload small, big;
+    for (int fam = 0; fam < 3; fam++) {
+        const char *impl = fam == 2 ? "flash" : "own";
+        sd_workload_init(&small, fam == 0 ? SD_OP_GEMM : fam == 1 ? SD_OP_CONV2D : SD_OP_ATTENTION);
+        sd_workload_init(&big, small.op);
+        if (fam == 0) {
+            small.m = 77; small.n = 45; small.k = 131;
+            if (cpu) { big.m = 2048; big.n = 640; big.k = 640; }
+            else { big.m = 8192; big.n = 2560; big.k = 1280; }
+        } else if (fam == 1) {
+            small.batch = 1; small.c_in = 19; small.c_out = 23; small.h = 9; small.w = 11;
+            small.r = small.s = 3; small.pad = 1;
+            big.batch = cpu ? 1 : 2; big.c_in = 320; big.c_out = 320; big.h = big.w = cpu ? 32 : 64;
+            big.r = big.s = 3; big.pad = 1;
+        } else {
+            small.batch_heads = 2; small.seq_q = 67; small.seq_kv = 77; small.head_dim = 40;
+            big.batch_heads = cpu ? 8 : 16; big.seq_q = big.seq_kv = cpu ? 1024 : 4096; big.head_dim = 64;
+        }
+        const double flops = sd_workload_flops(&big);
+        double best_ms = 1e300;
+        int ncand = fam == 2 ? 6 : nmm;
+        struct ocl_params trial = cur, best = cur;
+        for (int i = 0; i < ncand; i++) {
+            if (fam == 0)
+                trial.gemm = mmc[i];
+            else if (fam == 1)
+                trial.conv = mmc[i];
+            else {
+                static const struct ocl_flash_params fc[] = {
+                    {OCL_STYLE_CPU, 6, 8, 2, 256, 16, 64, 32}, {OCL_STYLE_CPU, 6, 8, 1, 256, 16, 64, 32},
+                    {OCL_STYLE_CPU, 4, 8, 2, 256, 16, 64, 32}, {OCL_STYLE_CPU, 8, 6, 1, 256, 8, 64, 32},
+                    {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32}, {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 128, 16},
+                };
+                trial.flash = fc[i];
+            }
+            char desc[128];
+            if (fam == 2)
+                fmt_flash(&trial.flash, desc, sizeof(desc));
+            else
+                fmt_mm(fam == 0 ? &trial.gemm : &trial.conv, desc, sizeof(desc));
+            char r[SD_REASON_LEN] = "";
+            enum sd_status st = check(c, &small, impl, &trial, r, sizeof(r));
+            double ms = 0;
+            if (st == SD_OK)
+                st = timeit(c, &big, impl, &trial, best_ms, 3, &ms, r, sizeof(r));
+            if (log) {
+                if (st == SD_OK)
+                    fprintf(log, "opencl tune: %-5s %-40s %9.3f ms %8.1f GFLOP/s\n",
+                            fam == 0 ? "gemm" : fam == 1 ? "conv" : "flash", desc, ms, flops / ms * 1e-6);
+                else
+                    fprintf(log, "opencl tune: %-5s %-40s skipped: %s: %s\n",
+                            fam == 0 ? "gemm" : fam == 1 ? "conv" : "flash", desc, sd_status_name(st), r);
+            }
+            if (st == SD_OK && ms < best_ms) {
+                best_ms = ms;
+                best = trial;
+            }
+        }
+        if (best_ms == 1e300) {
+            snprintf(reason, len, "tuner: no %s candidate passed verification",
+                     fam == 0 ? "gemm" : fam == 1 ? "conv2d" : "flash");
+            return SD_ERROR;
+        }
+        cur = best;
+    }
+    snprintf(cur.source, sizeof(cur.source), "tuned");
+    c->params = cur;
+    c->params_loaded = true;
+    char path[1200], buf[512];
+    ocl_params_format(&cur, buf, sizeof(buf));
+    if (cache_write(c, &cur, path, sizeof(path)) != 0) {
+        if (log)
+            fprintf(log, "opencl tune: could not write the cache file %s: %s\n", path, strerror(errno));
+    } else if (log) {
+        fprintf(log, "opencl tune: %s -> %s (%.1f s), cached in %s\n", c->info.name, buf,
+                (ocl_now_ms() - t_start) * 1e-3, path);
+    }
+    return SD_OK;
+}

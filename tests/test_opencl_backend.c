@@ -1,0 +1,545 @@
+/* test_opencl_backend.c - the OpenCL backend against the double-precision CPU reference
+ * (include/sdmark/verify.h) at odd shapes, plus OOM, poison, unsupported dtypes, build errors,
+ * the kernel-dir override and the tuning cache. Skips when no OpenCL device is present. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sdmark/backend.h"
+#include "sdmark/verify.h"
+#include "sdmark/workload.h"
+#include "../src/backends/opencl/ocl.h" /* internal: parameter sets for GPU-style kernels */
+
+extern const struct sd_backend_ops sd_backend_opencl;
+static const struct sd_backend_ops *B = &sd_backend_opencl;
+
+static void *g_ctx;
+static struct sd_device_info g_info;
+static char g_skip[256];
+
+static int group_setup(void **state)
+{
+    struct sd_device_info infos[8];
+    int n = B->probe(infos, 8);
+    if (n <= 0) {
+        snprintf(g_skip, sizeof(g_skip), "no OpenCL device");
+        return 0;
+    }
+    char reason[SD_REASON_LEN] = "";
+    if (B->open(0, &g_ctx, reason, sizeof(reason)) != SD_OK) {
+        snprintf(g_skip, sizeof(g_skip), "cannot open OpenCL device 0: %.100s", reason);
+        g_ctx = NULL;
+        return 0;
+    }
+    B->device_info(g_ctx, &g_info);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    if (g_ctx)
+        B->close(g_ctx);
+    return 0;
+}
+
+#define NEED_DEVICE()                                                                              \
+    do {                                                                                           \
+        if (!g_ctx) {                                                                              \
+            print_message("skipped: %s\n", g_skip);                                                \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* Run `wl` with `impl` (or explicit params when prm != NULL) and compare the whole output with
+ * sd_ref_*: max |out - ref| / rms(ref) <= tol. */
+static void check_run(const struct sd_workload *wl, const char *impl, const struct ocl_params *prm,
+                      double tol)
+{
+    char shape[128], reason[SD_REASON_LEN] = "";
+    sd_workload_shape_str(wl, shape, sizeof(shape));
+    struct sd_tensors t;
+    sd_workload_tensors(wl, &t);
+    float *in[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < t.n_in; i++) {
+        in[i] = malloc(t.in[i] * sizeof(float));
+        sd_fill_random(in[i], t.in[i], 100 + i);
+        sd_round_to_dtype(in[i], t.in[i], wl->dtype);
+    }
+    float *out = malloc(t.out * sizeof(float));
+    double *ref = malloc(t.out * sizeof(double));
+    struct sd_plan *p = NULL;
+    enum sd_status st = prm ? ocl_prepare_with(g_ctx, wl, impl, 2, prm, &p, reason, sizeof(reason))
+                            : B->prepare(g_ctx, wl, impl, 2, &p, reason, sizeof(reason));
+    if (st != SD_OK)
+        fail_msg("%s %s [%s]: prepare: %s: %s", sd_op_name(wl->op), impl, shape, sd_status_name(st), reason);
+    /* set 1 gets other data; run set 1 first so a stale output would be caught */
+    float *other[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < t.n_in; i++) {
+        other[i] = malloc(t.in[i] * sizeof(float));
+        sd_fill_random(other[i], t.in[i], 900 + i);
+    }
+    assert_int_equal(B->upload(p, 1, (const float *const *)other, reason, sizeof(reason)), SD_OK);
+    assert_int_equal(B->upload(p, 0, (const float *const *)in, reason, sizeof(reason)), SD_OK);
+    assert_int_equal(B->run(p, 1, NULL, reason, sizeof(reason)), SD_OK);
+    assert_int_equal(B->poison(p, reason, sizeof(reason)), SD_OK);
+    double ms = -1;
+    st = B->run(p, 0, &ms, reason, sizeof(reason));
+    if (st != SD_OK)
+        fail_msg("%s %s [%s]: run: %s", sd_op_name(wl->op), impl, shape, reason);
+    assert_true(ms >= 0);
+    assert_int_equal(B->download(p, out, reason, sizeof(reason)), SD_OK);
+    B->release(p);
+    if (wl->op == SD_OP_GEMM)
+        sd_ref_gemm(wl, in[0], in[1], ref);
+    else if (wl->op == SD_OP_CONV2D)
+        sd_ref_conv2d(wl, in[0], in[1], ref);
+    else
+        sd_ref_attention(wl, in[0], in[1], in[2], ref);
+    double rms = 0, maxe = 0;
+    size_t at = 0;
+    for (size_t j = 0; j < t.out; j++)
+        rms += ref[j] * ref[j];
+    rms = sqrt(rms / (double)t.out) + 1e-30;
+    for (size_t j = 0; j < t.out; j++) {
+        double e = fabs((double)out[j] - ref[j]) / rms;
+        if (!(e <= maxe)) {
+            maxe = e;
+            at = j;
+            if (isnan(e))
+                break;
+        }
+    }
+    if (!(maxe <= tol))
+        fail_msg("%s %s [%s]: max_rel_err %.3g at %zu (out %g ref %g) > %g", sd_op_name(wl->op), impl,
+                 shape, maxe, at, out[at], ref[at], tol);
+    for (int i = 0; i < 3; i++) {
+        free(in[i]);
+        free(other[i]);
+    }
+    free(out);
+    free(ref);
+}
+
+static struct sd_workload gemm_wl(int64_t b, int64_t m, int64_t n, int64_t k)
+{
+    struct sd_workload wl;
+    sd_workload_init(&wl, SD_OP_GEMM);
+    wl.batch = b;
+    wl.m = m;
+    wl.n = n;
+    wl.k = k;
+    return wl;
+}
+
+static struct sd_workload conv_wl(int64_t b, int64_t ci, int64_t co, int64_t h, int64_t w, int64_t r,
+                                  int64_t stride, int64_t pad)
+{
+    struct sd_workload wl;
+    sd_workload_init(&wl, SD_OP_CONV2D);
+    wl.batch = b;
+    wl.c_in = ci;
+    wl.c_out = co;
+    wl.h = h;
+    wl.w = w;
+    wl.r = wl.s = r;
+    wl.stride = stride;
+    wl.pad = pad;
+    return wl;
+}
+
+static struct sd_workload attn_wl(int64_t bh, int64_t sq, int64_t skv, int64_t d)
+{
+    struct sd_workload wl;
+    sd_workload_init(&wl, SD_OP_ATTENTION);
+    wl.batch_heads = bh;
+    wl.seq_q = sq;
+    wl.seq_kv = skv;
+    wl.head_dim = d;
+    return wl;
+}
+
+static const int64_t gemm_shapes[][4] = {
+    {1, 1, 1, 1},       {1, 1, 37, 5},    {1, 77, 45, 1},   {1, 97, 65, 257},
+    {3, 13, 200, 300},  {1, 130, 17, 33}, {2, 7, 129, 520}, {1, 193, 131, 64},
+};
+#define NGEMM (sizeof(gemm_shapes) / sizeof(gemm_shapes[0]))
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void test_probe_open(void **state)
+{
+    NEED_DEVICE();
+    struct sd_device_info infos[4];
+    int n = B->probe(infos, 4);
+    assert_true(n >= 1);
+    assert_string_equal(infos[0].backend, "opencl");
+    assert_true(g_info.name[0] != 0);
+    assert_true(g_info.driver_version[0] != 0);
+    assert_true(g_info.api_version[0] != 0);
+    assert_true(g_info.arch[0] != 0);
+    assert_true(g_info.compute_units > 0);
+    assert_true(g_info.mem_bytes > 0);
+    assert_true(g_info.max_alloc_bytes > 0);
+    print_message("device: %s | arch %s | driver %s | %s | %d CU | fp16 %d | max alloc %llu\n",
+                  g_info.name, g_info.arch, g_info.driver_version, g_info.api_version,
+                  g_info.compute_units, (int)g_info.fp16, (unsigned long long)g_info.max_alloc_bytes);
+    char reason[SD_REASON_LEN] = "";
+    void *c2 = NULL;
+    assert_int_not_equal(B->open(n + 5, &c2, reason, sizeof(reason)), SD_OK);
+    assert_null(c2);
+    assert_true(reason[0] != 0);
+}
+
+static void test_gemm_own(void **state)
+{
+    NEED_DEVICE();
+    for (size_t i = 0; i < NGEMM; i++) {
+        struct sd_workload wl = gemm_wl(gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], gemm_shapes[i][3]);
+        check_run(&wl, "own", NULL, 1e-5);
+    }
+}
+
+static void test_gemm_own_gpu_style(void **state)
+{
+    NEED_DEVICE();
+    struct ocl_params prm;
+    ocl_params_defaults(g_ctx, &prm);
+    const struct ocl_mm_params gpu[] = {
+        {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
+        {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 4, 2, 3, 8},
+    };
+    const struct ocl_mm_params cpu[] = {
+        {OCL_STYLE_CPU, 50, 40, 33, 4, 8, 2, 16, 16, 4, 4, 16}, /* odd blocks, k-block split */
+        {OCL_STYLE_CPU, 96, 320, 320, 6, 16, 1, 16, 16, 4, 4, 16},
+    };
+    for (int v = 0; v < 4; v++) {
+        prm.gemm = v < 2 ? gpu[v] : cpu[v - 2];
+        for (size_t i = 0; i < NGEMM; i++) {
+            struct sd_workload wl = gemm_wl(gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], gemm_shapes[i][3]);
+            check_run(&wl, "own", &prm, 1e-5);
+        }
+    }
+}
+
+static void test_gemm_clblast(void **state)
+{
+    NEED_DEVICE();
+    bool have = false;
+    for (const char *const *p = B->impls[SD_OP_GEMM]; *p; p++)
+        have |= strcmp(*p, "clblast") == 0;
+    if (!have) {
+        print_message("skipped: built without CLBlast\n");
+        skip();
+    }
+    for (size_t i = 0; i < NGEMM; i++) {
+        struct sd_workload wl = gemm_wl(gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], gemm_shapes[i][3]);
+        check_run(&wl, "clblast", NULL, 1e-5);
+    }
+}
+
+static const int64_t conv_shapes[][8] = {
+    /* b, ci, co, h, w, r, stride, pad */
+    {1, 5, 7, 9, 11, 3, 1, 1},   {2, 3, 5, 7, 6, 3, 2, 1},   {1, 7, 3, 5, 9, 1, 1, 0},
+    {2, 9, 11, 4, 7, 1, 2, 0},   {1, 1, 1, 1, 1, 3, 1, 1},   {1, 33, 70, 13, 15, 3, 1, 1},
+    {1, 40, 17, 10, 3, 3, 2, 1}, {1, 300, 5, 3, 3, 1, 1, 0},
+};
+#define NCONV (sizeof(conv_shapes) / sizeof(conv_shapes[0]))
+
+static void conv_all(const struct ocl_params *prm)
+{
+    for (size_t i = 0; i < NCONV; i++) {
+        const int64_t *s = conv_shapes[i];
+        struct sd_workload wl = conv_wl(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+        char err[160];
+        assert_int_equal(sd_workload_validate(&wl, err, sizeof(err)), 0);
+        check_run(&wl, "own", prm, 1e-5);
+    }
+}
+
+static void test_conv2d_own(void **state)
+{
+    NEED_DEVICE();
+    conv_all(NULL);
+}
+
+static void test_conv2d_own_variants(void **state)
+{
+    NEED_DEVICE();
+    struct ocl_params prm;
+    ocl_params_defaults(g_ctx, &prm);
+    prm.conv = (struct ocl_mm_params){OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 8, 2, 2, 8};
+    conv_all(&prm);
+    prm.conv = (struct ocl_mm_params){OCL_STYLE_CPU, 20, 24, 40, 4, 8, 1, 16, 16, 4, 4, 16};
+    conv_all(&prm);
+}
+
+static const int64_t attn_shapes[][4] = {
+    {2, 67, 77, 40}, {1, 1, 77, 64}, {3, 33, 1, 8}, {1, 50, 300, 13}, {2, 16, 16, 64}, {1, 7, 513, 80},
+};
+#define NATTN (sizeof(attn_shapes) / sizeof(attn_shapes[0]))
+
+static void attn_all(const char *impl, const struct ocl_params *prm)
+{
+    for (size_t i = 0; i < NATTN; i++) {
+        const int64_t *s = attn_shapes[i];
+        struct sd_workload wl = attn_wl(s[0], s[1], s[2], s[3]);
+        check_run(&wl, impl, prm, 2e-5);
+    }
+}
+
+static void test_attention_unfused(void **state) { NEED_DEVICE(); attn_all("unfused", NULL); }
+static void test_attention_sliced(void **state) { NEED_DEVICE(); attn_all("sliced", NULL); }
+static void test_attention_flash(void **state) { NEED_DEVICE(); attn_all("flash", NULL); }
+
+static void test_attention_flash_variants(void **state)
+{
+    NEED_DEVICE();
+    struct ocl_params prm;
+    ocl_params_defaults(g_ctx, &prm);
+    prm.flash = (struct ocl_flash_params){OCL_STYLE_GPU, 6, 8, 2, 256, 16, 16, 8};
+    attn_all("flash", &prm);
+    prm.flash = (struct ocl_flash_params){OCL_STYLE_CPU, 4, 3, 1, 48, 8, 64, 32};
+    attn_all("flash", &prm);
+}
+
+static void test_oom(void **state)
+{
+    NEED_DEVICE();
+    char reason[SD_REASON_LEN] = "";
+    struct sd_mem_stats ms0, ms1;
+    B->mem_stats(g_ctx, &ms0);
+    /* unfused attention: the whole score matrix exceeds the largest allocation */
+    int64_t bh = 17, seq = 4096;
+    while ((uint64_t)bh * seq * seq * 4 <= g_info.max_alloc_bytes)
+        bh *= 2;
+    struct sd_workload wl = attn_wl(bh, seq, seq, 40);
+    struct sd_plan *p = NULL;
+    enum sd_status st = B->prepare(g_ctx, &wl, "unfused", 1, &p, reason, sizeof(reason));
+    print_message("unfused bh=%lld: %s: %s\n", (long long)bh, sd_status_name(st), reason);
+    assert_int_equal(st, SD_OOM);
+    assert_null(p);
+    assert_non_null(strstr(reason, "bytes"));
+    B->mem_stats(g_ctx, &ms1);
+    assert_int_equal(ms1.current_bytes, ms0.current_bytes); /* everything freed */
+    /* a gemm whose A alone exceeds the largest allocation */
+    int64_t m = 1;
+    while ((uint64_t)m * 16384 * 4 <= g_info.max_alloc_bytes)
+        m *= 2;
+    wl = gemm_wl(1, m, 8, 16384);
+    st = B->prepare(g_ctx, &wl, "own", 1, &p, reason, sizeof(reason));
+    assert_int_equal(st, SD_OOM);
+    assert_null(p);
+    /* many input sets: total exceeds global memory */
+    wl = gemm_wl(1, 4096, 4096, 4096); /* 64 MiB per matrix */
+    int nsets = (int)(g_info.mem_bytes / (2 * 64ull << 20)) + 2;
+    st = B->prepare(g_ctx, &wl, "own", nsets, &p, reason, sizeof(reason));
+    print_message("gemm 4096^3 x %d sets: %s: %s\n", nsets, sd_status_name(st), reason);
+    assert_int_equal(st, SD_OOM);
+    B->mem_stats(g_ctx, &ms1);
+    assert_int_equal(ms1.current_bytes, ms0.current_bytes);
+    /* the sliced impl needs one head's scores only */
+    wl = attn_wl(bh, 256, 4096, 40);
+    st = B->prepare(g_ctx, &wl, "sliced", 1, &p, reason, sizeof(reason));
+    assert_int_equal(st, SD_OK);
+    B->release(p);
+}
+
+static void test_poison_and_mem(void **state)
+{
+    NEED_DEVICE();
+    char reason[SD_REASON_LEN] = "";
+    struct sd_workload wl = gemm_wl(1, 33, 17, 9);
+    B->reset_peak(g_ctx);
+    struct sd_mem_stats m0, m1;
+    B->mem_stats(g_ctx, &m0);
+    struct sd_plan *p = NULL;
+    assert_int_equal(B->prepare(g_ctx, &wl, "own", 3, &p, reason, sizeof(reason)), SD_OK);
+    B->mem_stats(g_ctx, &m1);
+    assert_int_equal(m1.current_bytes - m0.current_bytes, (3 * (33 * 9 + 9 * 17) + 33 * 17) * 4);
+    assert_true(m1.peak_bytes >= m1.current_bytes);
+    assert_int_equal(B->poison(p, reason, sizeof(reason)), SD_OK);
+    float out[33 * 17];
+    assert_int_equal(B->download(p, out, reason, sizeof(reason)), SD_OK);
+    for (int i = 0; i < 33 * 17; i++)
+        assert_true(isnan(out[i]));
+    B->release(p);
+    B->mem_stats(g_ctx, &m1);
+    assert_int_equal(m1.current_bytes, m0.current_bytes);
+    assert_true(m1.peak_bytes > m1.current_bytes);
+    const char *tn = B->timer_name(g_ctx);
+    assert_true(strcmp(tn, "cl_event") == 0 || strcmp(tn, "host_monotonic") == 0);
+}
+
+static void test_unsupported(void **state)
+{
+    NEED_DEVICE();
+    char reason[SD_REASON_LEN] = "";
+    struct sd_workload wl = gemm_wl(1, 64, 64, 64);
+    wl.dtype = SD_FP16;
+    enum sd_status st = B->supports(g_ctx, &wl, "own", reason, sizeof(reason));
+    if (!g_info.fp16) {
+        assert_int_equal(st, SD_UNSUPPORTED);
+        assert_non_null(strstr(reason, "cl_khr_fp16"));
+        struct sd_plan *p = NULL;
+        assert_int_equal(B->prepare(g_ctx, &wl, "own", 1, &p, reason, sizeof(reason)), SD_UNSUPPORTED);
+        assert_null(p);
+    } else {
+        assert_int_equal(st, SD_OK);
+        check_run(&wl, "own", NULL, 5e-3);
+    }
+    wl.dtype = SD_TF32;
+    assert_int_equal(B->supports(g_ctx, &wl, "own", reason, sizeof(reason)), SD_UNSUPPORTED);
+    wl.dtype = SD_BF16;
+    assert_int_equal(B->supports(g_ctx, &wl, "own", reason, sizeof(reason)), SD_UNSUPPORTED);
+    wl.dtype = SD_FP32;
+    wl.acc = SD_FP16;
+    assert_int_equal(B->supports(g_ctx, &wl, "own", reason, sizeof(reason)), SD_UNSUPPORTED);
+    wl.acc = SD_FP32;
+    assert_int_equal(B->supports(g_ctx, &wl, "cublas", reason, sizeof(reason)), SD_UNSUPPORTED);
+    assert_int_equal(B->supports(g_ctx, &wl, "own", reason, sizeof(reason)), SD_OK);
+    wl.m = 0;
+    assert_int_equal(B->supports(g_ctx, &wl, "own", reason, sizeof(reason)), SD_UNSUPPORTED);
+}
+
+static void test_timing(void **state)
+{
+    NEED_DEVICE();
+    char reason[SD_REASON_LEN] = "";
+    struct sd_workload wl = gemm_wl(1, 512, 512, 512);
+    struct sd_plan *p = NULL;
+    assert_int_equal(B->prepare(g_ctx, &wl, "own", 1, &p, reason, sizeof(reason)), SD_OK);
+    float *a = calloc(512 * 512, sizeof(float));
+    const float *in[2] = {a, a};
+    assert_int_equal(B->upload(p, 0, in, reason, sizeof(reason)), SD_OK);
+    double ms = 0;
+    assert_int_equal(B->run(p, 0, &ms, reason, sizeof(reason)), SD_OK);
+    double best = 1e9;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(B->run(p, 0, &ms, reason, sizeof(reason)), SD_OK);
+        assert_true(ms > 0);
+        if (ms < best)
+            best = ms;
+    }
+    print_message("gemm 512^3 own: %.3f ms (%.1f GFLOP/s, timer %s)\n", best,
+                  2.0 * 512 * 512 * 512 / best * 1e-6, B->timer_name(g_ctx));
+    B->release(p);
+    free(a);
+}
+
+/* Fresh context so the per-context program cache does not hide the override. */
+static void test_kernel_dir_and_build_errors(void **state)
+{
+    NEED_DEVICE();
+    char reason[SD_REASON_LEN] = "";
+    struct sd_workload wl = gemm_wl(1, 8, 8, 8);
+    void *c = NULL;
+    struct sd_plan *p = NULL;
+
+    setenv("SDMARK_KERNEL_DIR", "/nonexistent-sdmark-kernels", 1);
+    assert_int_equal(B->open(0, &c, reason, sizeof(reason)), SD_OK);
+    enum sd_status st = B->prepare(c, &wl, "own", 1, &p, reason, sizeof(reason));
+    assert_int_equal(st, SD_ERROR);
+    assert_non_null(strstr(reason, "nonexistent-sdmark-kernels"));
+    B->close(c);
+
+    char dir[] = "/tmp/sdmark-ocl-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/common.cl", dir);
+    FILE *f = fopen(path, "w");
+    fputs("#define A_T float\n#define B_T float\n#define C_T float\n", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/gemm.cl", dir);
+    f = fopen(path, "w");
+    fputs("__kernel void gemm_packed(__global float *a) { this is not C; }\n", f);
+    fclose(f);
+    setenv("SDMARK_KERNEL_DIR", dir, 1);
+    assert_int_equal(B->open(0, &c, reason, sizeof(reason)), SD_OK);
+    st = B->prepare(c, &wl, "own", 1, &p, reason, sizeof(reason));
+    print_message("broken kernel: %s: %s\n", sd_status_name(st), reason);
+    assert_int_equal(st, SD_ERROR);
+    assert_non_null(strstr(reason, "clBuildProgram"));
+    B->close(c);
+    unsetenv("SDMARK_KERNEL_DIR");
+    remove(path);
+    snprintf(path, sizeof(path), "%s/common.cl", dir);
+    remove(path);
+    rmdir(dir);
+}
+
+static void test_tune_cache(void **state)
+{
+    NEED_DEVICE();
+    char dir[] = "/tmp/sdmark-ocl-cache-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *old = getenv("SDMARK_CACHE_DIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("SDMARK_CACHE_DIR", dir, 1);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/opencl-tune.txt", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "# comment\nother device | 1.0\tgemm=gpu:1:1:1:1:8:1:8:8:1:1:8 conv=x flash=y\n");
+    fprintf(f, "%s | %s\tgemm=cpu:48:32:64:6:16:1:16:16:4:4:16 conv=cpu:48:48:128:6:8:2:16:16:4:4:16 "
+               "flash=cpu:4:4:1:128:8:64:32\n",
+            g_info.name, g_info.driver_version);
+    fclose(f);
+    void *c = NULL;
+    char reason[SD_REASON_LEN] = "";
+    assert_int_equal(B->open(0, &c, reason, sizeof(reason)), SD_OK);
+    struct ocl_ctx *oc = c;
+    assert_string_equal(oc->params.source, "cache");
+    assert_int_equal(oc->params.gemm.mb, 48);
+    assert_int_equal(oc->params.conv.nv, 2);
+    assert_int_equal(oc->params.flash.kc, 128);
+    /* tune without force uses the cache and returns at once */
+    assert_int_equal(B->tune(c, 0, NULL, reason, sizeof(reason)), SD_OK);
+    /* the cached parameters are used by prepare and give right answers */
+    struct sd_workload wl = attn_wl(2, 67, 77, 40);
+    void *saved_ctx = g_ctx;
+    g_ctx = c;
+    check_run(&wl, "flash", NULL, 2e-5);
+    wl = gemm_wl(1, 97, 65, 257);
+    check_run(&wl, "own", NULL, 1e-5);
+    g_ctx = saved_ctx;
+    B->close(c);
+    remove(path);
+    rmdir(dir);
+    if (saved) {
+        setenv("SDMARK_CACHE_DIR", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("SDMARK_CACHE_DIR");
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_probe_open),
+        cmocka_unit_test(test_gemm_own),
+        cmocka_unit_test(test_gemm_own_gpu_style),
+        cmocka_unit_test(test_gemm_clblast),
+        cmocka_unit_test(test_conv2d_own),
+        cmocka_unit_test(test_conv2d_own_variants),
+        cmocka_unit_test(test_attention_unfused),
+        cmocka_unit_test(test_attention_sliced),
+        cmocka_unit_test(test_attention_flash),
+        cmocka_unit_test(test_attention_flash_variants),
+        cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_poison_and_mem),
+        cmocka_unit_test(test_unsupported),
+        cmocka_unit_test(test_timing),
+        cmocka_unit_test(test_kernel_dir_and_build_errors),
+        cmocka_unit_test(test_tune_cache),
+    };
+    return cmocka_run_group_tests_name("opencl_backend", tests, group_setup, group_teardown);
+}
