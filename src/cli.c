@@ -16,6 +16,9 @@ static const struct command commands[] = {
     {"run", sd_cmd_run, "run suites, verify, measure, write results/<device>-<suite>.csv/.json"},
     {"tune", sd_cmd_tune, "pick kernel tile/work-group parameters for a device (cached)"},
     /* analysis commands read result files only (no backend): */
+    {"estimate", sd_cmd_estimate, "predicted UNet step time, it/s and s/image from results (or projected to a card)"},
+    {"memory", sd_cmd_memory, "memory model: weights, activations, training footprint, which VRAM tiers run it"},
+    {"compare", sd_cmd_compare, "compare results files row by row with noise-aware verdicts"},
     {NULL, NULL, NULL},
 };
 

@@ -49,7 +49,8 @@ void sd_cards_free(struct sd_cards *c);
 /* Exact name, case-insensitive, runs of spaces/'-'/'_' treated as one space. NULL if none. */
 const struct sd_card *sd_cards_find(const struct sd_cards *c, const char *name);
 /* The card a driver device name belongs to (longest `match` substring wins). NULL if none. */
-const struct sd_card *sd_cards_match_device(const struct sd_cards *c, const char *device_name);
+const struct sd_card *sd_cards_match_device(const struct sd_cards *c, const char *device_name,
+                                           uint64_t mem_bytes);
 /* Peak TFLOP/s for a storage dtype + accumulate type (fp16/fp16 -> fp16 column, fp16/fp32 ->
  * fp16_f32acc, bf16 -> bf16, tf32 -> tf32, fp32 -> fp32). NaN when the card has no such path. */
 double sd_card_peak_tflops(const struct sd_card *card, enum sd_dtype dtype, enum sd_dtype acc);
@@ -155,6 +156,20 @@ int sd_mem_max_res(const struct sd_mem_opts *base, double gb);
 double sd_mem_row_tensors(const struct sd_workload *wl);
 double sd_mem_row_scores(const struct sd_workload *wl, size_t score_dtype_bytes);
 
+/* The model-vs-measured memory check (src/memcheck.c): for every device, unfused attention rows
+ * whose shape was also measured with a fused impl (flash) give measured score bytes =
+ * peak(unfused) - peak(fused) (same inputs, rotation sets and output on both); hot-cache conv rows
+ * give peak vs one set of tensors. Agreement = within 10 %. */
+struct sd_mem_check {
+    char device[200];
+    char what[256];
+    double model, measured;
+    bool ok;
+    char note[96];
+};
+/* Returns the number of checks written (up to max). */
+size_t sd_mem_check_rows(const struct sd_rset *s, struct sd_mem_check *out, size_t max);
+
 /* Memory-bound work outside the suite's big kernels, per UNet call, from the layer list:
  * group/layer norms, SiLU/GEGLU, residual adds, head reshapes, concat/upsample, time embedding. */
 struct sd_traffic {
@@ -164,6 +179,9 @@ struct sd_traffic {
 };
 void sd_model_traffic(enum sd_model m, int res, int batch, size_t elem_bytes, enum sd_attn_mode attn,
                       struct sd_traffic *t);
+/* Σ over the small kernels of max(bytes_i / bw, floor): their expected time per UNet call (ms). */
+double sd_model_small_ms(enum sd_model m, int res, int batch, size_t elem_bytes, enum sd_attn_mode attn,
+                         double bw_gbs, double floor_us);
 /* Does the suite name a model we know? ("sd15" -> SD_MODEL_SD15). */
 int sd_model_from_suite(const char *suite, enum sd_model *out);
 
@@ -203,22 +221,23 @@ struct sd_estimate {
     bool kernel_extrapolated;
     /* pipeline model */
     double bw_gbs;               /* bandwidth used for the small kernels */
-    char bw_source[160];
+    char bw_source[256];
     double launch_us;            /* per-kernel floor */
-    char launch_source[160];
+    char launch_source[256];
     struct sd_traffic traffic;
     double small_ms;             /* Σ max(bytes_i / bw, floor) over small kernels */
     double step_ms;              /* kernel_ms + small_ms: expected pipeline */
     double it_per_s, kernel_it_per_s;
     /* VAE + image */
     double vae_ms;               /* NaN when not available */
-    char vae_note[160];
+    char vae_note[256];
     double image_s;              /* steps × step_ms + vae_ms (NaN parts named in notes) */
     double flops_per_call;
     size_t nmissing;
     struct sd_est_missing missing[SD_EST_MAX_MISSING];
     size_t nused;                /* rows used */
-    size_t nquick_ignored;       /* rows of the quick suite ignored (scaled shapes) */
+    size_t nquick_ignored;       /* rows of the quick suite not used (scaled or other shapes) */
+    size_t nquick_used;          /* rows taken from the quick suite (same label and shape) */
 };
 
 /* Estimate `suite` on device `dev` (index into s->dev). vae may be NULL. */
@@ -232,7 +251,14 @@ int sd_estimate_project(const struct sd_rset *s, const struct sd_card *target, c
                         char *err, size_t errlen);
 /* Index of the measured device closest to `target` that has a card, or -1. */
 int sd_closest_device(const struct sd_rset *s, const struct sd_card *target);
-/* The suite a model's estimate uses by default ("sd15" -> sd15). */
+/* Roofline bound of a suite on a card from its spec sheet alone (100 % of peak, no measured
+ * efficiency): Σ count × max(flops / peak, bytes_min / bandwidth), in ms. NaN if the card has no
+ * path for the dtype. An upper bound of speed, never a prediction. */
+double sd_spec_bound_ms(const struct sd_suite *suite, const struct sd_card *card, enum sd_dtype dtype,
+                        enum sd_dtype acc);
+/* Print an estimate as text or JSON (cJSON). */
+void sd_estimate_print_text(FILE *f, const struct sd_estimate *e);
+char *sd_estimate_json(const struct sd_estimate *e); /* malloc'd */
 
 /* ================================================================ compare (src/compare.c) */
 
@@ -243,6 +269,9 @@ const char *sd_cmp_verdict_name(enum sd_cmp_verdict v);
  * when either noise is unknown. Returns the threshold used via *thr if non-NULL. */
 enum sd_cmp_verdict sd_cmp_verdict(double ta, double na, double tb, double nb, double *thr);
 double sd_geomean(const double *x, size_t n);
+/* Compare files[1..n-1] against files[0] (the baseline) and print the result: format "text",
+ * "json" or "md". Returns 0, or -1 with a message naming the file. */
+int sd_compare_files(FILE *out, const char *const *files, int n, const char *format, char *err, size_t errlen);
 
 /* ================================================================ claims (src/claims.c) */
 

@@ -1,0 +1,330 @@
+/* cards.c — bench/cards.csv: the spec sheet of the cards sdmark projects onto and compares with.
+ * Comment lines start with '#'; the first other line is the header; fields follow RFC 4180
+ * (double quotes around fields with commas, "" for a quote). Numbers are parsed with strtod under
+ * the C locale the CLI keeps for LC_NUMERIC. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sdmark/analysis.h"
+
+void sd_cards_default_path(char *buf, size_t len)
+{
+    const char *env = getenv("SDMARK_BENCH_DIR");
+    if (env && *env) {
+        snprintf(buf, len, "%s/cards.csv", env);
+        FILE *f = fopen(buf, "r");
+        if (f) {
+            fclose(f);
+            return;
+        }
+    }
+#ifdef SDMARK_SOURCE_BENCH_DIR
+    snprintf(buf, len, "%s/cards.csv", SDMARK_SOURCE_BENCH_DIR);
+    FILE *f = fopen(buf, "r");
+    if (f) {
+        fclose(f);
+        return;
+    }
+#endif
+    snprintf(buf, len, "bench/cards.csv");
+}
+
+/* Normalise a name for matching: lowercase, drop "(tm)"/"(r)", '-' '_' -> space, collapse spaces. */
+static void norm(const char *in, char *out, size_t len)
+{
+    size_t o = 0;
+    int space = 1;
+    for (const char *p = in; *p && o + 1 < len; p++) {
+        if (!strncasecmp(p, "(tm)", 4) || !strncasecmp(p, "(r)", 3)) {
+            p += (p[1] == 't' || p[1] == 'T') ? 3 : 2;
+            continue;
+        }
+        char c = (char)tolower((unsigned char)*p);
+        if (c == '-' || c == '_' || isspace((unsigned char)c)) {
+            if (!space)
+                out[o++] = ' ';
+            space = 1;
+            continue;
+        }
+        out[o++] = c;
+        space = 0;
+    }
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    out[o] = 0;
+}
+
+bool sd_name_eq(const char *a, const char *b)
+{
+    char na[256], nb[256];
+    norm(a, na, sizeof na);
+    norm(b, nb, sizeof nb);
+    return strcmp(na, nb) == 0;
+}
+
+/* Split one CSV record starting at *pos. Fields point into `out` (NUL-separated). Returns the
+ * number of fields, or -1 on an unterminated quote. Advances *pos past the record's newline and
+ * counts newlines inside quotes into *lines. */
+static int csv_split(const char *t, size_t len, size_t *pos, char *out, size_t cap, char **f, int maxf,
+                     int *lines)
+{
+    size_t p = *pos, o = 0;
+    int nf = 0;
+    f[nf++] = out;
+    int inq = 0;
+    while (p < len) {
+        char c = t[p++];
+        if (inq) {
+            if (c == '"') {
+                if (p < len && t[p] == '"') {
+                    if (o + 1 < cap)
+                        out[o++] = '"';
+                    p++;
+                } else
+                    inq = 0;
+            } else {
+                if (c == '\n')
+                    (*lines)++;
+                if (o + 1 < cap)
+                    out[o++] = c;
+            }
+            continue;
+        }
+        if (c == '"') {
+            inq = 1;
+        } else if (c == ',') {
+            if (o + 1 < cap)
+                out[o++] = 0;
+            if (nf < maxf)
+                f[nf++] = out + o;
+        } else if (c == '\n') {
+            break;
+        } else if (c != '\r') {
+            if (o + 1 < cap)
+                out[o++] = c;
+        }
+    }
+    out[o < cap ? o : cap - 1] = 0;
+    *pos = p;
+    return inq ? -1 : nf;
+}
+
+static const char *const card_cols[] = {"card", "vendor", "arch", "sm", "fp32_tflops", "tf32_tflops",
+                                        "fp16_tc_tflops", "fp16_tc_fp32acc_tflops", "bf16_tflops", "mem_gb",
+                                        "bw_gbs", "msrp_usd", "match", "source", "date"};
+#define NCARDCOLS (int)(sizeof card_cols / sizeof card_cols[0])
+
+static int parse_num(const char *s, double *out, int required)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!*s) {
+        *out = NAN;
+        return required ? -1 : 0;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (errno || *end || !isfinite(v) || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int sd_cards_load(const char *path, struct sd_cards *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->path, sizeof out->path, "%s", path);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "%s: cannot open card spec table: %s", path, strerror(errno));
+        return -1;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    char chunk[8192];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0) {
+        if (len + got + 1 > cap) {
+            cap = (len + got + 1) * 2;
+            text = realloc(text, cap);
+        }
+        memcpy(text + len, chunk, got);
+        len += got;
+    }
+    fclose(fp);
+    if (!text) {
+        snprintf(err, errlen, "%s: empty card spec table", path);
+        return -1;
+    }
+    text[len] = 0;
+    int idx[NCARDCOLS];
+    for (int i = 0; i < NCARDCOLS; i++)
+        idx[i] = -1;
+    int have_header = 0, line = 1;
+    size_t pos = 0, capn = 0;
+    char buf[4096];
+    char *f[64];
+    int rc = 0;
+    while (pos < len) {
+        int rec_line = line, extra = 0;
+        if (text[pos] == '#' || text[pos] == '\n' || text[pos] == '\r') {
+            while (pos < len && text[pos] != '\n')
+                pos++;
+            pos++;
+            line++;
+            continue;
+        }
+        int nf = csv_split(text, len, &pos, buf, sizeof buf, f, 64, &extra);
+        line += 1 + extra;
+        if (nf < 0) {
+            snprintf(err, errlen, "%s:%d: unterminated quoted field", path, rec_line);
+            rc = -1;
+            break;
+        }
+        if (!have_header) {
+            for (int c = 0; c < nf; c++)
+                for (int k = 0; k < NCARDCOLS; k++)
+                    if (!strcmp(f[c], card_cols[k]))
+                        idx[k] = c;
+            for (int k = 0; k < NCARDCOLS; k++)
+                if (idx[k] < 0) {
+                    snprintf(err, errlen, "%s:%d: missing column '%s' in the header", path, rec_line, card_cols[k]);
+                    rc = -1;
+                    goto done;
+                }
+            have_header = 1;
+            continue;
+        }
+        if (nf == 1 && !f[0][0])
+            continue;
+        for (int k = 0; k < NCARDCOLS; k++)
+            if (idx[k] >= nf) {
+                snprintf(err, errlen, "%s:%d: %d fields, expected %d", path, rec_line, nf, NCARDCOLS);
+                rc = -1;
+                goto done;
+            }
+        if (out->n == capn) {
+            capn = capn ? capn * 2 : 32;
+            out->v = realloc(out->v, capn * sizeof *out->v);
+        }
+        struct sd_card *c = &out->v[out->n];
+        memset(c, 0, sizeof *c);
+        snprintf(c->name, sizeof c->name, "%s", f[idx[0]]);
+        snprintf(c->vendor, sizeof c->vendor, "%s", f[idx[1]]);
+        snprintf(c->arch, sizeof c->arch, "%s", f[idx[2]]);
+        snprintf(c->sm, sizeof c->sm, "%s", f[idx[3]]);
+        double *nums[] = {&c->fp32, &c->tf32, &c->fp16, &c->fp16_f32acc, &c->bf16, &c->mem_gb, &c->bw_gbs,
+                          &c->msrp_usd};
+        /* fp32, memory and bandwidth are required: every card has them. */
+        const int required[] = {1, 0, 0, 0, 0, 1, 1, 0};
+        for (int k = 0; k < 8; k++)
+            if (parse_num(f[idx[4 + k]], nums[k], required[k])) {
+                snprintf(err, errlen, "%s:%d: column '%s' of card '%s': '%s' is not a non-negative number%s",
+                         path, rec_line, card_cols[4 + k], c->name, f[idx[4 + k]],
+                         required[k] ? " (required)" : "");
+                rc = -1;
+                goto done;
+            }
+        snprintf(c->match, sizeof c->match, "%s", f[idx[12]]);
+        snprintf(c->source, sizeof c->source, "%s", f[idx[13]]);
+        snprintf(c->date, sizeof c->date, "%s", f[idx[14]]);
+        if (!c->name[0]) {
+            snprintf(err, errlen, "%s:%d: empty card name", path, rec_line);
+            rc = -1;
+            goto done;
+        }
+        for (size_t j = 0; j < out->n; j++)
+            if (sd_name_eq(out->v[j].name, c->name)) {
+                snprintf(err, errlen, "%s:%d: card '%s' listed twice", path, rec_line, c->name);
+                rc = -1;
+                goto done;
+            }
+        out->n++;
+    }
+    if (!rc && !have_header) {
+        snprintf(err, errlen, "%s: no header line", path);
+        rc = -1;
+    }
+done:
+    free(text);
+    if (rc)
+        sd_cards_free(out);
+    return rc;
+}
+
+void sd_cards_free(struct sd_cards *c)
+{
+    free(c->v);
+    c->v = NULL;
+    c->n = 0;
+}
+
+const struct sd_card *sd_cards_find(const struct sd_cards *c, const char *name)
+{
+    if (!c || !name)
+        return NULL;
+    for (size_t i = 0; i < c->n; i++)
+        if (sd_name_eq(c->v[i].name, name))
+            return &c->v[i];
+    return NULL;
+}
+
+const struct sd_card *sd_cards_match_device(const struct sd_cards *c, const char *device_name, uint64_t mem_bytes)
+{
+    if (!c || !device_name)
+        return NULL;
+    char dn[256];
+    norm(device_name, dn, sizeof dn);
+    const struct sd_card *best = NULL;
+    size_t best_len = 0;
+    double best_memdiff = INFINITY;
+    for (size_t i = 0; i < c->n; i++) {
+        char pats[sizeof c->v[i].match];
+        snprintf(pats, sizeof pats, "%s", c->v[i].match);
+        char *save = NULL;
+        for (char *tok = strtok_r(pats, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+            char np[160];
+            norm(tok, np, sizeof np);
+            if (!np[0])
+                continue;
+            /* whole-word containment: "rtx 3060" must not match "rtx 30600" */
+            const char *hit = strstr(dn, np);
+            size_t L = strlen(np);
+            if (!hit || (hit[L] && hit[L] != ' ') || (hit != dn && hit[-1] != ' '))
+                continue;
+            double memdiff = mem_bytes ? fabs(c->v[i].mem_gb - (double)mem_bytes / 1073741824.0) : 0;
+            if (L > best_len || (L == best_len && memdiff < best_memdiff)) {
+                best = &c->v[i];
+                best_len = L;
+                best_memdiff = memdiff;
+            }
+        }
+    }
+    return best;
+}
+
+double sd_card_peak_tflops(const struct sd_card *card, enum sd_dtype dtype, enum sd_dtype acc)
+{
+    if (!card)
+        return NAN;
+    switch (dtype) {
+    case SD_FP32:
+        return card->fp32;
+    case SD_TF32:
+        return card->tf32;
+    case SD_FP16:
+        return acc == SD_FP16 ? card->fp16 : card->fp16_f32acc;
+    case SD_BF16:
+        return card->bf16;
+    default:
+        return NAN;
+    }
+}

@@ -1,0 +1,559 @@
+/* estimate.c — from measured rows to a predicted UNet step time, it/s and seconds per image.
+ *
+ * Kernel-bound ceiling: Σ count_per_step × time_ms_median over the suite's workloads, one row per
+ * workload (label): the fastest usable impl (status ok, not failing verification) of the chosen
+ * dtype and accumulate type, or the impl named with --impl. Rows of other suites never stand in
+ * (the `quick` suite's rows have scaled shapes: they are counted and said to be ignored).
+ * Workloads without a usable row are listed by name with the reason; when some are missing the
+ * measured sum is also extrapolated by FLOPs (measured / coverage) and marked as such.
+ *
+ * Expected pipeline: the ceiling plus the small memory-bound kernels the suites leave out (norms,
+ * activations, residual adds, head copies; memmodel.c lists them from the model's shapes), each
+ * costing max(bytes / bandwidth, per-kernel floor):
+ *   bandwidth — measured: a row labelled `bw.*` (its bytes_min / time, e.g. a rank-1 GEMM
+ *               `gemm bw.rank1 0 m=8192 n=8192 k=1`, which is a pure write stream); otherwise the
+ *               small kernels are NOT included (the GB/s of compute-bound rows is no bandwidth),
+ *               and the output says so;
+ *   floor     — measured: a row labelled `launch.*` (the time of a minimal kernel, e.g.
+ *               `gemm launch.tiny 0 m=16 n=16 k=16`); otherwise not included, and said so.
+ * Rows with count 0 (such probes) never enter the sums.
+ * No constant here is fitted to published it/s: every factor is a measurement or a shape.
+ *
+ * Projection onto a card nobody measured: each row's time is scaled by the efficiency measured on
+ * the closest measured device with a cards.csv row (same architecture, else same vendor, else any
+ * GPU): compute-bound rows (arithmetic intensity above the source card's ridge point for that
+ * dtype) by peak_source / peak_target, memory-bound rows by bw_source / bw_target; the small-kernel
+ * bandwidth likewise; the per-kernel floor is taken as the source's (a host/driver property).
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "sdmark/analysis.h"
+
+void sd_est_opts_default(struct sd_est_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->impl = NULL;
+    o->dtype = -1;
+    o->acc = -1;
+    o->steps = 20;
+    o->res = 0;
+}
+
+/* How a row's time is turned into the predicted time on the target (projection) */
+struct scale {
+    const struct sd_card *src, *dst;   /* NULL, NULL = measured as is */
+};
+
+/* Returns the factor, or NaN with `why` when the row cannot be projected. */
+static double row_factor(const struct scale *sc, const struct sd_result *r, char *why, size_t wlen)
+{
+    if (!sc->src)
+        return 1.0;
+    double ps = sd_card_peak_tflops(sc->src, r->wl.dtype, r->wl.acc);
+    double pt = sd_card_peak_tflops(sc->dst, r->wl.dtype, r->wl.acc);
+    if (!(ps > 0) || !(pt > 0)) {
+        snprintf(why, wlen, "no %s peak in cards.csv for %s", sd_dtype_name(r->wl.dtype),
+                 !(ps > 0) ? sc->src->name : sc->dst->name);
+        return NAN;
+    }
+    double flops = isfinite(r->flops) ? r->flops : sd_workload_flops(&r->wl);
+    double bytes = isfinite(r->bytes_min) ? r->bytes_min : sd_workload_bytes_min(&r->wl);
+    double ridge = ps * 1e12 / (sc->src->bw_gbs * 1e9);
+    if (bytes > 0 && flops / bytes < ridge)
+        return sc->src->bw_gbs / sc->dst->bw_gbs;
+    return ps / pt;
+}
+
+static bool same_shape(const struct sd_workload *a, const struct sd_workload *b)
+{
+    char sa[160], sb[160];
+    sd_workload_shape_str(a, sa, sizeof sa);
+    sd_workload_shape_str(b, sb, sizeof sb);
+    return a->op == b->op && !strcmp(sa, sb);
+}
+
+static bool acc_ok(const struct sd_result *r, int acc)
+{
+    if (r->wl.dtype == SD_FP32 || r->wl.dtype == SD_TF32)
+        return true;
+    return (int)r->wl.acc == (acc < 0 ? SD_FP32 : acc);
+}
+
+/* The row used for suite item `it` on device `dev`; NULL with a reason. */
+static const struct sd_result *pick(const struct sd_rset *s, int dev, const struct sd_suite *suite,
+                                    const struct sd_workload *it, const struct sd_est_opts *o, char *why, size_t wl)
+{
+    const struct sd_result *best = NULL, *failed = NULL, *othershape = NULL;
+    int n_impl_mismatch = 0;
+    /* The quick suite carries some of a model's workloads verbatim, labelled "<model>.<label>"
+     * (bench/quick.suite): such a row is the same measurement and is used when the model's own
+     * suite has no usable row for it (same shape required; the quick suite's scaled rows have other
+     * labels and never match). */
+    char qlabel[2 * SD_NAME_LEN + 2];
+    snprintf(qlabel, sizeof qlabel, "%s.%s", suite->name, it->label);
+    for (int pass = 0; pass < 2 && !best; pass++)
+    for (size_t i = 0; i < s->n; i++) {
+        const struct sd_result *r = &s->rows[i];
+        if (s->dev_of[i] != dev || r->wl.op != it->op || r->wl.dtype != it->dtype || !acc_ok(r, o->acc))
+            continue;
+        if (pass == 0 && (strcmp(r->wl.suite, suite->name) || strcmp(r->wl.label, it->label)))
+            continue;
+        if (pass == 1 && (strcmp(r->wl.suite, "quick") || strcmp(r->wl.label, qlabel)))
+            continue;
+        if (!same_shape(&r->wl, it)) {
+            othershape = r;
+            continue;
+        }
+        if (o->impl && strcmp(o->impl, r->impl)) {
+            n_impl_mismatch++;
+            continue;
+        }
+        if (!sd_row_usable(r)) {
+            if (!failed)
+                failed = r;
+            continue;
+        }
+        if (!best || r->time_ms_median < best->time_ms_median)
+            best = r;
+    }
+    if (best)
+        return best;
+    if (failed)
+        snprintf(why, wl, "%s (%s): %.100s", sd_status_name(failed->status), failed->impl,
+                 failed->status == SD_OK ? "verification failed or no time" : failed->reason);
+    else if (n_impl_mismatch)
+        snprintf(why, wl, "measured, but not with impl '%s'", o->impl);
+    else if (othershape)
+        snprintf(why, wl, "a row with this label has another shape (file older than the suite?)");
+    else
+        snprintf(why, wl, "not measured");
+    return NULL;
+}
+
+static void add_missing(struct sd_estimate *e, const struct sd_workload *it, const char *why, double share)
+{
+    if (e->nmissing >= SD_EST_MAX_MISSING)
+        return;
+    struct sd_est_missing *m = &e->missing[e->nmissing++];
+    snprintf(m->label, sizeof m->label, "%s", it->label);
+    snprintf(m->op, sizeof m->op, "%s", sd_op_name(it->op));
+    snprintf(m->why, sizeof m->why, "%s", why);
+    m->flops_share = share;
+}
+
+static int choose_dtype(const struct sd_rset *s, int dev, const struct sd_suite *suite, const struct sd_est_opts *o)
+{
+    if (o->dtype >= 0)
+        return o->dtype;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->dev_of[i] == dev && !strcmp(s->rows[i].wl.suite, suite->name) && s->rows[i].wl.dtype == SD_FP16 &&
+            sd_row_usable(&s->rows[i]))
+            return SD_FP16;
+    return SD_FP32;
+}
+
+/* Σ count × time over one suite. Returns measured ms; coverage etc. through pointers. */
+static double suite_sum(const struct sd_rset *s, int dev, const struct sd_suite *suite, int dtype,
+                        const struct sd_est_opts *o, const struct scale *sc, double flop_scale_conv,
+                        double flop_scale_attn, struct sd_estimate *e, bool record, double *coverage,
+                        double *total_flops, int *n_attn_flash, int *n_attn)
+{
+    double ms = 0, fl_cov = 0, fl_tot = 0;
+    /* each label once (dtype-expanded suites list it once per dtype) */
+    for (size_t i = 0; i < suite->n; i++) {
+        const struct sd_workload *it = &suite->items[i];
+        if ((int)it->dtype != dtype)
+            continue;
+        double f = sd_workload_flops(it) * it->count;
+        fl_tot += f;
+    }
+    for (size_t i = 0; i < suite->n; i++) {
+        const struct sd_workload *it = &suite->items[i];
+        if ((int)it->dtype != dtype || it->count <= 0)
+            continue;
+        double f = sd_workload_flops(it) * it->count;
+        char why[200] = "";
+        const struct sd_result *r = pick(s, dev, suite, it, o, why, sizeof why);
+        double fac = 1;
+        if (r) {
+            fac = row_factor(sc, r, why, sizeof why);
+            if (!isfinite(fac))
+                r = NULL;
+        }
+        if (!r) {
+            if (record)
+                add_missing(e, it, why, fl_tot > 0 ? f / fl_tot : 0);
+            continue;
+        }
+        double fs = it->op == SD_OP_ATTENTION ? flop_scale_attn : flop_scale_conv;
+        ms += it->count * r->time_ms_median * fac * fs;
+        fl_cov += f;
+        if (record) {
+            e->nused++;
+            if (!strcmp(r->wl.suite, "quick"))
+                e->nquick_used++;
+        }
+        if (it->op == SD_OP_ATTENTION && n_attn) {
+            (*n_attn)++;
+            if (strstr(r->impl, "flash") || !strcmp(r->impl, "fused"))
+                (*n_attn_flash)++;
+        }
+    }
+    *coverage = fl_tot > 0 ? fl_cov / fl_tot : 0;
+    if (total_flops)
+        *total_flops = fl_tot;
+    return ms;
+}
+
+static int run_estimate(const struct sd_rset *s, int dev, const struct sd_suite *suite, const struct sd_suite *vae,
+                        const struct sd_est_opts *o, const struct scale *sc, struct sd_estimate *e, char *err,
+                        size_t errlen)
+{
+    memset(e, 0, sizeof *e);
+    enum sd_model model;
+    if (sd_model_from_suite(suite->name, &model)) {
+        snprintf(err, errlen, "%s: suite '%s' is not a UNet model suite (sd15, sd21 or sdxl); estimate needs "
+                 "one", suite->path ? suite->path : suite->name, suite->name);
+        return -1;
+    }
+    if (dev < 0 || (size_t)dev >= s->ndev) {
+        snprintf(err, errlen, "no such device");
+        return -1;
+    }
+    const struct sd_device_ref *d = &s->dev[dev];
+    snprintf(e->model, sizeof e->model, "%s", sd_model_name(model));
+    snprintf(e->suite, sizeof e->suite, "%s", suite->name);
+    if (sc->dst) {
+        e->projected = true;
+        snprintf(e->card, sizeof e->card, "%s", sc->dst->name);
+        sd_device_display(d, e->projected_from, sizeof e->projected_from);
+        snprintf(e->device, sizeof e->device, "%s (projected)", sc->dst->name);
+    } else {
+        sd_device_display(d, e->device, sizeof e->device);
+        if (d->card)
+            snprintf(e->card, sizeof e->card, "%s", d->card->name);
+    }
+    e->res = o->res > 0 ? o->res : sd_model_default_res(model);
+    e->steps = o->steps > 0 ? o->steps : 20;
+    int dtype = choose_dtype(s, dev, suite, o);
+    bool any = false;
+    for (size_t i = 0; i < suite->n; i++)
+        if ((int)suite->items[i].dtype == dtype)
+            any = true;
+    if (!any) {
+        snprintf(err, errlen, "%s: suite '%s' has no %s workloads", suite->path ? suite->path : suite->name,
+                 suite->name, sd_dtype_name((enum sd_dtype)dtype));
+        return -1;
+    }
+    snprintf(e->dtype, sizeof e->dtype, "%s", sd_dtype_name((enum sd_dtype)dtype));
+    snprintf(e->acc, sizeof e->acc, "%s",
+             dtype == SD_FP32 || dtype == SD_TF32 ? "fp32" : sd_dtype_name(o->acc < 0 ? SD_FP32 : (enum sd_dtype)o->acc));
+    if (o->impl)
+        snprintf(e->impl_rule, sizeof e->impl_rule, "impl %s only", o->impl);
+    else
+        snprintf(e->impl_rule, sizeof e->impl_rule, "fastest usable impl per workload");
+    size_t nquick = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->dev_of[i] == dev && !strcmp(s->rows[i].wl.suite, "quick"))
+            nquick++;
+
+    int n_attn = 0, n_flash = 0;
+    double cov = 0, tot = 0;
+    e->kernel_ms_measured = suite_sum(s, dev, suite, dtype, o, sc, 1, 1, e, true, &cov, &tot, &n_flash, &n_attn);
+    e->coverage = cov;
+    e->nquick_ignored = nquick - e->nquick_used;
+    e->flops_per_call = tot;
+    if (cov > 0 && cov < 1 - 1e-9) {
+        e->kernel_ms = e->kernel_ms_measured / cov;
+        e->kernel_extrapolated = true;
+    } else {
+        e->kernel_ms = cov > 0 ? e->kernel_ms_measured : NAN;
+    }
+
+    /* bandwidth and per-kernel floor of this device */
+    double bw = 0, launch_ms = NAN;
+    const struct sd_result *bw_row = NULL, *bw_best = NULL, *launch_row = NULL;
+    double bw_best_v = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct sd_result *r = &s->rows[i];
+        if (s->dev_of[i] != dev || !sd_row_usable(r))
+            continue;
+        double bytes = isfinite(r->bytes_min) ? r->bytes_min : sd_workload_bytes_min(&r->wl);
+        double g = bytes / (r->time_ms_median * 1e6);
+        if (!strncmp(r->wl.label, "bw.", 3) || !strncmp(r->wl.label, "membw", 5)) {
+            if (g > bw) {
+                bw = g;
+                bw_row = r;
+            }
+        } else if (!strncmp(r->wl.label, "launch", 6)) {
+            if (!launch_row || r->time_ms_median < launch_ms) {
+                launch_ms = r->time_ms_median;
+                launch_row = r;
+            }
+        } else if (g > bw_best_v) {
+            bw_best_v = g;
+            bw_best = r;
+        }
+    }
+    double bw_fac = sc->src ? sc->dst->bw_gbs / sc->src->bw_gbs : 1;
+    const char *proj_note = sc->src ? " x target/source spec bandwidth" : "";
+    if (bw_row) {
+        e->bw_gbs = bw * bw_fac;
+        snprintf(e->bw_source, sizeof e->bw_source, "measured: row %s (%.1f GB/s)%s", bw_row->wl.label, bw,
+                 proj_note);
+    } else {
+        /* The GB/s of compute-bound rows says nothing about the bandwidth an elementwise kernel
+         * gets: without a bw.* row the small kernels are left out, and the output says so. */
+        e->bw_gbs = NAN;
+        if (bw_best)
+            snprintf(e->bw_source, sizeof e->bw_source,
+                     "not measured (no bw.* row; the best other row reached only %.1f GB/s, %s): small kernels "
+                     "NOT included", bw_best_v, bw_best->wl.label);
+        else
+            snprintf(e->bw_source, sizeof e->bw_source, "not measured (no bw.* row): small kernels NOT included");
+    }
+    if (launch_row) {
+        e->launch_us = launch_ms * 1000;
+        snprintf(e->launch_source, sizeof e->launch_source, "measured: row %s%s", launch_row->wl.label,
+                 sc->src ? " on the source device (host/driver property, assumed equal)" : "");
+    } else {
+        e->launch_us = NAN;
+        snprintf(e->launch_source, sizeof e->launch_source,
+                 "not measured (no launch.* row): per-kernel launch cost NOT included");
+    }
+    enum sd_attn_mode am = n_attn > 0 && n_flash * 2 > n_attn ? SD_ATTN_FLASH : SD_ATTN_UNFUSED;
+    size_t eb = sd_dtype_size((enum sd_dtype)dtype);
+    sd_model_traffic(model, e->res, 1, eb, am, &e->traffic);
+    if (isfinite(e->bw_gbs) && e->bw_gbs > 0)
+        e->small_ms = sd_model_small_ms(model, e->res, 1, eb, am, e->bw_gbs, isfinite(e->launch_us) ? e->launch_us : 0);
+    else
+        e->small_ms = NAN;
+    e->step_ms = e->kernel_ms + (isfinite(e->small_ms) ? e->small_ms : 0);
+    e->it_per_s = e->step_ms > 0 ? 1000.0 / e->step_ms : NAN;
+    e->kernel_it_per_s = e->kernel_ms > 0 ? 1000.0 / e->kernel_ms : NAN;
+
+    /* VAE decode: the vae suite is written at 512^2; other resolutions scale each row by its
+     * FLOPs (convs with the pixel count, attention with its square) — modelled, and said so. */
+    e->vae_ms = NAN;
+    if (vae) {
+        int vd = choose_dtype(s, dev, vae, o);
+        struct sd_estimate tmp;
+        memset(&tmp, 0, sizeof tmp);
+        double px = (double)e->res / 512.0;
+        double vcov = 0;
+        double v = suite_sum(s, dev, vae, vd, o, sc, px * px, px * px * px * px, &tmp, true, &vcov, NULL, NULL, NULL);
+        if (vcov > 0) {
+            e->vae_ms = v / vcov;
+            char more[48] = "";
+            if (vcov < 1 - 1e-9)
+                snprintf(more, sizeof more, " (%.0f %% of FLOPs measured)", 100 * vcov);
+            snprintf(e->vae_note, sizeof e->vae_note, "%s%s, %.8s%s",
+                     vcov < 1 - 1e-9 ? (sc->src ? "projected, extrapolated from partial coverage"
+                                                : "extrapolated from partial coverage")
+                                     : (sc->src ? "projected from measured rows" : "measured"),
+                     e->res != 512 ? " (512^2 rows scaled by FLOPs to this resolution: modelled)" : "",
+                     sd_dtype_name((enum sd_dtype)vd), more);
+        } else {
+            snprintf(e->vae_note, sizeof e->vae_note, "VAE decode not measured on this device: not included");
+        }
+    } else {
+        snprintf(e->vae_note, sizeof e->vae_note, "no vae suite: VAE decode not included");
+    }
+    e->image_s = e->steps * e->step_ms / 1000.0 + (isfinite(e->vae_ms) ? e->vae_ms / 1000.0 : 0);
+    if (!(cov > 0))
+        e->image_s = e->step_ms = e->it_per_s = NAN;
+    return 0;
+}
+
+int sd_estimate_device(const struct sd_rset *s, int dev, const struct sd_suite *suite, const struct sd_suite *vae,
+                       const struct sd_est_opts *o, struct sd_estimate *e, char *err, size_t errlen)
+{
+    struct scale sc = {NULL, NULL};
+    return run_estimate(s, dev, suite, vae, o, &sc, e, err, errlen);
+}
+
+int sd_closest_device(const struct sd_rset *s, const struct sd_card *target)
+{
+    int best = -1;
+    double best_score = -1;
+    for (size_t d = 0; d < s->ndev; d++) {
+        const struct sd_card *c = s->dev[d].card;
+        if (!c)
+            continue;
+        double score = 1;
+        if (!strcasecmp(c->vendor, target->vendor))
+            score += 2;
+        if (!strcasecmp(c->arch, target->arch))
+            score += 4;
+        /* closer in fp16 peak is better (within the same class) */
+        double pa = sd_card_peak_tflops(c, SD_FP16, SD_FP32), pb = sd_card_peak_tflops(target, SD_FP16, SD_FP32);
+        if (pa > 0 && pb > 0)
+            score += 1.0 / (1.0 + fabs(log(pa / pb)));
+        if (score > best_score) {
+            best_score = score;
+            best = (int)d;
+        }
+    }
+    return best;
+}
+
+int sd_estimate_project(const struct sd_rset *s, const struct sd_card *target, const struct sd_suite *suite,
+                        const struct sd_suite *vae, const struct sd_est_opts *o, struct sd_estimate *e, char *err,
+                        size_t errlen)
+{
+    int src = sd_closest_device(s, target);
+    if (src < 0) {
+        snprintf(err, errlen, "cannot project onto '%s': no measured GPU in the result files has a row in "
+                 "cards.csv to take efficiencies from (measure one GPU with `sdmark run`)", target->name);
+        return -1;
+    }
+    struct scale sc = {s->dev[src].card, target};
+    return run_estimate(s, src, suite, vae, o, &sc, e, err, errlen);
+}
+
+double sd_spec_bound_ms(const struct sd_suite *suite, const struct sd_card *card, enum sd_dtype dtype, enum sd_dtype acc)
+{
+    double peak = sd_card_peak_tflops(card, dtype, acc);
+    if (!(peak > 0) || !(card->bw_gbs > 0))
+        return NAN;
+    double ms = 0;
+    int any = 0;
+    for (size_t i = 0; i < suite->n; i++) {
+        const struct sd_workload *it = &suite->items[i];
+        if (it->dtype != dtype)
+            continue;
+        struct sd_workload w = *it;
+        double t = fmax(sd_workload_flops(&w) / (peak * 1e9), sd_workload_bytes_min(&w) / (card->bw_gbs * 1e6));
+        ms += it->count * t;
+        any = 1;
+    }
+    return any ? ms : NAN;
+}
+
+/* ------------------------------------------------------------------ output */
+
+static void num(FILE *f, const char *fmt, double v)
+{
+    if (isfinite(v))
+        fprintf(f, fmt, v);
+    else
+        fprintf(f, "n/a");
+}
+
+void sd_estimate_print_text(FILE *f, const struct sd_estimate *e)
+{
+    fprintf(f, "%s on %s%s\n", e->model, e->device, e->projected ? " — PROJECTED" : "");
+    if (e->projected)
+        fprintf(f, "  projected from measurements on %s, scaled row by row with cards.csv peaks/bandwidth\n",
+                e->projected_from);
+    fprintf(f, "  suite %s, %s (acc %s), %s, %d x %d image, %d steps, CFG batch 2\n", e->suite, e->dtype, e->acc,
+            e->impl_rule, e->res, e->res, e->steps);
+    fprintf(f, "  coverage: %.1f %% of the suite's %.3f TFLOP per UNet call measured (%zu rows used)\n",
+            100 * e->coverage, e->flops_per_call / 1e12, e->nused);
+    fprintf(f, "  kernel-bound ceiling : ");
+    num(f, "%.2f ms/step", e->kernel_ms);
+    fprintf(f, " = ");
+    num(f, "%.2f it/s", e->kernel_it_per_s);
+    fprintf(f, "   [%s]\n", e->kernel_extrapolated ? "measured rows, extrapolated by FLOPs to the missing ones"
+                                                     : "measured");
+    fprintf(f, "  small kernels        : ");
+    num(f, "%.2f ms/step", e->small_ms);
+    fprintf(f, "   [modelled from shapes: %.0f kernels, %.2f GB/step", e->traffic.n_small, e->traffic.bytes / 1e9);
+    fprintf(f, "; bandwidth ");
+    num(f, "%.1f GB/s", e->bw_gbs);
+    fprintf(f, " %s; floor ", e->bw_source);
+    num(f, "%.1f us", e->launch_us);
+    fprintf(f, " %s]\n", e->launch_source);
+    fprintf(f, "  expected pipeline    : ");
+    num(f, "%.2f ms/step", e->step_ms);
+    fprintf(f, " = ");
+    num(f, "%.2f it/s", e->it_per_s);
+    fprintf(f, "\n  VAE decode           : ");
+    num(f, "%.1f ms", e->vae_ms);
+    fprintf(f, "   [%s]\n", e->vae_note);
+    fprintf(f, "  seconds per image    : ");
+    num(f, "%.2f s", e->image_s);
+    fprintf(f, " (%d steps + VAE decode)\n", e->steps);
+    if (e->nquick_used)
+        fprintf(f, "  note: %zu rows taken from the 'quick' suite (same label and shape as %s's)\n", e->nquick_used,
+                e->model);
+    if (e->nquick_ignored)
+        fprintf(f, "  note: %zu rows of the 'quick' suite not used (scaled shapes or other models)\n",
+                e->nquick_ignored);
+    if (e->nmissing) {
+        fprintf(f, "  missing or failed (%zu):\n", e->nmissing);
+        for (size_t i = 0; i < e->nmissing; i++)
+            fprintf(f, "    %-10s %-24s %5.1f %% of FLOPs  %s\n", e->missing[i].op, e->missing[i].label,
+                    100 * e->missing[i].flops_share, e->missing[i].why);
+    }
+}
+
+static void jnum(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+char *sd_estimate_json(const struct sd_estimate *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", e->model);
+    cJSON_AddStringToObject(o, "suite", e->suite);
+    if (e->card[0])
+        cJSON_AddStringToObject(o, "card", e->card);
+    else
+        cJSON_AddNullToObject(o, "card");
+    cJSON_AddStringToObject(o, "device", e->device);
+    cJSON_AddBoolToObject(o, "projected", e->projected);
+    if (e->projected)
+        cJSON_AddStringToObject(o, "projected_from", e->projected_from);
+    cJSON_AddStringToObject(o, "dtype", e->dtype);
+    cJSON_AddStringToObject(o, "acc", e->acc);
+    cJSON_AddStringToObject(o, "impl_rule", e->impl_rule);
+    cJSON_AddNumberToObject(o, "res", e->res);
+    cJSON_AddNumberToObject(o, "steps", e->steps);
+    jnum(o, "step_ms", e->step_ms);
+    jnum(o, "it_per_s", e->it_per_s);
+    jnum(o, "image_s", e->image_s);
+    jnum(o, "coverage", e->coverage);
+    jnum(o, "kernel_step_ms", e->kernel_ms);
+    jnum(o, "kernel_it_per_s", e->kernel_it_per_s);
+    jnum(o, "kernel_ms_measured", e->kernel_ms_measured);
+    cJSON_AddBoolToObject(o, "kernel_extrapolated", e->kernel_extrapolated);
+    jnum(o, "small_kernels_ms", e->small_ms);
+    jnum(o, "small_kernels", e->traffic.n_small);
+    jnum(o, "small_kernel_bytes", e->traffic.bytes);
+    jnum(o, "bandwidth_gbs", e->bw_gbs);
+    cJSON_AddStringToObject(o, "bandwidth_source", e->bw_source);
+    jnum(o, "launch_floor_us", e->launch_us);
+    cJSON_AddStringToObject(o, "launch_source", e->launch_source);
+    jnum(o, "vae_ms", e->vae_ms);
+    cJSON_AddStringToObject(o, "vae_note", e->vae_note);
+    jnum(o, "flops_per_call", e->flops_per_call);
+    cJSON *parts = cJSON_AddObjectToObject(o, "basis");
+    cJSON_AddStringToObject(parts, "big_kernels", e->projected ? "projected from spec x measured efficiency"
+                                                               : (e->kernel_extrapolated ? "measured, extrapolated by FLOPs" : "measured"));
+    cJSON_AddStringToObject(parts, "small_kernels", "modelled from the model's shapes (bytes, kernel count)");
+    cJSON *miss = cJSON_AddArrayToObject(o, "missing");
+    for (size_t i = 0; i < e->nmissing; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "label", e->missing[i].label);
+        cJSON_AddStringToObject(m, "op", e->missing[i].op);
+        cJSON_AddStringToObject(m, "why", e->missing[i].why);
+        cJSON_AddNumberToObject(m, "flops_share", e->missing[i].flops_share);
+        cJSON_AddItemToArray(miss, m);
+    }
+    cJSON_AddNumberToObject(o, "quick_rows_used", (double)e->nquick_used);
+    cJSON_AddNumberToObject(o, "quick_rows_ignored", (double)e->nquick_ignored);
+    char *s = cJSON_Print(o);
+    cJSON_Delete(o);
+    return s;
+}
