@@ -137,9 +137,23 @@ static int parse_line(struct sd_suite *s, size_t *cap, const char *path, int lin
         }
         *eq = 0;
         const char *key = kv, *val = eq + 1;
+        /* dtype, acc and layout take bits 16..18 of `seen` (after the int keys) */
+        int sk = !strcmp(key, "dtype") ? 16 : !strcmp(key, "acc") ? 17 : !strcmp(key, "layout") ? 18 : -1;
+        if (sk >= 0) {
+            if (seen & (1u << sk)) {
+                set_err(err, errlen, path, lineno, "key '%s' given twice%s", key, NULL);
+                return -1;
+            }
+            seen |= 1u << sk;
+        }
         if (!strcmp(key, "dtype")) {
             ndtypes = 0;
             char vbuf[128];
+            if (strlen(val) >= sizeof vbuf) { /* would be silently truncated */
+                set_err(err, errlen, path, lineno, "unknown dtype '%s' (expected fp32, tf32, fp16, bf16)%s",
+                        clip(val, tok_buf, sizeof tok_buf), NULL);
+                return -1;
+            }
             snprintf(vbuf, sizeof vbuf, "%s", val);
             char *s2 = NULL;
             for (char *d = strtok_r(vbuf, ",", &s2); d; d = strtok_r(NULL, ",", &s2)) {
@@ -149,6 +163,11 @@ static int parse_line(struct sd_suite *s, size_t *cap, const char *path, int lin
                             clip(d, tok_buf, sizeof tok_buf), NULL);
                     return -1;
                 }
+                for (int j = 0; j < ndtypes; j++)
+                    if (dtypes[j] == t) { /* would be two rows with the same label and dtype */
+                        set_err(err, errlen, path, lineno, "dtype '%s' listed twice%s", d, NULL);
+                        return -1;
+                    }
                 dtypes[ndtypes++] = t;
             }
             if (!ndtypes) {
