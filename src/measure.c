@@ -39,8 +39,12 @@ double sd_percentile_sorted(const double *s, int n, double pct)
 {
     if (n <= 0)
         return NAN;
-    if (n == 1)
+    if (isnan(pct))
+        return NAN;
+    if (n == 1 || pct <= 0) /* pct < 0 read s[-1]; a huge pct overflowed the (int) cast */
         return s[0];
+    if (pct >= 100)
+        return s[n - 1];
     double pos = pct / 100.0 * (n - 1);
     int i = (int)floor(pos);
     if (i >= n - 1)
