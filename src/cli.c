@@ -19,6 +19,8 @@ static const struct command commands[] = {
     {"estimate", sd_cmd_estimate, "predicted UNet step time, it/s and s/image from results (or projected to a card)"},
     {"memory", sd_cmd_memory, "memory model: weights, activations, training footprint, which VRAM tiers run it"},
     {"compare", sd_cmd_compare, "compare results files row by row with noise-aware verdicts"},
+    {"claims", sd_cmd_claims, "verdicts on the article's claims C1-C9 with their evidence"},
+    {"report", sd_cmd_report, "self-contained HTML (or markdown) report: charts, estimates, memory, claims"},
     {NULL, NULL, NULL},
 };
 

@@ -20,8 +20,8 @@
  * No constant here is fitted to published it/s: every factor is a measurement or a shape.
  *
  * Projection onto a card nobody measured: each row's time is scaled by the efficiency measured on
- * the closest measured device with a cards.csv row (same architecture, else same vendor, else any
- * GPU): compute-bound rows (arithmetic intensity above the source card's ridge point for that
+ * the closest measured device with a cards.csv row of the same vendor (same architecture first,
+ * then the nearest fp16 peak; never across vendors, whose software stacks differ): compute-bound rows (arithmetic intensity above the source card's ridge point for that
  * dtype) by peak_source / peak_target, memory-bound rows by bw_source / bw_target; the small-kernel
  * bandwidth likewise; the per-kernel floor is taken as the source's (a host/driver property).
  */
@@ -384,7 +384,8 @@ int sd_closest_device(const struct sd_rset *s, const struct sd_card *target)
     double best_score = -1;
     for (size_t d = 0; d < s->ndev; d++) {
         const struct sd_card *c = s->dev[d].card;
-        if (!c)
+        /* Only within a vendor: another vendor's software stack is part of what is measured. */
+        if (!c || strcasecmp(c->vendor, target->vendor))
             continue;
         double score = 1;
         if (!strcasecmp(c->vendor, target->vendor))
@@ -409,8 +410,8 @@ int sd_estimate_project(const struct sd_rset *s, const struct sd_card *target, c
 {
     int src = sd_closest_device(s, target);
     if (src < 0) {
-        snprintf(err, errlen, "cannot project onto '%s': no measured GPU in the result files has a row in "
-                 "cards.csv to take efficiencies from (measure one GPU with `sdmark run`)", target->name);
+        snprintf(err, errlen, "cannot project onto '%s': no measured %s GPU in the result files has a row in "
+                 "cards.csv to take efficiencies from (measure one with `sdmark run`)", target->name, target->vendor);
         return -1;
     }
     struct scale sc = {s->dev[src].card, target};

@@ -245,7 +245,7 @@ int sd_estimate_device(const struct sd_rset *s, int dev, const struct sd_suite *
                        const struct sd_suite *vae, const struct sd_est_opts *o, struct sd_estimate *e,
                        char *err, size_t errlen);
 /* Project onto `target` from the closest measured device that has a spec row. Picks the source
- * device itself (same arch > same vendor > any GPU with a card). */
+ * device itself (same vendor only; same arch first, then nearest fp16 peak). */
 int sd_estimate_project(const struct sd_rset *s, const struct sd_card *target, const struct sd_suite *suite,
                         const struct sd_suite *vae, const struct sd_est_opts *o, struct sd_estimate *e,
                         char *err, size_t errlen);
@@ -290,6 +290,8 @@ struct sd_claim_result {
 int sd_claims_eval(const struct sd_rset *s, const struct sd_cards *cards, struct sd_claim_result out[SD_NCLAIMS],
                    char *err, size_t errlen);
 void sd_claims_free(struct sd_claim_result out[SD_NCLAIMS]);
+/* Table + evidence (text) or a JSON list of {id, claim, verdict, evidence[], basis}. */
+int sd_claims_print(FILE *f, const struct sd_claim_result *c, int json);
 
 /* ================================================================ report (src/report.c) */
 
