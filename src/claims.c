@@ -369,8 +369,10 @@ static enum sd_verdict c4(struct ctx *c, struct sd_buf *ev)
         n++;
         ok += m;
     }
-    if (!n)
+    if (!n) {
+        add(ev, "no GPU estimate (no measured GPU with sd15 rows, so nothing to project from either)");
         return SD_V_NO_DATA;
+    }
     return ok == n ? SD_V_SUPPORTED : ok ? SD_V_PARTLY : SD_V_REFUTED;
 }
 

@@ -1,0 +1,150 @@
+/* test_claims.c — claims C1–C9 on a fixture directory of result files (tests/data/analysis/fleet:
+ * an RTX 4090, the cpu backend and PoCL), on CPU-only results, and on no results at all. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cJSON.h>
+
+#include "sdmark/analysis.h"
+
+#define DATA SDMARK_TEST_DATA "/analysis"
+
+static struct sd_cards cards;
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[512];
+    unsetenv("SDMARK_BENCH_DIR");
+    return sd_cards_load(SDMARK_BENCH_DIR_FOR_TESTS "/cards.csv", &cards, err, sizeof err);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sd_cards_free(&cards);
+    return 0;
+}
+
+static void eval(const char *const *paths, struct sd_claim_result *c)
+{
+    struct sd_rset s = {0};
+    char err[512];
+    for (int i = 0; paths[i]; i++)
+        assert_int_equal(sd_rset_add(&s, paths[i], err, sizeof err), 0);
+    sd_rset_index(&s, &cards);
+    assert_int_equal(sd_claims_eval(&s, &cards, c, err, sizeof err), 0);
+    sd_rset_free(&s);
+    for (int i = 0; i < SD_NCLAIMS; i++) {
+        char id[4];
+        snprintf(id, sizeof id, "C%d", i + 1);
+        assert_string_equal(c[i].id, id);
+        assert_true(c[i].verdict <= SD_V_NO_DATA);
+        assert_non_null(c[i].evidence);
+        assert_true(strlen(c[i].evidence) > 0);
+    }
+}
+
+static void test_fleet(void **state)
+{
+    (void)state;
+    const char *p[] = {DATA "/fleet", NULL};
+    struct sd_claim_result c[SD_NCLAIMS];
+    eval(p, c);
+    /* C1: the 4090 measures ~940x the 2-core CPU */
+    assert_int_equal(c[0].verdict, SD_V_SUPPORTED);
+    assert_non_null(strstr(c[0].evidence, "measured on cpu:"));
+    assert_non_null(strstr(c[0].evidence, "measured on cuda:"));
+    /* C2: model + 100 % agreeing memory checks */
+    assert_int_equal(c[1].verdict, SD_V_SUPPORTED);
+    assert_non_null(strstr(c[1].evidence, "agree within 10 %"));
+    /* C3: fp16 TC 2x fp32 on an Ada card */
+    assert_int_equal(c[2].verdict, SD_V_SUPPORTED);
+    assert_non_null(strstr(c[2].evidence, "2.00x"));
+    /* C4: projected entry cards included, marked projected */
+    assert_non_null(strstr(c[3].evidence, "projected from spec"));
+    /* C5: SD 1.5 inference fits 4 GB (refutes "12 GB to start"), LoRA+full SD 1.5 fit 16 GB */
+    assert_int_equal(c[4].verdict, SD_V_PARTLY);
+    /* C8: no card measured with both CUDA and OpenCL */
+    assert_int_equal(c[7].verdict, SD_V_NO_DATA);
+    assert_non_null(strstr(c[7].evidence, "DirectML"));
+    sd_claims_free(c);
+}
+
+static void test_cpu_only(void **state)
+{
+    (void)state;
+    const char *p[] = {DATA "/fleet/cpu.csv", DATA "/fleet/pocl.csv", NULL};
+    struct sd_claim_result c[SD_NCLAIMS];
+    eval(p, c);
+    /* the CPU side of C1 is measured, the GPU side is not: no data, the spec bound shown as context */
+    assert_int_equal(c[0].verdict, SD_V_NO_DATA);
+    assert_non_null(strstr(c[0].evidence, "measured on cpu:"));
+    assert_non_null(strstr(c[0].evidence, "spec bound"));
+    assert_int_equal(c[1].verdict, SD_V_SUPPORTED); /* memory model */
+    assert_int_equal(c[2].verdict, SD_V_NO_DATA);
+    assert_int_equal(c[3].verdict, SD_V_NO_DATA);
+    assert_int_equal(c[4].verdict, SD_V_PARTLY);
+    assert_int_equal(c[5].verdict, SD_V_NO_DATA);
+    assert_int_equal(c[6].verdict, SD_V_NO_DATA);
+    assert_int_equal(c[8].verdict, SD_V_PARTLY);  /* memory half only */
+    sd_claims_free(c);
+}
+
+static void test_no_results(void **state)
+{
+    (void)state;
+    const char *p[] = {NULL};
+    struct sd_claim_result c[SD_NCLAIMS];
+    eval(p, c);
+    assert_int_equal(c[0].verdict, SD_V_NO_DATA);
+    assert_int_equal(c[4].verdict, SD_V_PARTLY);
+    assert_string_equal(c[4].basis, "memory model");
+    sd_claims_free(c);
+}
+
+static void test_cli_json(void **state)
+{
+    (void)state;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' claims %s/fleet --format json", SDMARK_BINARY, DATA);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    static char out[1 << 20];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    assert_int_equal(WEXITSTATUS(pclose(p)), 0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    assert_true(cJSON_IsArray(j));
+    assert_int_equal(cJSON_GetArraySize(j), SD_NCLAIMS);
+    cJSON *o;
+    cJSON_ArrayForEach(o, j)
+    {
+        assert_true(cJSON_IsString(cJSON_GetObjectItem(o, "id")));
+        assert_true(cJSON_IsString(cJSON_GetObjectItem(o, "claim")));
+        const char *v = cJSON_GetObjectItem(o, "verdict")->valuestring;
+        assert_true(!strcmp(v, "supported") || !strcmp(v, "refuted") || !strcmp(v, "partly") || !strcmp(v, "no data"));
+        assert_true(cJSON_IsArray(cJSON_GetObjectItem(o, "evidence")));
+    }
+    cJSON_Delete(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fleet),
+        cmocka_unit_test(test_cpu_only),
+        cmocka_unit_test(test_no_results),
+        cmocka_unit_test(test_cli_json),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,142 @@
+/* test_compare.c — noise-aware verdicts (unit), geometric mean, and `sdmark compare` on synthetic
+ * files with known noise (tests/data/analysis/cmp-a.csv, cmp-b.csv: see gen_fixtures.c), rows in
+ * one file only, failed rows, and refusal of an unknown schema_version. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cJSON.h>
+
+#include "sdmark/analysis.h"
+
+#define DATA SDMARK_TEST_DATA "/analysis"
+
+static void test_verdicts(void **state)
+{
+    (void)state;
+    double thr;
+    assert_int_equal(sd_cmp_verdict(1, 0.005, 1.003, 0.005, &thr), SD_CMP_SAME);
+    assert_true(fabs(thr - 2 * sqrt(2) * 0.005) < 1e-12);
+    assert_int_equal(sd_cmp_verdict(1, 0.005, 0.9, 0.005, NULL), SD_CMP_FASTER);
+    assert_int_equal(sd_cmp_verdict(1, 0.005, 1.2, 0.005, NULL), SD_CMP_SLOWER);
+    /* noisy rows: 4 % is inside 2*sqrt(0.03^2+0.03^2) = 8.5 % */
+    assert_int_equal(sd_cmp_verdict(1, 0.03, 1.04, 0.03, NULL), SD_CMP_SAME);
+    assert_int_equal(sd_cmp_verdict(1, 0.03, 1.10, 0.03, NULL), SD_CMP_SLOWER);
+    /* quiet rows: the 1 % floor */
+    assert_int_equal(sd_cmp_verdict(1, 0.0001, 1.008, 0.0001, &thr), SD_CMP_SAME);
+    assert_true(thr == 0.01);
+    assert_int_equal(sd_cmp_verdict(1, 0.0001, 1.02, 0.0001, NULL), SD_CMP_SLOWER);
+    /* unknown noise: 5 % */
+    assert_int_equal(sd_cmp_verdict(1, NAN, 1.04, 0.001, &thr), SD_CMP_SAME);
+    assert_true(thr == 0.05);
+    assert_int_equal(sd_cmp_verdict(1, NAN, 0.94, NAN, NULL), SD_CMP_FASTER);
+    double x[] = {2, 0.5, 4, 0.25};
+    assert_true(fabs(sd_geomean(x, 4) - 1) < 1e-12);
+    assert_true(isnan(sd_geomean(x, 0)));
+}
+
+static char *run(const char *args, int *rc)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", SDMARK_BINARY, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 20, n = 0, got;
+    char *out = calloc(cap, 1);
+    while ((got = fread(out + n, 1, cap - 1 - n, p)) > 0)
+        n += got;
+    *rc = WEXITSTATUS(pclose(p));
+    return out;
+}
+
+static const char *verdict_of(cJSON *rows, const char *label)
+{
+    cJSON *r;
+    cJSON_ArrayForEach(r, rows) if (!strcmp(cJSON_GetObjectItem(r, "label")->valuestring, label)) return cJSON_GetObjectItem(r, "verdict")->valuestring;
+    return NULL;
+}
+
+static int has_label(cJSON *arr, const char *label)
+{
+    cJSON *r;
+    cJSON_ArrayForEach(r, arr)
+    {
+        const char *s = cJSON_IsString(r) ? r->valuestring : cJSON_GetObjectItem(r, "key")->valuestring;
+        if (strstr(s, label))
+            return 1;
+    }
+    return 0;
+}
+
+static void test_cli_json(void **state)
+{
+    (void)state;
+    int rc;
+    char *out = run("compare " DATA "/cmp-a.csv " DATA "/cmp-b.csv --format json", &rc);
+    assert_int_equal(rc, 0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "comparisons"), 0);
+    cJSON *rows = cJSON_GetObjectItem(c, "rows");
+    assert_int_equal(cJSON_GetArraySize(rows), 4);
+    assert_string_equal(verdict_of(rows, "g1"), "same");
+    assert_string_equal(verdict_of(rows, "g2"), "faster");
+    assert_string_equal(verdict_of(rows, "g3"), "slower");
+    assert_string_equal(verdict_of(rows, "g4"), "same");
+    assert_true(has_label(cJSON_GetObjectItem(c, "only_in_baseline"), "|g5|"));
+    assert_true(has_label(cJSON_GetObjectItem(c, "only_in_file"), "|g6|"));
+    assert_true(has_label(cJSON_GetObjectItem(c, "failed"), "|g7|"));
+    double want = pow(1 / 1.003 * 1 / 0.9 * 1 / 1.2 * 1 / 1.04, 0.25);
+    double got = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "geomean_speedup"), "overall")->valuedouble;
+    assert_true(fabs(got - want) < 1e-9);
+    cJSON_Delete(j);
+    free(out);
+}
+
+static void test_cli_text_and_errors(void **state)
+{
+    (void)state;
+    int rc;
+    char *out = run("compare " DATA "/cmp-a.csv " DATA "/cmp-b.csv", &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "1 faster, 1 slower, 2 same within noise"));
+    assert_non_null(strstr(out, "only in"));
+    assert_non_null(strstr(out, "oom"));
+    free(out);
+    out = run("compare " DATA "/cmp-a.csv " DATA "/cmp-b.csv --format md", &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "| op | label |"));
+    free(out);
+    /* unknown schema: refused with the file named */
+    out = run("compare " DATA "/cmp-a.csv " DATA "/bad-schema.csv", &rc);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "bad-schema.csv"));
+    assert_non_null(strstr(out, "schema_version 99"));
+    free(out);
+    out = run("compare " DATA "/cmp-a.csv", &rc);
+    assert_int_equal(rc, 2);
+    free(out);
+    /* a file compared with itself: everything the same */
+    out = run("compare " DATA "/cmp-a.csv " DATA "/cmp-a.csv", &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "0 faster, 0 slower, 6 same"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_cli_json),
+        cmocka_unit_test(test_cli_text_and_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
