@@ -1,0 +1,299 @@
+// attention.cu — sdmark's fused attention ("flash" impl): O = softmax(Q K^T / sqrt(d)) V with an
+// online softmax; no score matrix is ever stored. Q, K, V, O: [bh, seq, d] row-major.
+//
+// Kernel versions:
+//   v1 flash_tc (fp16/bf16): FlashAttention-2 style on tensor cores. Block = 4 warps = 64 query
+//      rows (16 per warp), grid (ceil(sq/64), bh). head_dim is zero-padded to DP in
+//      {32, 48, 64, 80, 128, 160} inside shared memory (40 -> 48, not 64). Per 64-key tile:
+//      S = Q K^T with mma.sync m16n8k16 (fp32 accumulators), scale and mask in the log2 domain,
+//      row max/sum across the 4 lanes that share a row (shuffles), P converted in registers
+//      straight into A fragments (the C layout of two n8 tiles is the A layout of one k16 tile),
+//      O (fp32, registers) rescaled by exp2(m_old - m_new) and O += P V. Final O / l.
+//      Shared memory: Q, K, V tiles of 64 x (DP+8) elements: 64.5 KiB at DP=160 (opt-in > 48 KiB;
+//      fits sm_75's 64 KiB). sm_75: fp16 via 2x m16n8k8; bf16 needs sm_80.
+//   v2 flash_f32 (fp32): CUDA cores. One warp per query row (8 per block), 32-key tiles of K and
+//      V in shared memory; lane j scores key j, the warp does the online softmax, lanes split d
+//      to accumulate O. head_dim <= 160.
+//   Not tried yet: cp.async double buffering of K/V, ldmatrix(.trans), 128-row blocks, wgmma.
+#include <math.h>
+#include "common.cuh"
+#include "cuda_kernels.h"
+#include "sdmark/workload.h"
+
+using namespace sdk;
+
+namespace {
+
+constexpr int FA_BR = 64, FA_BC = 64;
+
+template <typename T, int DP>
+__global__ void __launch_bounds__(128) flash_tc_kernel(const sd_cuda_attn_args p)
+{
+    constexpr int LD = DP + 8;
+    extern __shared__ __align__(16) uint16_t fa_smem[];
+    uint16_t *Qs = fa_smem, *Ks = Qs + FA_BR * LD, *Vs = Ks + FA_BC * LD;
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const int64_t d = p.d, sq = p.sq, skv = p.skv;
+    const int64_t bh = blockIdx.y, q0 = (int64_t)blockIdx.x * FA_BR;
+    const uint16_t *Q = static_cast<const uint16_t *>(p.q) + bh * sq * d;
+    const uint16_t *K = static_cast<const uint16_t *>(p.k) + bh * skv * d;
+    const uint16_t *V = static_cast<const uint16_t *>(p.v) + bh * skv * d;
+    T *O = static_cast<T *>(p.o) + bh * sq * d;
+    const bool vec = (d & 7) == 0;
+
+    // 64 rows starting at r0 of a [nrows, d] matrix -> dst[64][LD], zero outside (rows and d..DP).
+    auto load_rows = [&](uint16_t *dst, const uint16_t *src, int64_t r0, int64_t nrows) {
+        if (vec) {
+            constexpr int CPR = DP / 8;
+            for (int c = tid; c < 64 * CPR; c += 128) {
+                const int row = c / CPR, col = (c - row * CPR) * 8;
+                const int64_t gr = r0 + row;
+                uint4 v = make_uint4(0, 0, 0, 0);
+                if (gr < nrows && col < d)
+                    v = *reinterpret_cast<const uint4 *>(src + gr * d + col);
+                *reinterpret_cast<uint4 *>(dst + row * LD + col) = v;
+            }
+        } else {
+            for (int e = tid; e < 64 * DP; e += 128) {
+                const int row = e / DP, col = e - row * DP;
+                const int64_t gr = r0 + row;
+                dst[row * LD + col] = (gr < nrows && col < d) ? src[gr * d + col] : (uint16_t)0;
+            }
+        }
+    };
+
+    load_rows(Qs, Q, q0, sq);
+
+    float o[DP / 8][4];
+#pragma unroll
+    for (int i = 0; i < DP / 8; i++)
+        o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+    float m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.f, 0.f};
+    const float sl2 = p.scale * 1.4426950408889634f; // work in the log2 domain
+    const int wr = warp * 16;
+
+    for (int64_t j0 = 0; j0 < skv; j0 += FA_BC) {
+        __syncthreads(); // everyone is done with the previous K/V tile
+        load_rows(Ks, K, j0, skv);
+        load_rows(Vs, V, j0, skv);
+        __syncthreads();
+
+        float s[FA_BC / 8][4];
+#pragma unroll
+        for (int i = 0; i < FA_BC / 8; i++)
+            s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+#pragma unroll
+        for (int kc = 0; kc < DP / 16; kc++) {
+            uint32_t a[4];
+            const uint16_t *qa = Qs + (wr + g) * LD + kc * 16 + 2 * t;
+            a[0] = ld_pair(qa);
+            a[1] = ld_pair(qa + 8 * LD);
+            a[2] = ld_pair(qa + 8);
+            a[3] = ld_pair(qa + 8 * LD + 8);
+#pragma unroll
+            for (int nt = 0; nt < FA_BC / 8; nt++) {
+                // B[k = feature][n = key] = K[key][feature]: consecutive features are contiguous.
+                const uint16_t *kb = Ks + (nt * 8 + g) * LD + kc * 16 + 2 * t;
+                uint32_t b[2] = {ld_pair(kb), ld_pair(kb + 8)};
+                mma16816<T>(s[nt], a, b);
+            }
+        }
+
+        // scale, mask keys >= skv, row max over the tile (rows g and g+8 of this warp)
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int nt = 0; nt < FA_BC / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int64_t col = j0 + nt * 8 + 2 * t + (e & 1);
+                const float v = col < skv ? s[nt][e] * sl2 : -INFINITY;
+                s[nt][e] = v;
+                mx[e >> 1] = fmaxf(mx[e >> 1], v);
+            }
+        float alpha[2];
+#pragma unroll
+        for (int r = 0; r < 2; r++) {
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+            // key j0 is always valid, so mx (and the new max) is finite
+            const float mn = fmaxf(m_r[r], mx[r]);
+            alpha[r] = exp2f(m_r[r] - mn); // first tile: exp2(-inf) = 0
+            m_r[r] = mn;
+        }
+        float rs[2] = {0.f, 0.f};
+#pragma unroll
+        for (int nt = 0; nt < FA_BC / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const float pv = exp2f(s[nt][e] - m_r[e >> 1]); // masked: exp2(-inf) = 0
+                s[nt][e] = pv;
+                rs[e >> 1] += pv;
+            }
+        // per-thread partial row sums; alpha is the same for the 4 lanes of a row, so the
+        // partials stay consistent and are reduced once at the end
+        l_r[0] = l_r[0] * alpha[0] + rs[0];
+        l_r[1] = l_r[1] * alpha[1] + rs[1];
+#pragma unroll
+        for (int dt = 0; dt < DP / 8; dt++) {
+            o[dt][0] *= alpha[0];
+            o[dt][1] *= alpha[0];
+            o[dt][2] *= alpha[1];
+            o[dt][3] *= alpha[1];
+        }
+        // O += P V: P's accumulator layout (two n8 tiles) is the A layout of one k16 step
+#pragma unroll
+        for (int kc = 0; kc < FA_BC / 16; kc++) {
+            uint32_t a[4];
+            a[0] = Ty<T>::pack2(s[2 * kc][0], s[2 * kc][1]);
+            a[1] = Ty<T>::pack2(s[2 * kc][2], s[2 * kc][3]);
+            a[2] = Ty<T>::pack2(s[2 * kc + 1][0], s[2 * kc + 1][1]);
+            a[3] = Ty<T>::pack2(s[2 * kc + 1][2], s[2 * kc + 1][3]);
+#pragma unroll
+            for (int dt = 0; dt < DP / 8; dt++) {
+                // B[k = key][n = feature] = V[key][feature]: two rows per register
+                const uint16_t *vb = Vs + (kc * 16 + 2 * t) * LD + dt * 8 + g;
+                uint32_t b[2] = {pack_u16(vb[0], vb[LD]), pack_u16(vb[8 * LD], vb[9 * LD])};
+                mma16816<T>(o[dt], a, b);
+            }
+        }
+    }
+
+    float inv[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        float l = l_r[r];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        inv[r] = 1.f / l;
+    }
+#pragma unroll
+    for (int dt = 0; dt < DP / 8; dt++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const int64_t row = q0 + wr + g + (e >> 1) * 8;
+            const int64_t col = dt * 8 + 2 * t + (e & 1);
+            if (row < sq && col < d)
+                O[row * d + col] = Ty<T>::from_f(o[dt][e] * inv[e >> 1]);
+        }
+}
+
+__global__ void __launch_bounds__(256) flash_f32_kernel(const sd_cuda_attn_args p)
+{
+    extern __shared__ float ff_smem[];
+    const int d = (int)p.d;
+    const int64_t sq = p.sq, skv = p.skv, bh = blockIdx.y;
+    float *Ks = ff_smem;            // [32][d+1] (padded: lane j reads row j, conflict free)
+    float *Vs = Ks + 32 * (d + 1);  // [32][d]
+    float *qs = Vs + 32 * d;        // [8][d], pre-scaled by scale*log2(e)
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int64_t qrow = (int64_t)blockIdx.x * 8 + warp;
+    const float *Q = static_cast<const float *>(p.q) + bh * sq * d;
+    const float *K = static_cast<const float *>(p.k) + bh * skv * d;
+    const float *V = static_cast<const float *>(p.v) + bh * skv * d;
+    float *O = static_cast<float *>(p.o) + bh * sq * d;
+    const float sl2 = p.scale * 1.4426950408889634f;
+
+    for (int e = lane; e < d; e += 32)
+        qs[warp * d + e] = qrow < sq ? Q[qrow * d + e] * sl2 : 0.f;
+    float o[5] = {0.f, 0.f, 0.f, 0.f, 0.f}; // d <= 160 = 5 x 32
+    float m = -INFINITY, l = 0.f;
+    for (int64_t j0 = 0; j0 < skv; j0 += 32) {
+        __syncthreads();
+        for (int e = tid; e < 32 * d; e += 256) {
+            const int r = e / d, c = e - r * d;
+            const int64_t gr = j0 + r;
+            const bool ok = gr < skv;
+            Ks[r * (d + 1) + c] = ok ? K[gr * d + c] : 0.f;
+            Vs[r * d + c] = ok ? V[gr * d + c] : 0.f;
+        }
+        __syncthreads();
+        float sc = 0.f;
+        const float *kr = Ks + lane * (d + 1), *qr = qs + warp * d;
+        for (int c = 0; c < d; c++)
+            sc = fmaf(qr[c], kr[c], sc);
+        const bool valid = j0 + lane < skv;
+        sc = valid ? sc : -INFINITY;
+        const float mn = fmaxf(m, warp_max(sc)); // lane 0 (key j0) is valid: finite
+        const float alpha = exp2f(m - mn);
+        const float pr = exp2f(sc - mn);
+        l = l * alpha + warp_sum(pr);
+        m = mn;
+#pragma unroll
+        for (int i = 0; i < 5; i++)
+            o[i] *= alpha;
+        for (int jj = 0; jj < 32; jj++) {
+            const float pj = __shfl_sync(0xffffffffu, pr, jj);
+#pragma unroll
+            for (int i = 0; i < 5; i++) {
+                const int c = lane + 32 * i;
+                if (c < d)
+                    o[i] = fmaf(pj, Vs[jj * d + c], o[i]);
+            }
+        }
+    }
+    if (qrow < sq) {
+        const float inv = 1.f / l;
+#pragma unroll
+        for (int i = 0; i < 5; i++) {
+            const int c = lane + 32 * i;
+            if (c < d)
+                O[qrow * d + c] = o[i] * inv;
+        }
+    }
+}
+
+template <typename T> const void *flash_tc_fn(int dp)
+{
+    switch (dp) {
+    case 32: return (const void *)flash_tc_kernel<T, 32>;
+    case 48: return (const void *)flash_tc_kernel<T, 48>;
+    case 64: return (const void *)flash_tc_kernel<T, 64>;
+    case 80: return (const void *)flash_tc_kernel<T, 80>;
+    case 128: return (const void *)flash_tc_kernel<T, 128>;
+    case 160: return (const void *)flash_tc_kernel<T, 160>;
+    default: return nullptr;
+    }
+}
+
+const void *flash_fn(const sd_cuda_attn_args *a, const sd_cuda_launch *l)
+{
+    if (a->dtype == SD_FP32)
+        return (const void *)flash_f32_kernel;
+    return a->dtype == SD_BF16 ? flash_tc_fn<__nv_bfloat16>(l->variant) : flash_tc_fn<__half>(l->variant);
+}
+
+} // namespace
+
+extern "C" cudaError_t sd_cuda_flash_setup(const struct sd_cuda_attn_args *a)
+{
+    sd_cuda_launch l;
+    char why[128];
+    if (sd_cuda_flash_config(a, &l, why, sizeof(why)) != 0)
+        return cudaErrorInvalidValue;
+    const void *fn = flash_fn(a, &l);
+    if (!fn)
+        return cudaErrorInvalidValue;
+    if (l.smem > 48 * 1024)
+        return cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)l.smem);
+    return cudaSuccess;
+}
+
+extern "C" cudaError_t sd_cuda_flash_launch(const struct sd_cuda_attn_args *a, cudaStream_t stream)
+{
+    sd_cuda_launch l;
+    char why[128];
+    if (sd_cuda_flash_config(a, &l, why, sizeof(why)) != 0)
+        return cudaErrorInvalidValue;
+    const void *fn = flash_fn(a, &l);
+    if (!fn)
+        return cudaErrorInvalidValue;
+    sd_cuda_attn_args args = *a;
+    void *params[] = {&args};
+    dim3 grid(l.grid[0], l.grid[1], l.grid[2]), block(l.block[0], l.block[1], l.block[2]);
+    cudaError_t e = cudaLaunchKernel(fn, grid, block, params, l.smem, stream);
+    if (e != cudaSuccess)
+        return e;
+    return cudaGetLastError();
+}

@@ -1,0 +1,179 @@
+// igemm.cuh — the tensor-core (implicit) GEMM kernel template used by gemm.cu and conv2d.cu.
+//
+// Block tile 128x128x32, 256 threads = 8 warps as 2 (m) x 4 (n), warp tile 64x32 =
+// 4 x 4 mma.sync m16n8k16 tiles (fp32 accumulators in registers: 64 per thread).
+// Shared memory: 2 stages x (A 128x32 + B 32x128) fp16/bf16, rows padded by 8 elements
+// (A stride 40, B stride 136) so the fragment loads below are bank-conflict free; 37888 bytes,
+// static. Pipeline: tile kt+1 is loaded (cp.async on sm_80+, plain loads on sm_75) while tile kt
+// is multiplied; cp.async.wait_group 1 + __syncthreads separates the stages.
+// Edges: every load is predicated (zero fill outside the matrix / image), every store is bounds
+// checked, so any m, n, k >= 1 is correct.
+// Loader variants (template AVEC, BMODE):
+//   AVEC  0: element loads of A with bounds checks        1: 16-byte chunks (k % 8 == 0, aligned)
+//   BMODE 0: element loads of B                           1: 16-byte chunks (n % 8 == 0, aligned)
+//         2: im2col gather from an NCHW image (conv2d): each thread owns one output pixel column
+#pragma once
+#include "common.cuh"
+#include "cuda_plan.h"
+
+namespace sdk {
+
+constexpr int IG_BM = SD_IGEMM_BM, IG_BN = SD_IGEMM_BN, IG_BK = SD_IGEMM_BK;
+constexpr int IG_LDA = IG_BK + 8;  // 40
+constexpr int IG_LDB = IG_BN + 8;  // 136
+constexpr int IG_ASTAGE = IG_BM * IG_LDA;
+constexpr int IG_BSTAGE = IG_BK * IG_LDB;
+static_assert(SD_IGEMM_THREADS == 256, "loaders assume 256 threads");
+
+template <typename T, bool AVEC, int BMODE>
+__global__ void __launch_bounds__(256) igemm_kernel(const sd_cuda_igemm_args p)
+{
+    __shared__ __align__(128) uint16_t As[2][IG_ASTAGE];
+    __shared__ __align__(128) uint16_t Bs[2][IG_BSTAGE];
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm = warp >> 2, wn = warp & 3;
+    const int g = lane >> 2, t = lane & 3;
+    const int64_t bm = (int64_t)blockIdx.y * IG_BM, bn = (int64_t)blockIdx.x * IG_BN;
+    const int64_t z = blockIdx.z;
+    const int64_t M = p.m, N = p.n, K = p.k;
+    const uint16_t *A = static_cast<const uint16_t *>(p.a) + z * p.sa;
+    const uint16_t *B = static_cast<const uint16_t *>(p.b) + z * p.sb;
+    T *C = static_cast<T *>(p.c) + z * p.sc;
+
+    // im2col: this thread always loads column (tid & 127) of the B tile = output pixel pcol.
+    int64_t ih0 = 0, iw0 = 0;
+    bool pvalid = false;
+    int rs = 1;
+    if (BMODE == 2) {
+        const int64_t pcol = bn + (tid & 127);
+        pvalid = pcol < N;
+        const int64_t oh = pvalid ? pcol / p.out_w : 0, ow = pvalid ? pcol - oh * p.out_w : 0;
+        ih0 = oh * p.stride - p.pad;
+        iw0 = ow * p.stride - p.pad;
+        rs = (int)(p.r * p.s);
+    }
+
+    auto load_tile = [&](int st, int64_t k0) {
+        uint16_t *as = As[st];
+        uint16_t *bs = Bs[st];
+        if (AVEC) {
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const int c = tid + i * 256, row = c >> 2, kc = (c & 3) * 8;
+                const int64_t gr = bm + row, gk = k0 + kc;
+                const bool ok = gr < M && gk < K;
+                cp_async16(as + row * IG_LDA + kc, ok ? A + gr * p.lda + gk : A, ok);
+            }
+        } else {
+#pragma unroll 4
+            for (int i = 0; i < 16; i++) {
+                const int idx = tid + i * 256, row = idx >> 5, col = idx & 31;
+                const int64_t gr = bm + row, gk = k0 + col;
+                as[row * IG_LDA + col] = (gr < M && gk < K) ? A[gr * p.lda + gk] : (uint16_t)0;
+            }
+        }
+        if (BMODE == 1) {
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                const int c = tid + i * 256, row = c >> 4, nc = (c & 15) * 8;
+                const int64_t gk = k0 + row, gn = bn + nc;
+                const bool ok = gk < K && gn < N;
+                cp_async16(bs + row * IG_LDB + nc, ok ? B + gk * p.ldb + gn : B, ok);
+            }
+        } else if (BMODE == 0) {
+#pragma unroll 4
+            for (int i = 0; i < 16; i++) {
+                const int idx = tid + i * 256, row = idx >> 7, col = idx & 127;
+                const int64_t gk = k0 + row, gn = bn + col;
+                bs[row * IG_LDB + col] = (gk < K && gn < N) ? B[gk * p.ldb + gn] : (uint16_t)0;
+            }
+        } else {
+            const int col = tid & 127;
+#pragma unroll 4
+            for (int i = 0; i < 16; i++) {
+                const int row = (tid >> 7) + 2 * i;
+                const int64_t gk = k0 + row;
+                uint16_t v = 0;
+                if (pvalid && gk < K) {
+                    const int kk = (int)gk;
+                    const int ci = kk / rs, rem = kk - ci * rs;
+                    const int ri = rem / (int)p.s, si = rem - ri * (int)p.s;
+                    const int64_t ih = ih0 + ri, iw = iw0 + si;
+                    if (ih >= 0 && ih < p.in_h && iw >= 0 && iw < p.in_w)
+                        v = B[((int64_t)ci * p.in_h + ih) * p.in_w + iw];
+                }
+                bs[row * IG_LDB + col] = v;
+            }
+        }
+    };
+
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+                acc[i][j][e] = 0.f;
+
+    const int64_t KT = (K + IG_BK - 1) / IG_BK;
+    load_tile(0, 0);
+    cp_async_commit();
+    for (int64_t kt = 0; kt < KT; kt++) {
+        const int st = (int)(kt & 1);
+        if (kt + 1 < KT)
+            load_tile(st ^ 1, (kt + 1) * IG_BK); // stage st^1 was last read before the trailing sync
+        cp_async_commit();                       // (possibly empty group keeps the count uniform)
+        cp_async_wait<1>();                      // everything but the newest group has landed
+        __syncthreads();
+        const uint16_t *as = As[st];
+        const uint16_t *bs = Bs[st];
+#pragma unroll
+        for (int kk = 0; kk < IG_BK; kk += 16) {
+            uint32_t af[4][4], bfr[4][2];
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) {
+                const uint16_t *a0 = as + (wm * 64 + mt * 16 + g) * IG_LDA + kk + 2 * t;
+                af[mt][0] = ld_pair(a0);
+                af[mt][1] = ld_pair(a0 + 8 * IG_LDA);
+                af[mt][2] = ld_pair(a0 + 8);
+                af[mt][3] = ld_pair(a0 + 8 * IG_LDA + 8);
+            }
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++) {
+                const uint16_t *b0 = bs + (kk + 2 * t) * IG_LDB + wn * 32 + nt * 8 + g;
+                bfr[nt][0] = pack_u16(b0[0], b0[IG_LDB]);
+                bfr[nt][1] = pack_u16(b0[8 * IG_LDB], b0[9 * IG_LDB]);
+            }
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++)
+                    mma16816<T>(acc[mt][nt], af[mt], bfr[nt]);
+        }
+        __syncthreads();
+    }
+
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int64_t r = bm + wm * 64 + mt * 16 + g + (e >> 1) * 8;
+                const int64_t c = bn + wn * 32 + nt * 8 + 2 * t + (e & 1);
+                if (r < M && c < N)
+                    C[r * p.ldc + c] = Ty<T>::from_f(acc[mt][nt][e]);
+            }
+}
+
+template <typename T, bool AVEC, int BMODE>
+static cudaError_t igemm_launch_t(const sd_cuda_igemm_args *a, const sd_cuda_launch *l, cudaStream_t s)
+{
+    dim3 grid(l->grid[0], l->grid[1], l->grid[2]), block(l->block[0], l->block[1], l->block[2]);
+    igemm_kernel<T, AVEC, BMODE><<<grid, block, l->smem, s>>>(*a);
+    return cudaGetLastError();
+}
+
+} // namespace sdk

@@ -1,0 +1,61 @@
+// softmax.cu — row softmax for the unfused / sliced attention impls (scores produced by cuBLAS,
+// already scaled by 1/sqrt(d) through the GEMM's alpha), in place, any storage type.
+//
+// Kernel versions:
+//   v1: one warp per row (8 rows per 256-thread block), three passes over the row (max, sum of
+//       exp, normalise) in fp32 with expf; any row length. Memory bound, which is the point:
+//       the unfused impl pays for writing and re-reading the whole score matrix.
+//   Not tried yet: one pass with an online max/sum (2 reads instead of 3), vector loads.
+#include "common.cuh"
+#include "cuda_kernels.h"
+#include "sdmark/workload.h"
+
+using namespace sdk;
+
+namespace {
+template <typename T>
+__global__ void __launch_bounds__(256) softmax_rows_kernel(T *S, int64_t rows, int64_t cols)
+{
+    const int64_t row = (int64_t)blockIdx.x * 8 + (threadIdx.x >> 5);
+    const int lane = threadIdx.x & 31;
+    if (row >= rows)
+        return; // whole warp leaves together
+    T *r = S + row * cols;
+    float mx = -INFINITY;
+    for (int64_t c = lane; c < cols; c += 32)
+        mx = fmaxf(mx, Ty<T>::to_f(r[c]));
+    mx = warp_max(mx);
+    float sum = 0.f;
+    for (int64_t c = lane; c < cols; c += 32)
+        sum += expf(Ty<T>::to_f(r[c]) - mx);
+    sum = warp_sum(sum);
+    const float inv = 1.f / sum;
+    for (int64_t c = lane; c < cols; c += 32)
+        r[c] = Ty<T>::from_f(expf(Ty<T>::to_f(r[c]) - mx) * inv);
+}
+} // namespace
+
+extern "C" cudaError_t sd_cuda_softmax_launch(void *s, int64_t rows, int64_t cols, int dtype,
+                                              cudaStream_t stream)
+{
+    sd_cuda_launch l;
+    char why[128];
+    if (sd_cuda_softmax_config(rows, cols, &l, why, sizeof(why)) != 0)
+        return cudaErrorInvalidValue;
+    dim3 grid(l.grid[0]), block(l.block[0]);
+    switch (dtype) {
+    case SD_FP32:
+    case SD_TF32:
+        softmax_rows_kernel<float><<<grid, block, 0, stream>>>((float *)s, rows, cols);
+        break;
+    case SD_FP16:
+        softmax_rows_kernel<__half><<<grid, block, 0, stream>>>((__half *)s, rows, cols);
+        break;
+    case SD_BF16:
+        softmax_rows_kernel<__nv_bfloat16><<<grid, block, 0, stream>>>((__nv_bfloat16 *)s, rows, cols);
+        break;
+    default:
+        return cudaErrorInvalidValue;
+    }
+    return cudaGetLastError();
+}

@@ -1,0 +1,177 @@
+/* cuda_plan.c — pure C helpers of the cuda backend (see cuda_plan.h); unit-tested on the host. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_plan.h"
+#include "sdmark/workload.h"
+
+void sd_cuda_gemm_colmajor_map(int64_t M, int64_t N, int64_t K, int b_trans,
+                               struct sd_cuda_colmajor *out)
+{
+    out->m = N;
+    out->n = M;
+    out->k = K;
+    out->trans_first = b_trans ? 1 : 0;
+    out->ld_first = b_trans ? K : N;
+    out->trans_second = 0;
+    out->ld_second = K;
+    out->ldc = N;
+}
+
+#define GRID_X_MAX 2147483647LL
+#define GRID_YZ_MAX 65535LL
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int sd_cuda_igemm_config(const struct sd_cuda_igemm_args *a, struct sd_cuda_launch *l,
+                         char *why, size_t len)
+{
+    memset(l, 0, sizeof(*l));
+    if (a->dtype != SD_FP16 && a->dtype != SD_BF16) {
+        snprintf(why, len, "own tensor-core gemm needs fp16 or bf16 storage");
+        return -1;
+    }
+    if (a->m <= 0 || a->n <= 0 || a->k <= 0 || a->batch <= 0) {
+        snprintf(why, len, "own gemm: empty shape");
+        return -1;
+    }
+    int64_t gx = cdiv(a->n, SD_IGEMM_BN), gy = cdiv(a->m, SD_IGEMM_BM), gz = a->batch;
+    if (gx > GRID_X_MAX || gy > GRID_YZ_MAX || gz > GRID_YZ_MAX) {
+        snprintf(why, len, "own gemm: grid %lldx%lldx%lld exceeds CUDA limits", (long long)gx,
+                 (long long)gy, (long long)gz);
+        return -1;
+    }
+    /* 16-byte chunks of 8 elements must be entirely inside or outside the matrix and aligned:
+     * the row length and leading dimension must be multiples of 8 (and the batch stride). */
+    int veca = a->k % 8 == 0 && a->lda % 8 == 0 && a->sa % 8 == 0;
+    int vecb = a->n % 8 == 0 && a->ldb % 8 == 0 && a->sb % 8 == 0;
+    if (a->conv)
+        l->variant = veca ? SD_IGEMM_CONV_VECA : SD_IGEMM_CONV;
+    else
+        l->variant = (veca && vecb) ? SD_IGEMM_VEC : SD_IGEMM_SCALAR;
+    l->grid[0] = (uint32_t)gx;
+    l->grid[1] = (uint32_t)gy;
+    l->grid[2] = (uint32_t)gz;
+    l->block[0] = SD_IGEMM_THREADS;
+    l->block[1] = l->block[2] = 1;
+    l->smem = 0; /* static shared memory: 2 stages x (128x40 + 32x136) x 2 bytes = 37888 */
+    return 0;
+}
+
+int sd_cuda_flash_padded_dim(int64_t d)
+{
+    static const int dps[] = {32, 48, 64, 80, 128, 160};
+    for (size_t i = 0; i < sizeof(dps) / sizeof(dps[0]); i++)
+        if (d <= dps[i])
+            return d > 0 ? dps[i] : 0;
+    return 0;
+}
+
+int sd_cuda_flash_config(const struct sd_cuda_attn_args *a, struct sd_cuda_launch *l, char *why,
+                         size_t len)
+{
+    memset(l, 0, sizeof(*l));
+    if (a->d <= 0 || a->d > SD_FLASH_MAX_HEAD_DIM) {
+        snprintf(why, len, "flash supports head_dim 1..%d, not %lld", SD_FLASH_MAX_HEAD_DIM,
+                 (long long)a->d);
+        return -1;
+    }
+    if (a->bh <= 0 || a->sq <= 0 || a->skv <= 0) {
+        snprintf(why, len, "flash: empty shape");
+        return -1;
+    }
+    int64_t gx, gy = a->bh;
+    if (a->dtype == SD_FP16 || a->dtype == SD_BF16) {
+        int dp = sd_cuda_flash_padded_dim(a->d);
+        l->variant = dp;
+        gx = cdiv(a->sq, 64);       /* 64 query rows per block, 16 per warp */
+        l->block[0] = 128;
+        l->smem = (uint32_t)(3 * 64 * (dp + 8) * 2); /* Q, K, V tiles (+8 halves of padding) */
+    } else if (a->dtype == SD_FP32) {
+        l->variant = 0;
+        gx = cdiv(a->sq, 8);        /* one warp per query row, 8 warps */
+        l->block[0] = 256;
+        l->smem = (uint32_t)((32 * (a->d + 1) + 32 * a->d + 8 * a->d) * 4);
+    } else {
+        snprintf(why, len, "flash: no kernel for dtype %s", sd_dtype_name((enum sd_dtype)a->dtype));
+        return -1;
+    }
+    if (gx > GRID_X_MAX || gy > GRID_YZ_MAX) {
+        snprintf(why, len, "flash: grid %lldx%lld exceeds CUDA limits (batch_heads <= 65535)",
+                 (long long)gx, (long long)gy);
+        return -1;
+    }
+    l->grid[0] = (uint32_t)gx;
+    l->grid[1] = (uint32_t)gy;
+    l->grid[2] = 1;
+    l->block[1] = l->block[2] = 1;
+    return 0;
+}
+
+int sd_cuda_softmax_config(int64_t rows, int64_t cols, struct sd_cuda_launch *l, char *why,
+                           size_t len)
+{
+    memset(l, 0, sizeof(*l));
+    if (rows <= 0 || cols <= 0) {
+        snprintf(why, len, "softmax: empty shape");
+        return -1;
+    }
+    int64_t gx = cdiv(rows, 8);
+    if (gx > GRID_X_MAX) {
+        snprintf(why, len, "softmax: %lld rows exceed the grid limit", (long long)rows);
+        return -1;
+    }
+    l->grid[0] = (uint32_t)gx;
+    l->grid[1] = l->grid[2] = 1;
+    l->block[0] = 256;
+    l->block[1] = l->block[2] = 1;
+    return 0;
+}
+
+/* ---- tracked allocations ---- */
+int sd_memtrack_add(struct sd_memtrack *t, void *ptr, uint64_t bytes, const char *what)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 32;
+        struct sd_memtrack_rec *r = realloc(t->rec, cap * sizeof(*r));
+        if (!r)
+            return -1;
+        t->rec = r;
+        t->cap = cap;
+    }
+    t->rec[t->n++] = (struct sd_memtrack_rec){ptr, bytes, what ? what : "?"};
+    t->current += bytes;
+    if (t->current > t->peak)
+        t->peak = t->current;
+    return 0;
+}
+
+uint64_t sd_memtrack_remove(struct sd_memtrack *t, void *ptr)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->rec[i].ptr == ptr) {
+            uint64_t b = t->rec[i].bytes;
+            t->rec[i] = t->rec[--t->n];
+            t->current -= b;
+            return b;
+        }
+    return 0;
+}
+
+void sd_memtrack_reset_peak(struct sd_memtrack *t) { t->peak = t->current; }
+
+uint64_t sd_memtrack_bytes_of(const struct sd_memtrack *t, const char *what)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->rec[i].what, what) == 0)
+            s += t->rec[i].bytes;
+    return s;
+}
+
+void sd_memtrack_destroy(struct sd_memtrack *t)
+{
+    free(t->rec);
+    memset(t, 0, sizeof(*t));
+}

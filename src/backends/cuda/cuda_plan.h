@@ -1,0 +1,115 @@
+/* cuda_plan.h — pure C pieces of the cuda backend, shared by the host code (C), the kernels (.cu)
+ * and the host tests (no CUDA header needed, no GPU needed):
+ *   - the row-major -> column-major operand mapping for cuBLAS,
+ *   - kernel argument structs and launch configurations (shape -> grid/block/shared memory),
+ *   - the tracked-allocation bookkeeping (current / peak bytes).
+ */
+#ifndef SDMARK_CUDA_PLAN_H
+#define SDMARK_CUDA_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- cuBLAS mapping -------------------------------------------------------------------------
+ * Row-major C[M,N] = A[M,K] * op(B), where B is stored row-major as [K,N] (b_trans = 0, ld N) or
+ * as [N,K] (b_trans = 1, ld K; i.e. C = A * B^T, as in Q K^T). cuBLAS is column-major: a
+ * row-major X[r,c] is the column-major X^T[c,r] with the same leading dimension, so we compute
+ * C^T = op(B)^T * A^T: the FIRST cuBLAS operand is the row-major B, the SECOND is A, m <-> n. */
+struct sd_cuda_colmajor {
+    int trans_first;   /* 1 = CUBLAS_OP_T for the first operand (row-major B), 0 = CUBLAS_OP_N */
+    int trans_second;  /* always 0: A^T in column-major is A row-major, no transpose needed */
+    int64_t m, n, k;   /* column-major m = N, n = M, k = K */
+    int64_t ld_first;  /* leading dimension of the first operand (row-major B) */
+    int64_t ld_second; /* leading dimension of the second operand (row-major A) = K */
+    int64_t ldc;       /* = N */
+};
+void sd_cuda_gemm_colmajor_map(int64_t M, int64_t N, int64_t K, int b_trans,
+                               struct sd_cuda_colmajor *out);
+
+/* ---- launch configurations ----------------------------------------------------------------- */
+struct sd_cuda_launch {
+    uint32_t grid[3];
+    uint32_t block[3];
+    uint32_t smem;     /* dynamic shared memory bytes */
+    int variant;       /* kernel variant (see each config function) */
+};
+
+/* Implicit-GEMM tensor-core kernel (gemm.cu / conv2d.cu), fp16/bf16 in, fp32 accumulate.
+ * Per batch index z: C[z][m,n] = A[z][m,k] * B[z][k,n]; row-major with leading dimensions.
+ * conv = 1: B is not stored; it is the im2col view of an NCHW image:
+ *   B[kk, p] = X[z, ci, oh*stride - pad + ri, ow*stride - pad + si]  (0 outside the image)
+ *   with kk = (ci*r + ri)*s + si, p = oh*out_w + ow; the weights W[c_out, c_in*r*s] are A and
+ *   Y[z, c_out, h*w] is C: NCHW in, NCHW out, no layout conversion. */
+#define SD_IGEMM_BM 128
+#define SD_IGEMM_BN 128
+#define SD_IGEMM_BK 32
+#define SD_IGEMM_THREADS 256
+enum sd_igemm_variant {
+    SD_IGEMM_SCALAR = 0,        /* element loads with bounds checks (any shape/alignment) */
+    SD_IGEMM_VEC = 1,           /* 16-byte (cp.async on sm_80+) loads of A and B */
+    SD_IGEMM_CONV = 2,          /* scalar A, im2col gather of B */
+    SD_IGEMM_CONV_VECA = 3,     /* 16-byte A, im2col gather of B */
+};
+struct sd_cuda_igemm_args {
+    const void *a, *b;
+    void *c;
+    int dtype;                  /* enum sd_dtype: SD_FP16 or SD_BF16 */
+    int64_t m, n, k;
+    int64_t lda, ldb, ldc;
+    int64_t sa, sb, sc;         /* batch strides in elements (sa may be 0: shared weights) */
+    int64_t batch;
+    int conv;
+    int64_t in_h, in_w, out_w, r, s, stride, pad;
+};
+/* Returns 0 and fills l, or -1 with a reason (grid too large, bad args). */
+int sd_cuda_igemm_config(const struct sd_cuda_igemm_args *a, struct sd_cuda_launch *l,
+                         char *why, size_t len);
+
+/* Attention kernels (attention.cu). Q[bh,sq,d], K/V[bh,skv,d], O[bh,sq,d], row-major. */
+#define SD_FLASH_MAX_HEAD_DIM 160
+struct sd_cuda_attn_args {
+    const void *q, *k, *v;
+    void *o;
+    int dtype;                  /* SD_FP32 (CUDA-core kernel), SD_FP16, SD_BF16 (tensor cores) */
+    int64_t bh, sq, skv, d;
+    float scale;                /* 1/sqrt(d) */
+};
+/* Flash: variant = padded head dim DP of the tensor-core kernel (32, 48, 64, 80, 128 or 160), or
+ * 0 for the fp32 CUDA-core kernel. */
+int sd_cuda_flash_config(const struct sd_cuda_attn_args *a, struct sd_cuda_launch *l,
+                         char *why, size_t len);
+/* Padded head dim the tensor-core flash kernel uses for d (0 if d is not supported). */
+int sd_cuda_flash_padded_dim(int64_t d);
+
+/* Row softmax over a [rows, cols] matrix, one warp per row. */
+int sd_cuda_softmax_config(int64_t rows, int64_t cols, struct sd_cuda_launch *l, char *why,
+                           size_t len);
+
+/* ---- tracked allocations ------------------------------------------------------------------- */
+struct sd_memtrack_rec {
+    void *ptr;
+    uint64_t bytes;
+    const char *what;          /* static string: "input", "output", "cublas workspace", ... */
+};
+struct sd_memtrack {
+    struct sd_memtrack_rec *rec;
+    size_t n, cap;
+    uint64_t current, peak;
+};
+/* Record an allocation: 0, or -1 if the host is out of memory (nothing recorded). */
+int sd_memtrack_add(struct sd_memtrack *t, void *ptr, uint64_t bytes, const char *what);
+/* Forget an allocation; returns its size (0 if ptr was not tracked). */
+uint64_t sd_memtrack_remove(struct sd_memtrack *t, void *ptr);
+void sd_memtrack_reset_peak(struct sd_memtrack *t);
+/* Bytes tracked for allocations whose `what` equals the given string. */
+uint64_t sd_memtrack_bytes_of(const struct sd_memtrack *t, const char *what);
+void sd_memtrack_destroy(struct sd_memtrack *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
