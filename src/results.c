@@ -183,7 +183,7 @@ static cJSON *row_to_json(const struct sd_result *r)
             cJSON_AddNullToObject(o, c->name);
         else if (c->type == T_DBL)
             cJSON_AddNumberToObject(o, c->name, *(const double *)((const char *)r + c->off));
-        else if (fabs(strtod(buf, NULL)) > 9007199254740992.0) /* > 2^53: readers (cJSON too) parse */
+        else if (fabs(strtod(buf, NULL)) >= 9007199254740992.0) /* >= 2^53: readers (cJSON too) parse */
             cJSON_AddStringToObject(o, c->name, buf);           /* numbers as doubles: keep as text */
         else /* integers: write exactly as text-number via raw to keep 64-bit precision */
             cJSON_AddItemToObject(o, c->name, cJSON_CreateRaw(buf));
