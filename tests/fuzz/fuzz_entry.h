@@ -61,17 +61,22 @@ static int fuzz_suite_one(const uint8_t *data, size_t size)
     return 0;
 }
 
-/* Per-process scratch directory for the temp files (tmpfs when there is one). */
+/* Per-process scratch directory for the temp files (tmpfs when there is one), removed at exit
+ * (the entry points unlink their files after each input). */
+static char fuzz_dir_buf[256];
+static void fuzz_dir_remove(void) { rmdir(fuzz_dir_buf); }
+
 static const char *fuzz_dir(void)
 {
-    static char dir[256];
+    char *dir = fuzz_dir_buf;
     if (!dir[0]) {
         const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-        snprintf(dir, sizeof dir, "%s/sdmark-fuzz-XXXXXX", base);
+        snprintf(dir, sizeof fuzz_dir_buf, "%s/sdmark-fuzz-XXXXXX", base);
         if (!mkdtemp(dir)) {
             perror("mkdtemp");
             abort();
         }
+        atexit(fuzz_dir_remove);
     }
     return dir;
 }
