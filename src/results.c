@@ -406,9 +406,13 @@ static int csv_record(const char *text, size_t len, size_t *pos, char *out, size
 
 static int read_all(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK: opening a FIFO without a writer must not hang (it is rejected just below) */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
         snprintf(err, errlen, "%s: cannot open results file: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     struct stat st;

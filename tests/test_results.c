@@ -932,6 +932,11 @@ static void test_reader_not_regular_file(void **state)
     assert_int_equal(mkdir(dir, 0755), 0);
     read_err(dir, ": not a regular file");
     read_err("/dev/null", ": not a regular file");
+    /* a FIFO with no writer: rejected at once, not a hang in open() */
+    char fifo[512];
+    tpath(fifo, sizeof fifo, "fifo.csv");
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    read_err(fifo, ": not a regular file");
     char path[512];
     tpath(path, sizeof path, "missing.csv");
     read_err(path, ": cannot open results file: No such file or directory");
