@@ -488,7 +488,11 @@ static int read_csv(const char *path, const char *text, size_t len, struct sd_re
     }
     int start_line = line + 1;
     nhdr = csv_record(text, len, &pos, rec, cap_rec, fields, MAXF, &line);
-    if (nhdr <= 0 || (nhdr == 1 && !fields[0][0])) {
+    if (nhdr < 0) { /* was reported as "empty file" */
+        snprintf(err, errlen, "%s:1: malformed CSV header (unbalanced quotes or too many fields)", path);
+        goto fail;
+    }
+    if (nhdr == 0 || (nhdr == 1 && !fields[0][0])) {
         snprintf(err, errlen, "%s: empty file: not a sdmark results file", path);
         goto fail;
     }

@@ -822,6 +822,8 @@ static void test_reader_foreign_and_empty(void **state)
     /* file bytes quoted in an error never break the one-line error */
     text_err("foreign3.csv", "\"a\nb\x1b[2J\",x\n",
              ":1: not a sdmark results file (first column is 'a?b?[2J', expected 'schema_version')");
+    text_err("qhdr.csv", "\"schema_version,sdmark_version\n1,2\n",
+             ":1: malformed CSV header (unbalanced quotes or too many fields)");
     text_err("empty.csv", "", ": empty file: not a sdmark results file");
     text_err("blank.csv", "\n\n", ": empty file: not a sdmark results file");
     text_err("bom.csv", "\xEF\xBB\xBF", ": empty file: not a sdmark results file");
