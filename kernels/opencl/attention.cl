@@ -93,7 +93,7 @@ __kernel void flash_cpu(const __global B_T *restrict Q, const __global B_T *rest
                         const __global B_T *restrict V, __global C_T *restrict O, int SQ, int SKV,
                         float scale_log2)
 {
-    __local float Kt[HD * FKCP];     /* [d][key] */
+    __local float Kt[HD * FKCP];     /* [key block of FKS][d][FKS]: contiguous per step */
     __local float Vp[FKCP * HDP];    /* [key][d], zero padded */
     __local float Qp[FQB * HD];      /* scaled query rows */
     float acc[FQB * HDP];
@@ -123,7 +123,7 @@ __kernel void flash_cpu(const __global B_T *restrict Q, const __global B_T *rest
             const __global B_T *kr = K + (long)(c0 + (ok ? key : 0)) * HD;
             const __global B_T *vr = V + (long)(c0 + (ok ? key : 0)) * HD;
             for (int d = 0; d < HD; d++) {
-                Kt[d * FKCP + key] = ok ? LDB1(kr, d) : 0.0f;
+                Kt[(key / FKS) * (HD * FKS) + d * FKS + key % FKS] = ok ? LDB1(kr, d) : 0.0f;
                 Vp[key * HDP + d] = ok ? LDB1(vr, d) : 0.0f;
             }
             for (int d = HD; d < HDP; d++)
@@ -132,6 +132,7 @@ __kernel void flash_cpu(const __global B_T *restrict Q, const __global B_T *rest
         for (int s = 0; s < nstrips; s++) {
             const __local float *qs = Qp + s * FQR * HD;
             for (int kb = 0; kb < kc; kb += FKS) {
+                const __local float *kt = Kt + (kb / FKS) * (HD * FKS);
                 float16 sc[FQR][FNKV];
 #pragma unroll
                 for (int r = 0; r < FQR; r++)
@@ -142,7 +143,7 @@ __kernel void flash_cpu(const __global B_T *restrict Q, const __global B_T *rest
                     float16 kv[FNKV];
 #pragma unroll
                     for (int u = 0; u < FNKV; u++)
-                        kv[u] = vload16(0, Kt + d * FKCP + kb + u * 16);
+                        kv[u] = vload16(0, kt + d * FKS + u * 16);
 #pragma unroll
                     for (int r = 0; r < FQR; r++) {
                         float16 a = (float16)(qs[r * HD + d]);

@@ -13,17 +13,21 @@
 
 #define CACHE_FILE "opencl-tune.txt"
 
-static const struct ocl_mm_params MM_CPU = {OCL_STYLE_CPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16};
+/* CPU defaults measured on PoCL 3.1 (2-core AVX-512): 96 x 320 blocks, K-block 320, 6 x 32
+ * micro-kernel when __local holds the ~530 KB panels; a 224 KB variant otherwise. */
+static const struct ocl_mm_params MM_CPU_BIG = {OCL_STYLE_CPU, 96, 320, 320, 6, 16, 2, 16, 16, 4, 4, 16};
+static const struct ocl_mm_params MM_CPU = {OCL_STYLE_CPU, 96, 128, 256, 6, 16, 2, 16, 16, 4, 4, 16};
+static const struct ocl_mm_params CONV_CPU = {OCL_STYLE_CPU, 96, 128, 288, 6, 16, 2, 16, 16, 4, 4, 16};
 static const struct ocl_mm_params MM_GPU = {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16};
-static const struct ocl_flash_params FL_CPU = {OCL_STYLE_CPU, 6, 8, 2, 256, 16, 64, 32};
+static const struct ocl_flash_params FL_CPU = {OCL_STYLE_CPU, 4, 12, 2, 128, 16, 64, 32};
 static const struct ocl_flash_params FL_GPU = {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32};
 
 void ocl_params_defaults(const struct ocl_ctx *c, struct ocl_params *p)
 {
     memset(p, 0, sizeof(*p));
     bool gpu = !(c->type & CL_DEVICE_TYPE_CPU);
-    p->gemm = gpu ? MM_GPU : MM_CPU;
-    p->conv = gpu ? MM_GPU : MM_CPU;
+    p->gemm = gpu ? MM_GPU : c->local_mem >= 600 * 1024 ? MM_CPU_BIG : MM_CPU;
+    p->conv = gpu ? MM_GPU : CONV_CPU;
     p->flash = gpu ? FL_GPU : FL_CPU;
     snprintf(p->source, sizeof(p->source), "defaults(%s)", gpu ? "gpu" : "cpu");
 }
@@ -379,10 +383,10 @@ enum sd_status ocl_tune(void *ctx, int force, FILE *log, char *reason, size_t le
 
     /* ---- gemm (also used by unfused/sliced attention) ---- */
     struct ocl_mm_params mmc[] = {
+        {OCL_STYLE_CPU, 96, 320, 320, 6, 16, 2, 16, 16, 4, 4, 16},
+        {OCL_STYLE_CPU, 96, 128, 256, 6, 16, 2, 16, 16, 4, 4, 16},
+        {OCL_STYLE_CPU, 96, 128, 288, 6, 16, 2, 16, 16, 4, 4, 16},
         {OCL_STYLE_CPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
-        {OCL_STYLE_CPU, 96, 128, 256, 6, 16, 1, 16, 16, 4, 4, 16},
-        {OCL_STYLE_CPU, 96, 320, 320, 6, 16, 1, 16, 16, 4, 4, 16},
-        {OCL_STYLE_CPU, 64, 128, 256, 4, 16, 2, 16, 16, 4, 4, 16},
         {OCL_STYLE_CPU, 96, 64, 256, 6, 8, 2, 16, 16, 4, 4, 16},
         {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
         {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 8, 8, 16},
@@ -418,8 +422,8 @@ enum sd_status ocl_tune(void *ctx, int force, FILE *log, char *reason, size_t le
                 trial.conv = mmc[i];
             else {
                 static const struct ocl_flash_params fc[] = {
-                    {OCL_STYLE_CPU, 6, 8, 2, 256, 16, 64, 32}, {OCL_STYLE_CPU, 6, 8, 1, 256, 16, 64, 32},
-                    {OCL_STYLE_CPU, 4, 8, 2, 256, 16, 64, 32}, {OCL_STYLE_CPU, 8, 6, 1, 256, 8, 64, 32},
+                    {OCL_STYLE_CPU, 4, 12, 2, 128, 16, 64, 32}, {OCL_STYLE_CPU, 6, 8, 4, 256, 16, 64, 32},
+                    {OCL_STYLE_CPU, 6, 8, 2, 128, 16, 64, 32}, {OCL_STYLE_CPU, 6, 8, 1, 128, 8, 64, 32},
                     {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32}, {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 128, 16},
                 };
                 trial.flash = fc[i];
