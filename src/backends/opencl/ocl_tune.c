@@ -27,7 +27,7 @@ void ocl_params_defaults(const struct ocl_ctx *c, struct ocl_params *p)
     memset(p, 0, sizeof(*p));
     bool gpu = !(c->type & CL_DEVICE_TYPE_CPU);
     p->gemm = gpu ? MM_GPU : c->local_mem >= 600 * 1024 ? MM_CPU_BIG : MM_CPU;
-    p->conv = gpu ? MM_GPU : CONV_CPU;
+    p->conv = gpu ? MM_GPU : c->local_mem >= 600 * 1024 ? MM_CPU_BIG : CONV_CPU;
     p->flash = gpu ? FL_GPU : FL_CPU;
     snprintf(p->source, sizeof(p->source), "defaults(%s)", gpu ? "gpu" : "cpu");
 }
