@@ -42,6 +42,8 @@ static void usage(FILE *f)
             "  --warmup-ms MS       warm-up time per row (default 100)\n"
             "  --hot                hot-cache mode (default cold: inputs rotated over >= 3x the LLC)\n"
             "  --kernel-dir DIR     load OpenCL kernels from DIR instead of the embedded copies (development)\n"
+            "  --no-tune            do not tune kernels on first use of a device (use cached or default\n"
+            "                       parameters; `sdmark tune` tunes explicitly)\n"
             "  --quiet              no progress on stderr\n"
             "  -h, --help           this help\n"
             "Exit status: 0 done (rows may be oom/unsupported/wrong: see the table), 1 results could not be\n"
@@ -151,9 +153,10 @@ int sd_cmd_run(int argc, char **argv)
     char *backends[MAX_BACKENDS];
     int nbackends = 0;
     const char *device = "0";
+    int no_tune = 0;
     enum {
         O_SUITE = 256, O_BACKEND, O_DEVICE, O_OP, O_DTYPE, O_IMPL, O_OUT, O_FORMAT, O_MINTIME, O_MINSAMP,
-        O_NOISE, O_TIMEOUT, O_WARMUP, O_HOT, O_KDIR, O_QUIET
+        O_NOISE, O_TIMEOUT, O_WARMUP, O_HOT, O_KDIR, O_QUIET, O_NOTUNE
     };
     static const struct option lo[] = {
         {"suite", required_argument, 0, O_SUITE},     {"backend", required_argument, 0, O_BACKEND},
@@ -164,6 +167,7 @@ int sd_cmd_run(int argc, char **argv)
         {"max-noise", required_argument, 0, O_NOISE}, {"timeout", required_argument, 0, O_TIMEOUT},
         {"warmup-ms", required_argument, 0, O_WARMUP}, {"hot", no_argument, 0, O_HOT},
         {"kernel-dir", required_argument, 0, O_KDIR}, {"quiet", no_argument, 0, O_QUIET},
+        {"no-tune", no_argument, 0, O_NOTUNE},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0},
     };
     optind = 1;
@@ -267,6 +271,9 @@ int sd_cmd_run(int argc, char **argv)
             break;
         case O_QUIET:
             o.quiet = 1;
+            break;
+        case O_NOTUNE:
+            no_tune = 1;
             break;
         case 'h':
             usage(stdout);
@@ -378,6 +385,14 @@ int sd_cmd_run(int argc, char **argv)
             ctxs[b] = NULL;
             rc = SD_EXIT_FAIL;
             continue;
+        }
+        /* First use of a device: tune its kernels (the backend returns at once when its cache holds
+         * parameters for this device + driver). */
+        if (bes[b]->tune && !no_tune) {
+            char treason[SD_REASON_LEN] = "";
+            if (bes[b]->tune(ctxs[b], 0, o.quiet ? NULL : stderr, treason, sizeof treason) != SD_OK)
+                fprintf(stderr, "sdmark run: tuning %s failed (%s); using default kernel parameters\n", bes[b]->name,
+                        treason);
         }
         bes[b]->device_info(ctxs[b], &devs[b]);
         snprintf(devs[b].backend, sizeof devs[b].backend, "%s", bes[b]->name);

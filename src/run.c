@@ -147,6 +147,14 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
     if (!o->hot) {
         double llc = dev->l2_bytes ? (double)dev->l2_bytes : 32.0 * 1024 * 1024;
         double want = ceil(3.0 * llc / (in_bytes > 1 ? in_bytes : 1));
+        /* ...but never spend more than 1/8 of the device memory (or 1 GiB) on copies: a VM may
+         * report a huge "LLC", and rotation must not turn a fitting row into an oom row. */
+        double budget = dev->mem_bytes ? (double)dev->mem_bytes / 8 : 1073741824.0;
+        if (budget > 1073741824.0)
+            budget = 1073741824.0;
+        double fit = floor(budget / (in_bytes > 1 ? in_bytes : 1));
+        if (want > fit)
+            want = fit;
         nsets = want < 1 ? 1 : want > 16 ? 16 : (int)want;
     }
     if (be->reset_peak)
@@ -412,8 +420,9 @@ int sd_run_suite(const struct sd_backend_ops *be, void *ctx, const struct sd_dev
                     fprintf(stderr, "        %s: %s\n", sd_status_name(row->status), row->reason);
             }
             /* Rewrite the file after every row (atomically): an interruption loses nothing done. */
-            if (write_outputs(o, base, *rows + first, *nrows - first))
-                write_failed = 1;
+            /* A failed write is retried with the next row (each write holds every row so far);
+             * the run fails only if the last write failed. */
+            write_failed = write_outputs(o, base, *rows + first, *nrows - first) != 0;
         }
     }
     if (*nrows == first)

@@ -115,7 +115,7 @@ static void check_rows_verified(const struct sd_result *rows, size_t n)
     assert_true(ok > 0);
 }
 
-static const char *fast[] = {"--min-time", "0.02", "--min-samples", "3", "--warmup-ms", "1", "--quiet", NULL};
+static const char *fast[] = {"--min-time", "0.02", "--min-samples", "3", "--warmup-ms", "1", "--quiet", "--no-tune", NULL};
 
 static void argv_join(const char **out, const char *const *a, const char *const *b)
 {
@@ -245,12 +245,103 @@ static void test_bad_suite_is_usage_error(void **state)
     assert_int_not_equal(stat(out, &st), 0);
 }
 
+/* Count rows by status in the cpu or opencl results of suite `tiny` under out. */
+static size_t count_status(const char *out, const char *backend, enum sd_status st, const char *reason_part,
+                           size_t *total)
+{
+    struct sd_result *rows;
+    size_t n, c = 0;
+    assert_int_equal(read_results(out, backend, "tiny", "csv", &rows, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].status == st && (!reason_part || strstr(rows[i].reason, reason_part)))
+            c++;
+    free(rows);
+    *total = n;
+    return c;
+}
+
+/* SDMARK_FAULT: the Nth allocation / build / enqueue fails -> that row is oom / error with the
+ * reason, every other row is measured, and the file is complete and parseable. */
+static void run_fault(const char *backend, const char *fault, enum sd_status want, const char *dir)
+{
+    char out[300], env[64];
+    snprintf(out, sizeof out, "%s/%s", tmpdir, dir);
+    snprintf(env, sizeof env, "SDMARK_FAULT=%s", fault);
+    const char *base[] = {"run", "--suite", SDMARK_TEST_DATA "/tiny.suite", "--backend", backend, "--out", out,
+                          "--format", "csv", NULL};
+    const char *args[40];
+    argv_join(args, base, fast);
+    const char *envs[] = {env, NULL};
+    assert_int_equal(run_sdmark(args, envs), 0);
+    size_t total, ok, bad = count_status(out, backend, want, "injected", &total);
+    ok = count_status(out, backend, SD_OK, NULL, &total);
+    assert_int_equal(bad, 1);
+    assert_int_equal(ok + 1, total);
+}
+
+static void test_fault_alloc_cpu(void **state)
+{
+    if (!has_backend_device("cpu"))
+        skip();
+    run_fault("cpu", "alloc=4", SD_OOM, "f1");
+}
+
+static void test_fault_enqueue_cpu(void **state)
+{
+    if (!has_backend_device("cpu"))
+        skip();
+    run_fault("cpu", "enqueue=9", SD_ERROR, "f2");
+}
+
+static void test_fault_opencl(void **state)
+{
+    if (!has_backend_device("opencl"))
+        skip();
+    run_fault("opencl", "alloc=5", SD_OOM, "f3");
+    run_fault("opencl", "build=1", SD_ERROR, "f4");
+    run_fault("opencl", "enqueue=7", SD_ERROR, "f5");
+}
+
+/* The results file cannot be written for one row (directory unwritable mid-run): the run goes on,
+ * the next write carries every row. If the LAST write fails, exit 1 and the file on disk still
+ * holds every row before it, intact. */
+static void test_fault_write(void **state)
+{
+    if (!has_backend_device("cpu"))
+        skip();
+    char out[300];
+    snprintf(out, sizeof out, "%s/f6", tmpdir);
+    const char *base[] = {"run", "--suite", SDMARK_TEST_DATA "/tiny.suite", "--backend", "cpu", "--out", out,
+                          "--format", "csv", NULL};
+    const char *args[40];
+    argv_join(args, base, fast);
+    const char *e1[] = {"SDMARK_FAULT=write=2", NULL};
+    assert_int_equal(run_sdmark(args, e1), 0);
+    size_t total, ok = count_status(out, "cpu", SD_OK, NULL, &total);
+    assert_true(total >= 7);
+    assert_int_equal(ok, total);
+    /* now fail the last write: total rows == total writes with --format csv */
+    char env[64];
+    snprintf(env, sizeof env, "SDMARK_FAULT=write=%zu", total);
+    snprintf(out, sizeof out, "%s/f7", tmpdir);
+    const char *e2[] = {env, NULL};
+    assert_int_equal(run_sdmark(args, e2), 1);
+    size_t total2;
+    ok = count_status(out, "cpu", SD_OK, NULL, &total2);
+    assert_int_equal(total2, total - 1);
+    assert_int_equal(ok, total2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_suite_is_usage_error),
         cmocka_unit_test(test_run_tiny_opencl_and_cpu),
         cmocka_unit_test(test_sigint_keeps_completed_rows),
+        cmocka_unit_test(test_fault_alloc_cpu),
+        cmocka_unit_test(test_fault_enqueue_cpu),
+        cmocka_unit_test(test_fault_opencl),
+        cmocka_unit_test(test_fault_write),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

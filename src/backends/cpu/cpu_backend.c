@@ -23,6 +23,7 @@
 #include <cblas.h>
 
 #include "sdmark/backend.h"
+#include "sdmark/fault.h"
 #include "cpu_internal.h"
 
 #define MiB (1024.0 * 1024.0)
@@ -254,6 +255,11 @@ static void fill_info(struct sd_device_info *d, uint64_t limit)
  * exceed the limit or malloc fails. The size lives in a header before the returned pointer. */
 static float *cpu_alloc(struct cpu_ctx *c, size_t bytes, const char *what, char *reason, size_t len)
 {
+    if (sd_fault_hit(SD_FAULT_ALLOC)) {
+        snprintf(reason, len, "cpu: allocation of %.1f MiB for %s failed (injected by SDMARK_FAULT)", bytes / MiB,
+                 what);
+        return NULL;
+    }
     if (bytes > c->limit || c->current > c->limit - bytes) {
         snprintf(reason, len,
                  "cpu: %s needs %.1f MiB, %.1f MiB already allocated, limit %.1f MiB "
@@ -489,6 +495,10 @@ static enum sd_status cpu_run(struct sd_plan *p, int set, double *ms, char *reas
 {
     if (set < 0 || set >= p->nsets) {
         snprintf(reason, len, "cpu: run on set %d of %d", set, p->nsets);
+        return SD_ERROR;
+    }
+    if (sd_fault_hit(SD_FAULT_ENQUEUE)) {
+        snprintf(reason, len, "cpu: kernel launch failed (injected by SDMARK_FAULT)");
         return SD_ERROR;
     }
     float *const *in = p->in[set];

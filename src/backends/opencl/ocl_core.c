@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sdmark/fault.h"
 #include "ocl.h"
 
 #ifndef CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV
@@ -321,6 +322,11 @@ enum sd_status ocl_alloc(struct ocl_ctx *c, size_t bytes, cl_mem *out, const cha
                  what, (uint64_t)bytes, c->cur_bytes, c->info.mem_bytes);
         return SD_OOM;
     }
+    if (sd_fault_hit(SD_FAULT_ALLOC)) {
+        snprintf(reason, len, "%s (%" PRIu64 " bytes): clCreateBuffer CL_MEM_OBJECT_ALLOCATION_FAILURE (injected by SDMARK_FAULT)",
+                 what, (uint64_t)bytes);
+        return SD_OOM;
+    }
     cl_int err = CL_SUCCESS;
     cl_mem m = clCreateBuffer(c->context, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS || !m) {
@@ -470,7 +476,9 @@ enum sd_status ocl_program(struct ocl_ctx *c, const char *files, const char *opt
             st = ocl_fail(err, "clCreateProgramWithSource", __FILE__, __LINE__, reason, len);
             prog = NULL;
         } else {
-            err = clBuildProgram(prog, 1, &c->device, opts, NULL, NULL);
+            /* SDMARK_FAULT=build=N: the Nth build fails as a compiler error would. */
+            int injected = sd_fault_hit(SD_FAULT_BUILD);
+            err = injected ? CL_BUILD_PROGRAM_FAILURE : clBuildProgram(prog, 1, &c->device, opts, NULL, NULL);
             if (err != CL_SUCCESS) {
                 size_t lsz = 0;
                 clGetProgramBuildInfo(prog, c->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &lsz);
@@ -487,6 +495,8 @@ enum sd_status ocl_program(struct ocl_ctx *c, const char *files, const char *opt
                         first[k] = (from[k] == '\n' || from[k] == '\r') ? ' ' : from[k];
                     first[k] = 0;
                 }
+                if (injected)
+                    snprintf(first, sizeof first, "(injected by SDMARK_FAULT)");
                 snprintf(reason, len, "clBuildProgram(%s) %s: %s", files, ocl_err_name(err), first);
                 free(log);
                 clReleaseProgram(prog);

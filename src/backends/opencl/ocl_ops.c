@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sdmark/fault.h"
 #include "ocl.h"
 
 #ifdef SDMARK_HAVE_CLBLAST
@@ -403,6 +404,10 @@ static enum sd_status enqueue(struct sd_plan *p, cl_kernel k, cl_uint dims, cons
                               const size_t *local, char *reason, size_t len)
 {
     cl_event *ev = next_event(p);
+    if (sd_fault_hit(SD_FAULT_ENQUEUE)) {
+        snprintf(reason, len, "clEnqueueNDRangeKernel: CL_OUT_OF_RESOURCES (injected by SDMARK_FAULT)");
+        return SD_ERROR;
+    }
     OCL_CHECK(clEnqueueNDRangeKernel(p->c->queue, k, dims, NULL, global, local, 0, NULL, ev));
     if (ev && *ev)
         p->nev++;
