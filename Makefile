@@ -14,7 +14,9 @@ export ASAN_OPTIONS  ?= protect_shadow_gap=0:detect_leaks=1:abort_on_error=0
 export LSAN_OPTIONS  ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps build bench test clean
+.PHONY: all deps build bench test clean fuzz
+
+FUZZ_SECONDS ?= 600
 
 all: build
 
@@ -36,6 +38,10 @@ test: deps
 	@grep -E "sdmark" $(TEST_BUILD).configure.log || true
 	@cmake --build $(TEST_BUILD) -j$(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# libFuzzer on the suite parser and the results readers (needs clang; not part of `make test`).
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) $(BUILD).configure.log $(TEST_BUILD).configure.log

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,7 +122,11 @@ static int format_value(const struct sd_result *r, size_t i, char *buf, size_t l
             buf[0] = 0;
             return 0;
         }
-        snprintf(buf, len, "%.9g", d);
+        /* Whole numbers (byte counts, FLOPs) exactly; fractions to 9 significant digits. */
+        if (d == floor(d) && fabs(d) < 9007199254740992.0)
+            snprintf(buf, len, "%.0f", d);
+        else
+            snprintf(buf, len, "%.9g", d);
         return 1;
     }
     case T_OP:
@@ -650,7 +655,7 @@ int sd_results_read(const char *path, struct sd_result **rows, size_t *n, char *
     locale_t cloc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
     locale_t old = cloc ? uselocale(cloc) : (locale_t)0;
     size_t pl = strlen(path);
-    int rc = (pl > 5 && !strcmp(path + pl - 5, ".json")) ? read_json(path, text, len, rows, n, err, errlen)
+    int rc = (pl > 5 && !strcasecmp(path + pl - 5, ".json")) ? read_json(path, text, len, rows, n, err, errlen)
                                                          : read_csv(path, text, len, rows, n, err, errlen);
     if (cloc) {
         uselocale(old);
