@@ -129,8 +129,10 @@ static void argv_join(const char **out, const char *const *a, const char *const 
 
 static void test_run_tiny_opencl_and_cpu(void **state)
 {
-    if (!has_backend_device("opencl"))
-        skip(); /* reason: no OpenCL device (install pocl-opencl-icd) */
+    if (!has_backend_device("opencl")) {
+        print_message("skip: no OpenCL device (install pocl-opencl-icd)\n");
+        skip();
+    }
     char out[300];
     snprintf(out, sizeof out, "%s/r1", tmpdir);
     const char *base[] = {"run", "--suite", SDMARK_TEST_DATA "/tiny.suite", "--backend", "opencl,cpu", "--out", out, NULL};
@@ -166,13 +168,15 @@ static void test_run_tiny_opencl_and_cpu(void **state)
 
 /* SIGINT while a run is going: the process exits 130 and the file holds the completed rows only,
  * every one of them complete and parseable. */
-static void test_sigint_keeps_completed_rows(void **state)
+static void interrupt_run(int sig, const char *dir)
 {
-    if (!has_backend_device("cpu") && !has_backend_device("opencl"))
+    if (!has_backend_device("cpu") && !has_backend_device("opencl")) {
+        print_message("skip: neither the cpu nor an OpenCL device is available\n");
         skip();
+    }
     const char *backend = sd_backend_find("cpu") ? "cpu" : "opencl";
     char out[300], suite[300];
-    snprintf(out, sizeof out, "%s/r2", tmpdir);
+    snprintf(out, sizeof out, "%s/%s", tmpdir, dir);
     snprintf(suite, sizeof suite, "%s/slow.suite", tmpdir);
     FILE *f = fopen(suite, "w");
     assert_non_null(f);
@@ -204,7 +208,7 @@ static void test_sigint_keeps_completed_rows(void **state)
         }
     }
     assert_true(lines >= 3);
-    kill(pid, SIGINT);
+    kill(pid, sig);
     int st;
     waitpid(pid, &st, 0);
     assert_true(WIFEXITED(st));
@@ -281,22 +285,28 @@ static void run_fault(const char *backend, const char *fault, enum sd_status wan
 
 static void test_fault_alloc_cpu(void **state)
 {
-    if (!has_backend_device("cpu"))
+    if (!has_backend_device("cpu")) {
+        print_message("skip: no cpu device in this build/machine\n");
         skip();
+    }
     run_fault("cpu", "alloc=4", SD_OOM, "f1");
 }
 
 static void test_fault_enqueue_cpu(void **state)
 {
-    if (!has_backend_device("cpu"))
+    if (!has_backend_device("cpu")) {
+        print_message("skip: no cpu device in this build/machine\n");
         skip();
+    }
     run_fault("cpu", "enqueue=9", SD_ERROR, "f2");
 }
 
 static void test_fault_opencl(void **state)
 {
-    if (!has_backend_device("opencl"))
+    if (!has_backend_device("opencl")) {
+        print_message("skip: no opencl device in this build/machine\n");
         skip();
+    }
     run_fault("opencl", "alloc=5", SD_OOM, "f3");
     run_fault("opencl", "build=1", SD_ERROR, "f4");
     run_fault("opencl", "enqueue=7", SD_ERROR, "f5");
@@ -307,8 +317,10 @@ static void test_fault_opencl(void **state)
  * holds every row before it, intact. */
 static void test_fault_write(void **state)
 {
-    if (!has_backend_device("cpu"))
+    if (!has_backend_device("cpu")) {
+        print_message("skip: no cpu device in this build/machine\n");
         skip();
+    }
     char out[300];
     snprintf(out, sizeof out, "%s/f6", tmpdir);
     const char *base[] = {"run", "--suite", SDMARK_TEST_DATA "/tiny.suite", "--backend", "cpu", "--out", out,
@@ -332,12 +344,16 @@ static void test_fault_write(void **state)
     assert_int_equal(ok, total2);
 }
 
+static void test_sigint_keeps_completed_rows(void **state) { interrupt_run(SIGINT, "r2"); }
+static void test_sigterm_keeps_completed_rows(void **state) { interrupt_run(SIGTERM, "r2t"); }
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_suite_is_usage_error),
         cmocka_unit_test(test_run_tiny_opencl_and_cpu),
         cmocka_unit_test(test_sigint_keeps_completed_rows),
+        cmocka_unit_test(test_sigterm_keeps_completed_rows),
         cmocka_unit_test(test_fault_alloc_cpu),
         cmocka_unit_test(test_fault_enqueue_cpu),
         cmocka_unit_test(test_fault_opencl),
