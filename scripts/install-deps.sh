@@ -4,11 +4,12 @@
 # does nothing when everything is present. Called by `make bench` and `make test`.
 #   OpenCL ICD loader + headers, PoCL (the OpenCL CPU device used when there is no GPU), clinfo,
 #   CMocka (tests), cJSON (JSON results), OpenBLAS (cpu backend), CLBlast (optional OpenCL peer),
-#   cmake + pkg-config (build).
+#   cmake + pkg-config (build), locales (glibc locale sources: the decimal-comma locale test compiles
+#   de_DE.UTF-8 into its temp dir with localedef).
 set -eu
 
 PKGS="cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libcmocka-dev libcjson-dev \
-libopenblas-dev libclblast-dev"
+libopenblas-dev libclblast-dev locales"
 
 missing=""
 for p in $PKGS; do

@@ -32,7 +32,8 @@ static void usage(FILE *f)
             SDMARK_VERSION);
     for (const struct command *c = commands; c->name; c++)
         fprintf(f, "  %-9s %s\n", c->name, c->summary);
-    fprintf(f, "\nDefault (no command given by `make bench`): sdmark run\n");
+    fprintf(f, "\n`make bench` runs `sdmark run`: the default suites on the best device found.\n"
+               "Results: results/<backend>-<device>-<suite>.csv and .json (see README.md).\n");
 }
 
 int sd_cli_main(int argc, char **argv)
