@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "run.h"
+#include "sdmark/analysis.h"
 
 #define MAX_SUITES 32
 #define MAX_BACKENDS 8
@@ -402,6 +403,15 @@ int sd_cmd_run(int argc, char **argv)
             fprintf(stderr, "sdmark: %s device %ld: %s (%s, %d CUs, %.1f GiB)\n", bes[b]->name, devidx, devs[b].name,
                     devs[b].api_version, devs[b].compute_units, devs[b].mem_bytes / 1073741824.0);
     }
+    /* pct_of_spec: achieved / the matched card's spec peak for the row's dtype (bench/cards.csv).
+     * Devices without a spec row (CPUs, unknown GPUs) leave the column empty. */
+    struct sd_cards cards = {0};
+    char cpath[4096];
+    sd_cards_default_path(cpath, sizeof cpath);
+    if (sd_cards_load(cpath, &cards, err, sizeof err) == 0)
+        for (int b = 0; b < nbes; b++)
+            if (ctxs[b])
+                o.cards[b] = sd_cards_match_device(&cards, devs[b].name, devs[b].mem_bytes);
     struct sd_result *rows = NULL;
     size_t nrows = 0;
     int idx = 0;
@@ -410,6 +420,7 @@ int sd_cmd_run(int argc, char **argv)
         if (!ctxs[b])
             continue;
         for (int s = 0; s < nsuites && !sd_interrupted; s++) {
+            o.card = o.cards[b];
             int r = sd_run_suite(bes[b], ctxs[b], &devs[b], &loaded[s], &o, &idx, total, t0, &rows, &nrows);
             if (r < 0)
                 rc = SD_EXIT_FAIL;
@@ -420,6 +431,7 @@ int sd_cmd_run(int argc, char **argv)
             bes[b]->close(ctxs[b]);
     for (int s = 0; s < nsuites; s++)
         sd_suite_free(&loaded[s]);
+    sd_cards_free(&cards);
     if (nrows)
         sd_print_table(stdout, rows, nrows);
     if (!o.quiet)

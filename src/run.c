@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "sdmark/analysis.h"
 #include "sdmark/verify.h"
 
 volatile sig_atomic_t sd_interrupted = 0;
@@ -280,6 +281,11 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
     row->rel_noise = stt.rel_noise;
     row->tflops = row->flops / (stt.median * 1e-3) / 1e12;
     row->gbs = row->bytes_min / (stt.median * 1e-3) / 1e9;
+    if (o->card) {
+        double peak = sd_card_peak_tflops(o->card, wl->dtype, wl->acc);
+        if (peak > 0)
+            row->pct_of_spec = 100.0 * row->tflops / peak;
+    }
     row->clock_mhz_mean = env.clock_mhz_mean;
     row->temp_c_max = env.temp_c_max;
     row->power_w_mean = env.power_w_mean;

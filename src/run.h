@@ -14,6 +14,8 @@
 #include "sdmark/result.h"
 #include "sdmark/suite.h"
 
+struct sd_card;
+
 struct sd_run_opts {
     struct sd_measure_opts m;
     bool hot;                    /* hot-cache mode (default cold: rotate input sets >= 3x LLC) */
@@ -24,6 +26,8 @@ struct sd_run_opts {
     bool csv, json;
     bool quiet;                  /* no progress on stderr */
     char run_id[48];
+    const struct sd_card *card;  /* spec sheet of the device being run (pct_of_spec), or NULL */
+    const struct sd_card *cards[8];
 };
 
 /* Set by the SIGINT/SIGTERM handler; the harness stops between samples and rows. */
