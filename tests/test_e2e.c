@@ -168,7 +168,7 @@ static void test_run_tiny_opencl_and_cpu(void **state)
 
 /* SIGINT while a run is going: the process exits 130 and the file holds the completed rows only,
  * every one of them complete and parseable. */
-static void interrupt_run(int sig, const char *dir)
+static void interrupt_run(int sig, const char *dir, int twice)
 {
     if (!has_backend_device("cpu") && !has_backend_device("opencl")) {
         print_message("skip: neither the cpu nor an OpenCL device is available\n");
@@ -209,8 +209,14 @@ static void interrupt_run(int sig, const char *dir)
     }
     assert_true(lines >= 3);
     kill(pid, sig);
+    double t_kill = sd_now_s();
+    if (twice) {
+        usleep(20000);
+        kill(pid, sig);
+    }
     int st;
     waitpid(pid, &st, 0);
+    assert_true(sd_now_s() - t_kill < 5.0); /* stops within a sample, not after the suite */
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 130);
     struct sd_result *rows;
@@ -344,8 +350,10 @@ static void test_fault_write(void **state)
     assert_int_equal(ok, total2);
 }
 
-static void test_sigint_keeps_completed_rows(void **state) { interrupt_run(SIGINT, "r2"); }
-static void test_sigterm_keeps_completed_rows(void **state) { interrupt_run(SIGTERM, "r2t"); }
+static void test_sigint_keeps_completed_rows(void **state) { interrupt_run(SIGINT, "r2", 0); }
+static void test_sigterm_keeps_completed_rows(void **state) { interrupt_run(SIGTERM, "r2t", 0); }
+/* A second Ctrl-C exits at once (the row in flight is dropped; the file holds completed rows). */
+static void test_second_sigint_exits_at_once(void **state) { interrupt_run(SIGINT, "r2d", 1); }
 
 int main(void)
 {
@@ -354,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_run_tiny_opencl_and_cpu),
         cmocka_unit_test(test_sigint_keeps_completed_rows),
         cmocka_unit_test(test_sigterm_keeps_completed_rows),
+        cmocka_unit_test(test_second_sigint_exits_at_once),
         cmocka_unit_test(test_fault_alloc_cpu),
         cmocka_unit_test(test_fault_enqueue_cpu),
         cmocka_unit_test(test_fault_opencl),
