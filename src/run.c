@@ -81,6 +81,35 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
+/* Host memory the kernel says is available for new allocations (MemAvailable, else free pages);
+ * SDMARK_HOST_MEM_AVAILABLE (bytes) overrides it for tests. 0 if unknown. */
+double sd_host_mem_available(void)
+{
+    const char *e = getenv("SDMARK_HOST_MEM_AVAILABLE");
+    if (e && *e) {
+        char *end;
+        double v = strtod(e, &end);
+        if (end != e && v > 0)
+            return v;
+    }
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kb = 0;
+        int found = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+                found = 1;
+                break;
+            }
+        fclose(f);
+        if (found)
+            return (double)kb * 1024.0;
+    }
+    long pages = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    return (pages > 0 && psz > 0) ? (double)pages * (double)psz : 0;
+}
+
 static void fail_row(struct sd_result *row, enum sd_status st, const char *reason)
 {
     row->status = st;
@@ -120,27 +149,18 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
     }
 
     /* Inputs: fp32 on the host, rounded to the storage dtype so the reference sees what the device
-     * sees. One host copy is uploaded into every rotation set. */
+     * sees. One host copy is uploaded into every rotation set. The host arrays are allocated only
+     * after the backend's prepare() accepted the shape, and only if they fit in the host's
+     * available memory: a shape that cannot fit is a quick `oom` row, never a terabyte malloc/fill. */
     struct sd_tensors t;
     sd_workload_tensors(wl, &t);
     float *in[3] = {NULL, NULL, NULL};
     float *out = NULL;
     struct sd_plan *plan = NULL;
-    double in_bytes = 0;
+    double in_bytes = 0, host_bytes = (double)t.out * sizeof(float);
     for (int i = 0; i < t.n_in; i++) {
-        in[i] = malloc(t.in[i] * sizeof(float));
-        if (!in[i]) {
-            fail_row(row, SD_OOM, "host memory for the inputs");
-            goto done;
-        }
-        sd_fill_random(in[i], t.in[i], hash_str(wl->label) + (uint64_t)i * 7919u);
-        sd_round_to_dtype(in[i], t.in[i], wl->dtype);
         in_bytes += (double)t.in[i] * (double)sd_dtype_size(wl->dtype);
-    }
-    out = malloc(t.out * sizeof(float));
-    if (!out) {
-        fail_row(row, SD_OOM, "host memory for the output");
-        goto done;
+        host_bytes += (double)t.in[i] * sizeof(float);
     }
     /* Cold cache: rotate enough input sets that consecutive samples never find their inputs in the
      * last-level cache (>= 3x its size in total). */
@@ -164,6 +184,38 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
     if (st != SD_OK) {
         fail_row(row, st, reason[0] ? reason : "prepare failed");
         plan = NULL;
+        goto done;
+    }
+    {
+        /* A backend whose "device" is host memory (cpu) reserved its buffers in prepare without
+         * touching them yet: they will come out of the same available memory. */
+        double avail0 = sd_host_mem_available(), avail = avail0;
+        if (avail0 > 0 && !strcmp(dev->backend, "cpu") && be->mem_stats) {
+            struct sd_mem_stats ms;
+            memset(&ms, 0, sizeof ms);
+            be->mem_stats(ctx, &ms);
+            avail -= (double)ms.current_bytes;
+        }
+        if (host_bytes >= (double)SIZE_MAX / 2 || (avail0 > 0 && host_bytes > avail)) {
+            snprintf(reason, sizeof reason,
+                     "host memory for the fp32 inputs and output: needs %.1f MiB, %.1f MiB available",
+                     host_bytes / 1048576.0, (avail > 0 ? avail : 0) / 1048576.0);
+            fail_row(row, SD_OOM, reason);
+            goto done;
+        }
+    }
+    for (int i = 0; i < t.n_in; i++) {
+        in[i] = malloc(t.in[i] * sizeof(float));
+        if (!in[i]) {
+            fail_row(row, SD_OOM, "host memory for the inputs");
+            goto done;
+        }
+        sd_fill_random(in[i], t.in[i], hash_str(wl->label) + (uint64_t)i * 7919u);
+        sd_round_to_dtype(in[i], t.in[i], wl->dtype);
+    }
+    out = malloc(t.out * sizeof(float));
+    if (!out) {
+        fail_row(row, SD_OOM, "host memory for the output");
         goto done;
     }
     for (int s = 0; s < nsets; s++) {

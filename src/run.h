@@ -49,6 +49,10 @@ int sd_run_suite(const struct sd_backend_ops *be, void *ctx, const struct sd_dev
                  const struct sd_suite *suite, const struct sd_run_opts *o, int *row_index, int row_total,
                  double t_start, struct sd_result **rows, size_t *nrows);
 
+/* Host memory available for new allocations in bytes (/proc/meminfo MemAvailable; the
+ * SDMARK_HOST_MEM_AVAILABLE environment variable overrides it), 0 if unknown. */
+double sd_host_mem_available(void);
+
 /* Number of rows sd_run_suite will produce for this suite/backend/filter. */
 int sd_count_rows(const struct sd_backend_ops *be, const struct sd_suite *suite, const struct sd_run_opts *o);
 

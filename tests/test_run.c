@@ -52,6 +52,11 @@ static enum sd_status fake_prepare(void *ctx, const struct sd_workload *wl, cons
     }
     struct fake_plan *p = calloc(1, sizeof *p);
     p->wl = *wl;
+    if (!strcmp(impl, "roomy")) { /* a device with room for any shape: allocates nothing here */
+        p->mode = 3;
+        *plan = (struct sd_plan *)p;
+        return SD_OK;
+    }
     p->mode = !strcmp(impl, "lazy") ? 1 : !strcmp(impl, "wrong") ? 2 : 0;
     assert_true(nsets >= 1 && nsets <= 16); /* the harness caps rotation at 16 sets */
     p->nsets = nsets;
@@ -67,6 +72,7 @@ static enum sd_status fake_prepare(void *ctx, const struct sd_workload *wl, cons
 static enum sd_status fake_upload(struct sd_plan *pl, int set, const float *const *in, char *r, size_t l)
 {
     struct fake_plan *p = (struct fake_plan *)pl;
+    assert_int_not_equal(p->mode, 3); /* the harness must not get this far with a huge shape */
     struct sd_tensors t;
     sd_workload_tensors(&p->wl, &t);
     for (int i = 0; i < 2; i++)
@@ -216,6 +222,33 @@ static void test_prepare_failures_are_rows(void **state)
     assert_true(isnan(r.time_ms_median));
 }
 
+/* A shape the device accepts but whose fp32 host copies cannot fit (gemm 10^6 cubed: 12 TB) is a
+ * quick `oom` row: the harness must not malloc/fill terabytes (ASan aborts, or the OOM killer). */
+static void test_huge_shape_is_host_oom_not_malloc(void **state)
+{
+    struct sd_run_opts o;
+    opts(&o);
+    struct sd_workload wl;
+    gemm_wl(&wl);
+    wl.m = wl.n = wl.k = 1000000;
+    struct sd_device_info dev;
+    fake_info(NULL, &dev);
+    snprintf(dev.backend, sizeof dev.backend, "fake");
+    struct sd_result r;
+    sd_run_row(&fake, (void *)1, &dev, &wl, "roomy", &o, &r);
+    assert_int_equal(r.status, SD_OOM);
+    assert_non_null(strstr(r.reason, "host memory"));
+    assert_true(isnan(r.time_ms_median));
+    /* the same check with a small shape and a host that has 100 bytes free (the fp32 copies need 764) */
+    setenv("SDMARK_HOST_MEM_AVAILABLE", "100", 1);
+    row("good", &r, NULL);
+    unsetenv("SDMARK_HOST_MEM_AVAILABLE");
+    assert_int_equal(r.status, SD_OOM);
+    assert_non_null(strstr(r.reason, "needs 0.0 MiB, 0.0 MiB available"));
+    row("good", &r, NULL);
+    assert_int_equal(r.status, SD_OK);
+}
+
 static void test_pct_of_spec_uses_card(void **state)
 {
     struct sd_cards cards;
@@ -263,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_lazy_impl_is_wrong_not_fast),
         cmocka_unit_test(test_wrong_answer_is_wrong),
         cmocka_unit_test(test_prepare_failures_are_rows),
+        cmocka_unit_test(test_huge_shape_is_host_oom_not_malloc),
         cmocka_unit_test(test_pct_of_spec_uses_card),
         cmocka_unit_test(test_slug_and_counts),
     };

@@ -255,6 +255,44 @@ enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl,
     }
     static const char *const in_names[SD_OP_COUNT][3] = {
         {"gemm A", "gemm B", ""}, {"conv2d input", "conv2d weights", ""}, {"Q", "K", "V"}};
+    /* Fail fast: a row whose buffers cannot fit together is an oom before any buffer is created
+     * and first-touched (filling gigabytes of inputs only to fail on the score matrix takes
+     * minutes on a CPU device). */
+    {
+        double need = (double)p->out_elems * (double)p->esize;
+        for (int i = 0; i < p->n_in; i++)
+            need += (double)nsets * (double)p->in_elems[i] * (double)p->esize;
+        const char *big = "output";
+        double big_b = (double)p->out_elems * (double)p->esize;
+        for (int i = 0; i < p->n_in; i++)
+            if ((double)p->in_elems[i] * (double)p->esize > big_b) {
+                big_b = (double)p->in_elems[i] * (double)p->esize;
+                big = in_names[wl->op][i];
+            }
+        if (p->impl == IMPL_UNFUSED || p->impl == IMPL_SLICED) {
+            double rows = (double)wl->seq_q * (p->impl == IMPL_UNFUSED ? (double)wl->batch_heads : 1);
+            double ws = rows * (double)wl->seq_kv * 4;
+            need += ws;
+            if (ws > big_b) {
+                big_b = ws;
+                big = p->impl == IMPL_UNFUSED ? "fp32 score matrix (all heads)" : "fp32 score slice (one head)";
+            }
+        }
+        if (c->info.max_alloc_bytes && big_b > (double)c->info.max_alloc_bytes) {
+            snprintf(reason, len, "%s needs %.0f bytes in one buffer > CL_DEVICE_MAX_MEM_ALLOC_SIZE %" PRIu64,
+                     big, big_b, c->info.max_alloc_bytes);
+            plan_free(p);
+            return SD_OOM;
+        }
+        if (c->info.mem_bytes && need + (double)c->cur_bytes > (double)c->info.mem_bytes) {
+            snprintf(reason, len,
+                     "buffers need %.0f bytes in all (%d input set(s), output, workspace); %" PRIu64
+                     " already allocated of %" PRIu64 " global memory",
+                     need, nsets, c->cur_bytes, c->info.mem_bytes);
+            plan_free(p);
+            return SD_OOM;
+        }
+    }
     for (int s = 0; s < nsets && st == SD_OK; s++)
         for (int i = 0; i < p->n_in && st == SD_OK; i++)
             st = ocl_alloc(c, p->in_elems[i] * p->esize, &p->in[s * 3 + i], in_names[wl->op][i],
