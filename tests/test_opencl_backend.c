@@ -316,6 +316,7 @@ static void test_oom(void **state)
     NEED_DEVICE();
     char reason[SD_REASON_LEN] = "";
     struct sd_mem_stats ms0, ms1;
+    B->reset_peak(g_ctx);
     B->mem_stats(g_ctx, &ms0);
     /* unfused attention: the whole score matrix exceeds the largest allocation */
     int64_t bh = 17, seq = 4096;
@@ -330,6 +331,8 @@ static void test_oom(void **state)
     assert_non_null(strstr(reason, "bytes"));
     B->mem_stats(g_ctx, &ms1);
     assert_int_equal(ms1.current_bytes, ms0.current_bytes); /* everything freed */
+    /* ...and nothing was created (and first-touched) before the score matrix was found not to fit */
+    assert_int_equal(ms1.peak_bytes, ms0.current_bytes);
     /* a gemm whose A alone exceeds the largest allocation */
     int64_t m = 1;
     while ((uint64_t)m * 16384 * 4 <= g_info.max_alloc_bytes)
