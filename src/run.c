@@ -342,6 +342,9 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
     row->temp_c_max = env.temp_c_max;
     row->power_w_mean = env.power_w_mean;
     row->throttled = env.throttled;
+    /* The backend may have fallen back to the host clock during this row (OpenCL: profiling
+     * events it judged garbage): the column names the timer the samples actually came from. */
+    snprintf(row->timer, sizeof row->timer, "%s", be->timer_name ? be->timer_name(ctx) : "host_monotonic");
     row->status = SD_OK;
 done:
     if (be->mem_stats) {

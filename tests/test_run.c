@@ -13,6 +13,8 @@
 #include "run.h"
 #include "sdmark/analysis.h"
 
+static const char *fake_timer_now = "fake_event";
+
 struct fake_plan {
     struct sd_workload wl;
     int mode; /* 0 good, 1 lazy (writes nothing), 2 wrong (off by 1 %) */
@@ -57,7 +59,7 @@ static enum sd_status fake_prepare(void *ctx, const struct sd_workload *wl, cons
         *plan = (struct sd_plan *)p;
         return SD_OK;
     }
-    p->mode = !strcmp(impl, "lazy") ? 1 : !strcmp(impl, "wrong") ? 2 : 0;
+    p->mode = !strcmp(impl, "lazy") ? 1 : !strcmp(impl, "wrong") ? 2 : !strcmp(impl, "fallback") ? 4 : 0;
     assert_true(nsets >= 1 && nsets <= 16); /* the harness caps rotation at 16 sets */
     p->nsets = nsets;
     struct sd_tensors t;
@@ -103,6 +105,8 @@ static enum sd_status fake_run(struct sd_plan *pl, int set, double *ms, char *r,
     }
     if (ms)
         *ms = 0.5; /* a fixed "device" time: the statistics are known exactly */
+    if (ms && p->mode == 4) /* device events found unusable: the backend times with the host clock */
+        fake_timer_now = "host_monotonic";
     return SD_OK;
 }
 static enum sd_status fake_download(struct sd_plan *pl, float *out, char *r, size_t l)
@@ -127,7 +131,7 @@ static void fake_mem(void *ctx, struct sd_mem_stats *m)
     memset(m, 0, sizeof *m);
     m->peak_bytes = 4096;
 }
-static const char *fake_timer(void *ctx) { return "fake_event"; }
+static const char *fake_timer(void *ctx) { return fake_timer_now; }
 
 static const struct sd_backend_ops fake = {
     .name = "fake",
@@ -249,6 +253,17 @@ static void test_huge_shape_is_host_oom_not_malloc(void **state)
     assert_int_equal(r.status, SD_OK);
 }
 
+/* A backend that switches to the host clock during the row's samples: the timer column says so. */
+static void test_timer_is_the_one_samples_used(void **state)
+{
+    struct sd_result r;
+    fake_timer_now = "fake_event";
+    row("fallback", &r, NULL);
+    assert_int_equal(r.status, SD_OK);
+    assert_string_equal(r.timer, "host_monotonic");
+    fake_timer_now = "fake_event";
+}
+
 static void test_pct_of_spec_uses_card(void **state)
 {
     struct sd_cards cards;
@@ -297,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_wrong_answer_is_wrong),
         cmocka_unit_test(test_prepare_failures_are_rows),
         cmocka_unit_test(test_huge_shape_is_host_oom_not_malloc),
+        cmocka_unit_test(test_timer_is_the_one_samples_used),
         cmocka_unit_test(test_pct_of_spec_uses_card),
         cmocka_unit_test(test_slug_and_counts),
     };
