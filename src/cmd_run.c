@@ -23,7 +23,8 @@ static void usage(FILE *f)
             "usage: sdmark run [options]\n"
             "Runs suites on a device: every (workload, impl) is verified against a CPU reference in\n"
             "double precision, then timed until its noise is <= --max-noise or --min-time has passed.\n"
-            "Writes <out>/<backend>-<device>-<suite>.csv (and .json) after every row.\n\n"
+            "Writes <out>/<backend>-<device>-<suite>.csv (and .json) after every row (device index N > 0\n"
+            "adds -devN to <device>, so identical cards keep separate files).\n\n"
             "  --suite NAME|FILE    suite to run (repeatable, or comma list). NAME is bench/NAME.suite:\n"
             "                       quick, sd15, sd21, sdxl, vae. Default: sd15,sd21,sdxl,vae on a CUDA GPU,\n"
             "                       quick otherwise\n"
@@ -364,6 +365,7 @@ int sd_cmd_run(int argc, char **argv)
             sd_suite_free(&loaded[j]);
         return SD_EXIT_FAIL;
     }
+    o.device_index = (int)devidx;
     snprintf(o.run_id, sizeof o.run_id, "%lx-%d", (long)time(NULL), (int)getpid());
     sd_install_signal_handlers();
 

@@ -435,7 +435,12 @@ int sd_run_suite(const struct sd_backend_ops *be, void *ctx, const struct sd_dev
 {
     char slug[128], base[4096];
     sd_device_slug(dev, slug, sizeof slug);
-    snprintf(base, sizeof base, "%s/%s-%s", o->out_dir, slug, suite->name);
+    /* Identical cards (two of the same GPU, `--device all`) share a slug: the index keeps their
+     * files apart, or one device's rows would overwrite the other's. */
+    if (o->device_index > 0)
+        snprintf(base, sizeof base, "%s/%s-dev%d-%s", o->out_dir, slug, o->device_index, suite->name);
+    else
+        snprintf(base, sizeof base, "%s/%s-%s", o->out_dir, slug, suite->name);
     /* This suite's rows live in a contiguous tail of *rows: the file holds exactly them. */
     size_t first = *nrows;
     int write_failed = 0;

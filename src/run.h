@@ -26,6 +26,7 @@ struct sd_run_opts {
     bool csv, json;
     bool quiet;                  /* no progress on stderr */
     char run_id[48];
+    int device_index;            /* index within the backend; > 0 adds "-devN" to the file name */
     const struct sd_card *card;  /* spec sheet of the device being run (pct_of_spec), or NULL */
     const struct sd_card *cards[8];
 };

@@ -355,6 +355,28 @@ static void test_sigterm_keeps_completed_rows(void **state) { interrupt_run(SIGT
 /* A second Ctrl-C exits at once (the row in flight is dropped; the file holds completed rows). */
 static void test_second_sigint_exits_at_once(void **state) { interrupt_run(SIGINT, "r2d", 1); }
 
+/* `--device all` on two identical devices (PoCL with POCL_DEVICES="pthread pthread"): each device
+ * keeps its own results file; they used to share one name and the last writer won. */
+static void test_device_all_identical_devices_keep_both_files(void **state)
+{
+    if (!has_backend_device("opencl")) {
+        print_message("skip: no OpenCL device (install pocl-opencl-icd)\n");
+        skip();
+    }
+    char out[300];
+    snprintf(out, sizeof out, "%s/dall", tmpdir);
+    const char *base[] = {"run", "--suite", SDMARK_TEST_DATA "/tiny.suite", "--backend", "opencl", "--device", "all",
+                          "--op", "gemm", "--impl", "own", "--out", out, NULL};
+    const char *args[40];
+    argv_join(args, base, fast);
+    const char *env[] = {"POCL_DEVICES=pthread pthread", NULL};
+    assert_int_equal(run_sdmark(args, env), 0);
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "test $(ls %s/opencl-*-tiny.csv | wc -l) -eq 2 && ls %s/opencl-*-dev1-tiny.csv >/dev/null",
+             out, out);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_fault_enqueue_cpu),
         cmocka_unit_test(test_fault_opencl),
         cmocka_unit_test(test_fault_write),
+        cmocka_unit_test(test_device_all_identical_devices_keep_both_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
