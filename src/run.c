@@ -171,6 +171,10 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
         /* ...but never spend more than 1/8 of the device memory (or 1 GiB) on copies: a VM may
          * report a huge "LLC", and rotation must not turn a fitting row into an oom row. */
         double budget = dev->mem_bytes ? (double)dev->mem_bytes / 8 : 1073741824.0;
+        /* A backend may hold a row to less than the device memory (cpu: SDMARK_CPU_MEM_LIMIT,
+         * reported as max_alloc_bytes; OpenCL: the largest single buffer). */
+        if (dev->max_alloc_bytes && (double)dev->max_alloc_bytes / 8 < budget)
+            budget = (double)dev->max_alloc_bytes / 8;
         if (budget > 1073741824.0)
             budget = 1073741824.0;
         double fit = floor(budget / (in_bytes > 1 ? in_bytes : 1));

@@ -14,6 +14,7 @@
 #include "sdmark/analysis.h"
 
 static const char *fake_timer_now = "fake_event";
+static int fake_last_nsets;
 
 struct fake_plan {
     struct sd_workload wl;
@@ -61,6 +62,7 @@ static enum sd_status fake_prepare(void *ctx, const struct sd_workload *wl, cons
     }
     p->mode = !strcmp(impl, "lazy") ? 1 : !strcmp(impl, "wrong") ? 2 : !strcmp(impl, "fallback") ? 4 : 0;
     assert_true(nsets >= 1 && nsets <= 16); /* the harness caps rotation at 16 sets */
+    fake_last_nsets = nsets;
     p->nsets = nsets;
     struct sd_tensors t;
     sd_workload_tensors(wl, &t);
@@ -264,6 +266,26 @@ static void test_timer_is_the_one_samples_used(void **state)
     fake_timer_now = "fake_event";
 }
 
+/* Cold-cache rotation stays within the backend's own limit (max_alloc_bytes: the cpu backend's
+ * SDMARK_CPU_MEM_LIMIT), not just the device memory: rotation must not make a fitting row oom. */
+static void test_rotation_respects_backend_limit(void **state)
+{
+    struct sd_run_opts o;
+    opts(&o);
+    struct sd_workload wl;
+    gemm_wl(&wl); /* inputs: (13*5 + 5*7) * 4 = 400 bytes per set */
+    struct sd_device_info dev;
+    fake_info(NULL, &dev);
+    snprintf(dev.backend, sizeof dev.backend, "fake");
+    struct sd_result r;
+    sd_run_row(&fake, (void *)1, &dev, &wl, "good", &o, &r);
+    assert_int_equal(fake_last_nsets, 16);
+    dev.max_alloc_bytes = 8000; /* budget 1/8 = 1000 bytes: two sets */
+    sd_run_row(&fake, (void *)1, &dev, &wl, "good", &o, &r);
+    assert_int_equal(r.status, SD_OK);
+    assert_int_equal(fake_last_nsets, 2);
+}
+
 static void test_pct_of_spec_uses_card(void **state)
 {
     struct sd_cards cards;
@@ -313,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_prepare_failures_are_rows),
         cmocka_unit_test(test_huge_shape_is_host_oom_not_malloc),
         cmocka_unit_test(test_timer_is_the_one_samples_used),
+        cmocka_unit_test(test_rotation_respects_backend_limit),
         cmocka_unit_test(test_pct_of_spec_uses_card),
         cmocka_unit_test(test_slug_and_counts),
     };
