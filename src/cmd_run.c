@@ -239,8 +239,10 @@ int sd_cmd_run(int argc, char **argv)
                     return SD_EXIT_USAGE;
                 }
             }
-            if (!o.csv && !o.json)
+            if (!o.csv && !o.json) {
+                fprintf(stderr, "sdmark run: --format needs csv, json or both (e.g. --format csv,json)\n");
                 return SD_EXIT_USAGE;
+            }
             break;
         }
         case O_MINTIME:

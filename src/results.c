@@ -175,6 +175,8 @@ static int write_csv(FILE *f, const struct sd_result *rows, size_t n)
     return ferror(f) ? -1 : 0;
 }
 
+/* Returns NULL when any member could not be added (out of memory): the caller must not write a
+ * file that silently lacks a column. */
 static cJSON *row_to_json(const struct sd_result *r)
 {
     cJSON *o = cJSON_CreateObject();
@@ -182,16 +184,22 @@ static cJSON *row_to_json(const struct sd_result *r)
     for (size_t i = 0; o && i < NCOLS; i++) {
         const struct column *c = &columns[i];
         int known = format_value(r, i, buf, sizeof buf);
+        cJSON *item;
         if (c->type == T_STR || c->type == T_OP || c->type == T_DTYPE || c->type == T_STATUS)
-            cJSON_AddStringToObject(o, c->name, buf);
+            item = cJSON_CreateString(buf);
         else if (!known)
-            cJSON_AddNullToObject(o, c->name);
+            item = cJSON_CreateNull();
         else if (c->type == T_DBL)
-            cJSON_AddNumberToObject(o, c->name, *(const double *)((const char *)r + c->off));
+            item = cJSON_CreateNumber(*(const double *)((const char *)r + c->off));
         else if (fabs(strtod(buf, NULL)) >= 9007199254740992.0) /* >= 2^53: readers (cJSON too) parse */
-            cJSON_AddStringToObject(o, c->name, buf);           /* numbers as doubles: keep as text */
-        else /* integers: write exactly as text-number via raw to keep 64-bit precision */
-            cJSON_AddItemToObject(o, c->name, cJSON_CreateRaw(buf));
+            item = cJSON_CreateString(buf);                      /* numbers as doubles: keep as text */
+        else /* integers: written exactly as a raw text number to keep 64-bit precision */
+            item = cJSON_CreateRaw(buf);
+        if (!item || !cJSON_AddItemToObject(o, c->name, item)) {
+            cJSON_Delete(item);
+            cJSON_Delete(o);
+            return NULL;
+        }
     }
     return o;
 }
@@ -201,10 +209,20 @@ static int write_json(FILE *f, const struct sd_result *rows, size_t n)
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return -1;
-    cJSON_AddNumberToObject(root, "schema_version", SD_SCHEMA_VERSION);
-    cJSON *arr = cJSON_AddArrayToObject(root, "rows");
-    for (size_t r = 0; arr && r < n; r++)
-        cJSON_AddItemToArray(arr, row_to_json(&rows[r]));
+    cJSON *arr = NULL;
+    if (!cJSON_AddNumberToObject(root, "schema_version", SD_SCHEMA_VERSION) ||
+        !(arr = cJSON_AddArrayToObject(root, "rows"))) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    for (size_t r = 0; r < n; r++) {
+        cJSON *o = row_to_json(&rows[r]);
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            cJSON_Delete(root);
+            return -1; /* never a file that silently lacks rows */
+        }
+    }
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
     if (!s)
