@@ -171,6 +171,21 @@ static double dot_wd(const float *w, const double *p, size_t n)
     return s;
 }
 
+void sd_ref(const struct sd_workload *wl, const float *const *in, double *out)
+{
+    switch (wl->op) {
+    case SD_OP_GEMM:
+        sd_ref_gemm(wl, in[0], in[1], out);
+        break;
+    case SD_OP_CONV2D:
+        sd_ref_conv2d(wl, in[0], in[1], out);
+        break;
+    default:
+        sd_ref_attention(wl, in[0], in[1], in[2], out);
+        break;
+    }
+}
+
 void sd_ref_conv2d(const struct sd_workload *wl, const float *x, const float *w, double *y)
 {
     const size_t crs = (size_t)(wl->c_in * wl->r * wl->s);

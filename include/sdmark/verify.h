@@ -33,6 +33,8 @@ void sd_ref_gemm(const struct sd_workload *wl, const float *a, const float *b, d
 void sd_ref_conv2d(const struct sd_workload *wl, const float *x, const float *w, double *y);
 void sd_ref_attention(const struct sd_workload *wl, const float *q, const float *k,
                       const float *v, double *o);
+/* The full reference of any op: inputs as sd_workload_tensors() lists them. */
+void sd_ref(const struct sd_workload *wl, const float *const *inputs, double *out);
 
 /* Deterministic input generator: uniform in [-1, 1), fixed by seed. */
 void sd_fill_random(float *x, size_t n, uint64_t seed);

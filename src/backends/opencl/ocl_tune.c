@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ocl.h"
+#include "sdmark/verify.h"
 
 #define CACHE_FILE "opencl-tune.txt"
 
@@ -215,69 +216,8 @@ void ocl_params_load(struct ocl_ctx *c)
 /* ------------------------------------------------------------------------------------------ */
 /* tuner                                                                                       */
 
-static uint64_t rng_state;
-static float frand(void)
-{
-    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (float)((rng_state >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
-}
-
-/* Small double-precision references (the tuner verifies each candidate before timing it). */
-static void ref(const struct sd_workload *wl, float *const *in, double *out)
-{
-    if (wl->op == SD_OP_GEMM) {
-        for (int64_t b = 0; b < wl->batch; b++)
-            for (int64_t i = 0; i < wl->m; i++)
-                for (int64_t j = 0; j < wl->n; j++) {
-                    double s = 0;
-                    for (int64_t k = 0; k < wl->k; k++)
-                        s += (double)in[0][(b * wl->m + i) * wl->k + k] * in[1][(b * wl->k + k) * wl->n + j];
-                    out[(b * wl->m + i) * wl->n + j] = s;
-                }
-    } else if (wl->op == SD_OP_CONV2D) {
-        int64_t IH = sd_conv_in_h(wl), IW = sd_conv_in_w(wl);
-        for (int64_t b = 0; b < wl->batch; b++)
-            for (int64_t co = 0; co < wl->c_out; co++)
-                for (int64_t oy = 0; oy < wl->h; oy++)
-                    for (int64_t ox = 0; ox < wl->w; ox++) {
-                        double s = 0;
-                        for (int64_t ci = 0; ci < wl->c_in; ci++)
-                            for (int64_t ry = 0; ry < wl->r; ry++)
-                                for (int64_t rx = 0; rx < wl->s; rx++) {
-                                    int64_t iy = oy * wl->stride - wl->pad + ry, ix = ox * wl->stride - wl->pad + rx;
-                                    if (iy < 0 || iy >= IH || ix < 0 || ix >= IW)
-                                        continue;
-                                    s += (double)in[0][((b * wl->c_in + ci) * IH + iy) * IW + ix] *
-                                         in[1][((co * wl->c_in + ci) * wl->r + ry) * wl->s + rx];
-                                }
-                        out[((b * wl->c_out + co) * wl->h + oy) * wl->w + ox] = s;
-                    }
-    } else {
-        int64_t sq = wl->seq_q, skv = wl->seq_kv, d = wl->head_dim;
-        double *sc = malloc((size_t)skv * sizeof(double));
-        for (int64_t h = 0; h < wl->batch_heads; h++)
-            for (int64_t i = 0; i < sq; i++) {
-                double mx = -1e300, sum = 0;
-                for (int64_t j = 0; j < skv; j++) {
-                    double s = 0;
-                    for (int64_t t = 0; t < d; t++)
-                        s += (double)in[0][(h * sq + i) * d + t] * in[1][(h * skv + j) * d + t];
-                    sc[j] = s / sqrt((double)d);
-                    if (sc[j] > mx)
-                        mx = sc[j];
-                }
-                for (int64_t j = 0; j < skv; j++)
-                    sum += (sc[j] = exp(sc[j] - mx));
-                for (int64_t t = 0; t < d; t++) {
-                    double o = 0;
-                    for (int64_t j = 0; j < skv; j++)
-                        o += sc[j] * in[2][(h * skv + j) * d + t];
-                    out[(h * sq + i) * d + t] = o / sum;
-                }
-            }
-        free(sc);
-    }
-}
+/* Each candidate is verified against the core's double-precision reference (sd_ref) before it
+ * is timed; inputs come from the core's fixed-seed generator. */
 
 /* Verify `prm` on the small workload; returns SD_OK / SD_WRONG / error status. */
 static enum sd_status check(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
@@ -288,11 +228,9 @@ static enum sd_status check(struct ocl_ctx *c, const struct sd_workload *wl, con
     float *in[3] = {NULL, NULL, NULL};
     float *out = malloc(t.out * sizeof(float));
     double *r = malloc(t.out * sizeof(double));
-    rng_state = 12345;
     for (int i = 0; i < t.n_in; i++) {
         in[i] = malloc(t.in[i] * sizeof(float));
-        for (size_t j = 0; j < t.in[i]; j++)
-            in[i][j] = frand();
+        sd_fill_random(in[i], t.in[i], 12345 + (uint64_t)i);
     }
     struct sd_plan *p = NULL;
     enum sd_status st = ocl_prepare_with(c, wl, impl, 1, prm, &p, reason, len);
@@ -305,7 +243,7 @@ static enum sd_status check(struct ocl_ctx *c, const struct sd_workload *wl, con
     if (st == SD_OK)
         st = ocl_download(p, out, reason, len);
     if (st == SD_OK) {
-        ref(wl, in, r);
+        sd_ref(wl, (const float *const *)in, r);
         double rms = 0, maxe = 0;
         for (size_t j = 0; j < t.out; j++)
             rms += r[j] * r[j];
@@ -338,11 +276,9 @@ static enum sd_status timeit(struct ocl_ctx *c, const struct sd_workload *wl, co
     struct sd_tensors t;
     sd_workload_tensors(wl, &t);
     float *in[3] = {NULL, NULL, NULL};
-    rng_state = 777;
     for (int i = 0; i < t.n_in; i++) {
         in[i] = malloc(t.in[i] * sizeof(float));
-        for (size_t j = 0; j < t.in[i]; j++)
-            in[i][j] = frand();
+        sd_fill_random(in[i], t.in[i], 777 + (uint64_t)i);
     }
     struct sd_plan *p = NULL;
     enum sd_status st = ocl_prepare_with(c, wl, impl, 1, prm, &p, reason, len);
