@@ -15,6 +15,7 @@
 #include "sdmark/backend.h"
 #include "sdmark/verify.h"
 #include "sdmark/workload.h"
+#include "shapes.h"
 
 #ifdef SDMARK_WITH_CPU
 
@@ -34,43 +35,12 @@ static void *open_cpu(void)
     return ctx;
 }
 
-static struct sd_workload gemm_wl(int64_t batch, int64_t m, int64_t n, int64_t k)
-{
-    struct sd_workload wl;
-    sd_workload_init(&wl, SD_OP_GEMM);
-    wl.batch = batch, wl.m = m, wl.n = n, wl.k = k;
-    return wl;
-}
-
-static struct sd_workload conv_wl(int64_t batch, int64_t c_in, int64_t c_out, int64_t h, int64_t w,
-                                  int64_t r, int64_t stride, int64_t pad)
-{
-    struct sd_workload wl;
-    sd_workload_init(&wl, SD_OP_CONV2D);
-    wl.batch = batch, wl.c_in = c_in, wl.c_out = c_out, wl.h = h, wl.w = w;
-    wl.r = wl.s = r, wl.stride = stride, wl.pad = pad;
-    return wl;
-}
-
-static struct sd_workload attn_wl(int64_t bh, int64_t sq, int64_t skv, int64_t d)
-{
-    struct sd_workload wl;
-    sd_workload_init(&wl, SD_OP_ATTENTION);
-    wl.batch_heads = bh, wl.seq_q = sq, wl.seq_kv = skv, wl.head_dim = d;
-    return wl;
-}
-
 /* max |out - ref| / rms(ref) over the whole output */
 static double full_rel_err(const struct sd_workload *wl, float *const *in, const float *out, size_t n)
 {
     double *ref = malloc(n * sizeof(double));
     assert_non_null(ref);
-    if (wl->op == SD_OP_GEMM)
-        sd_ref_gemm(wl, in[0], in[1], ref);
-    else if (wl->op == SD_OP_CONV2D)
-        sd_ref_conv2d(wl, in[0], in[1], ref);
-    else
-        sd_ref_attention(wl, in[0], in[1], in[2], ref);
+    sd_ref(wl, (const float *const *)in, ref);
     double ss = 0, mx = 0;
     for (size_t i = 0; i < n; i++) {
         ss += ref[i] * ref[i];

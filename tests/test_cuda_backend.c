@@ -18,6 +18,7 @@
 #include "sdmark/backend.h"
 #include "sdmark/verify.h"
 #include "sdmark/workload.h"
+#include "shapes.h"
 
 #ifdef SDMARK_WITH_CUDA
 #include "backends/cuda/cuda_plan.h"
@@ -386,12 +387,7 @@ static void test_gpu_gemm(void **state)
         {256, 320, 320, 1}, {200, 264, 1000, 1}, {3, 520, 64, 3},
     };
     for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
-        struct sd_workload wl;
-        sd_workload_init(&wl, SD_OP_GEMM);
-        wl.m = shapes[i][0];
-        wl.n = shapes[i][1];
-        wl.k = shapes[i][2];
-        wl.batch = shapes[i][3];
+        struct sd_workload wl = gemm_wl(shapes[i][3], shapes[i][0], shapes[i][1], shapes[i][2]);
         check_impls(g->ctx, &wl, sd_backend_cuda.impls[SD_OP_GEMM], gemm_must);
     }
 }
@@ -406,16 +402,8 @@ static void test_gpu_conv2d(void **state)
         {1, 7, 9, 11, 13, 1, 1, 0}, {1, 32, 136, 12, 12, 3, 1, 1}, {2, 40, 24, 5, 6, 3, 2, 1},
     };
     for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
-        struct sd_workload wl;
-        sd_workload_init(&wl, SD_OP_CONV2D);
-        wl.batch = shapes[i][0];
-        wl.c_in = shapes[i][1];
-        wl.c_out = shapes[i][2];
-        wl.h = shapes[i][3];
-        wl.w = shapes[i][4];
-        wl.r = wl.s = shapes[i][5];
-        wl.stride = shapes[i][6];
-        wl.pad = shapes[i][7];
+        struct sd_workload wl = conv_wl(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4],
+                                        shapes[i][5], shapes[i][6], shapes[i][7]);
         char err[160];
         assert_int_equal(sd_workload_validate(&wl, err, sizeof(err)), 0);
         check_impls(g->ctx, &wl, sd_backend_cuda.impls[SD_OP_CONV2D], conv_must);
@@ -432,12 +420,7 @@ static void test_gpu_attention(void **state)
         {1, 70, 129, 37}, {2, 128, 200, 8},
     };
     for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
-        struct sd_workload wl;
-        sd_workload_init(&wl, SD_OP_ATTENTION);
-        wl.batch_heads = shapes[i][0];
-        wl.seq_q = shapes[i][1];
-        wl.seq_kv = shapes[i][2];
-        wl.head_dim = shapes[i][3];
+        struct sd_workload wl = attn_wl(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
         check_impls(g->ctx, &wl, sd_backend_cuda.impls[SD_OP_ATTENTION], attn_must);
     }
 }

@@ -17,6 +17,7 @@
 #include "sdmark/backend.h"
 #include "sdmark/verify.h"
 #include "sdmark/workload.h"
+#include "shapes.h"
 #include "../src/backends/opencl/ocl.h" /* internal: parameter sets for GPU-style kernels */
 
 extern const struct sd_backend_ops sd_backend_opencl;
@@ -98,12 +99,7 @@ static void check_run(const struct sd_workload *wl, const char *impl, const stru
     assert_true(ms >= 0);
     assert_int_equal(B->download(p, out, reason, sizeof(reason)), SD_OK);
     B->release(p);
-    if (wl->op == SD_OP_GEMM)
-        sd_ref_gemm(wl, in[0], in[1], ref);
-    else if (wl->op == SD_OP_CONV2D)
-        sd_ref_conv2d(wl, in[0], in[1], ref);
-    else
-        sd_ref_attention(wl, in[0], in[1], in[2], ref);
+    sd_ref(wl, (const float *const *)in, ref);
     double rms = 0, maxe = 0;
     size_t at = 0;
     for (size_t j = 0; j < t.out; j++)
@@ -127,44 +123,6 @@ static void check_run(const struct sd_workload *wl, const char *impl, const stru
     }
     free(out);
     free(ref);
-}
-
-static struct sd_workload gemm_wl(int64_t b, int64_t m, int64_t n, int64_t k)
-{
-    struct sd_workload wl;
-    sd_workload_init(&wl, SD_OP_GEMM);
-    wl.batch = b;
-    wl.m = m;
-    wl.n = n;
-    wl.k = k;
-    return wl;
-}
-
-static struct sd_workload conv_wl(int64_t b, int64_t ci, int64_t co, int64_t h, int64_t w, int64_t r,
-                                  int64_t stride, int64_t pad)
-{
-    struct sd_workload wl;
-    sd_workload_init(&wl, SD_OP_CONV2D);
-    wl.batch = b;
-    wl.c_in = ci;
-    wl.c_out = co;
-    wl.h = h;
-    wl.w = w;
-    wl.r = wl.s = r;
-    wl.stride = stride;
-    wl.pad = pad;
-    return wl;
-}
-
-static struct sd_workload attn_wl(int64_t bh, int64_t sq, int64_t skv, int64_t d)
-{
-    struct sd_workload wl;
-    sd_workload_init(&wl, SD_OP_ATTENTION);
-    wl.batch_heads = bh;
-    wl.seq_q = sq;
-    wl.seq_kv = skv;
-    wl.head_dim = d;
-    return wl;
 }
 
 static const int64_t gemm_shapes[][4] = {

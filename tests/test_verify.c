@@ -15,44 +15,7 @@
 
 #include "sdmark/verify.h"
 #include "sdmark/workload.h"
-
-static struct sd_workload gemm_wl(int64_t batch, int64_t m, int64_t n, int64_t k)
-{
-    struct sd_workload wl;
-    sd_workload_init(&wl, SD_OP_GEMM);
-    wl.batch = batch;
-    wl.m = m;
-    wl.n = n;
-    wl.k = k;
-    return wl;
-}
-
-static struct sd_workload conv_wl(int64_t batch, int64_t c_in, int64_t c_out, int64_t h, int64_t w,
-                                  int64_t r, int64_t stride, int64_t pad)
-{
-    struct sd_workload wl;
-    sd_workload_init(&wl, SD_OP_CONV2D);
-    wl.batch = batch;
-    wl.c_in = c_in;
-    wl.c_out = c_out;
-    wl.h = h;
-    wl.w = w;
-    wl.r = wl.s = r;
-    wl.stride = stride;
-    wl.pad = pad;
-    return wl;
-}
-
-static struct sd_workload attn_wl(int64_t bh, int64_t sq, int64_t skv, int64_t d)
-{
-    struct sd_workload wl;
-    sd_workload_init(&wl, SD_OP_ATTENTION);
-    wl.batch_heads = bh;
-    wl.seq_q = sq;
-    wl.seq_kv = skv;
-    wl.head_dim = d;
-    return wl;
-}
+#include "shapes.h"
 
 /* ---- hand-computed references ---------------------------------------------------------- */
 
@@ -240,17 +203,7 @@ static void fixture_make(struct fixture *f, const struct sd_workload *wl)
         sd_fill_random(f->in[i], f->t.in[i], 100 + i);
     }
     double *ref = malloc(f->t.out * sizeof(double));
-    switch (wl->op) {
-    case SD_OP_GEMM:
-        sd_ref_gemm(wl, f->in[0], f->in[1], ref);
-        break;
-    case SD_OP_CONV2D:
-        sd_ref_conv2d(wl, f->in[0], f->in[1], ref);
-        break;
-    default:
-        sd_ref_attention(wl, f->in[0], f->in[1], f->in[2], ref);
-        break;
-    }
+    sd_ref(wl, (const float *const *)f->in, ref);
     f->out = malloc(f->t.out * sizeof(float));
     for (size_t i = 0; i < f->t.out; i++)
         f->out[i] = (float)ref[i];
