@@ -181,3 +181,26 @@ inline void packed_block(const __local float *restrict Ap, const __local float *
 #endif
 #define BM (TY * RM)
 #define BN (TX * RN)
+
+/* The shared step of gemm_tiled and conv_tiled: with a BK-deep slice of A in As ([kk][row]) and of
+ * B in Bs ([kk][col]) loaded by the work-group, each work-item accumulates its RM x RN outputs
+ * (rows ty + i*TY, cols tx + j*TX). Inlined, so acc stays in registers. */
+inline void tiled_mma(__local const float (*As)[BM + 1], __local const float (*Bs)[BN + 1],
+                      float acc[RM][RN], int tx, int ty)
+{
+#pragma unroll 4
+    for (int kk = 0; kk < BK; kk++) {
+        float a[RM], b[RN];
+#pragma unroll
+        for (int i = 0; i < RM; i++)
+            a[i] = As[kk][ty + i * TY];
+#pragma unroll
+        for (int j = 0; j < RN; j++)
+            b[j] = Bs[kk][tx + j * TX];
+#pragma unroll
+        for (int i = 0; i < RM; i++)
+#pragma unroll
+            for (int j = 0; j < RN; j++)
+                acc[i][j] = fma(a[i], b[j], acc[i][j]);
+    }
+}

@@ -96,21 +96,7 @@ __kernel void gemm_tiled(const __global A_T *restrict A, const __global B_T *res
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-#pragma unroll 4
-        for (int kk = 0; kk < BK; kk++) {
-            float a[RM], b[RN];
-#pragma unroll
-            for (int i = 0; i < RM; i++)
-                a[i] = As[kk][ty + i * TY];
-#pragma unroll
-            for (int j = 0; j < RN; j++)
-                b[j] = Bs[kk][tx + j * TX];
-#pragma unroll
-            for (int i = 0; i < RM; i++)
-#pragma unroll
-                for (int j = 0; j < RN; j++)
-                    acc[i][j] = fma(a[i], b[j], acc[i][j]);
-        }
+        tiled_mma(As, Bs, acc, tx, ty);
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 #pragma unroll
