@@ -34,7 +34,7 @@ CFLAGS=(-std=gnu11 -g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
         -I"$ROOT/include" -I"$ROOT/src" -I/usr/include/cjson
         -DSDMARK_SOURCE_BENCH_DIR="\"$ROOT/bench\"" -DSDMARK_VERSION="\"fuzz\"" -DSDMARK_GIT_COMMIT="\"fuzz\"")
-CORE=("$ROOT/src/suite.c" "$ROOT/src/workload.c" "$ROOT/src/results.c" "$ROOT/src/fault.c" "$ROOT/src/status.c")
+CORE=("$ROOT/src/core/suite.c" "$ROOT/src/core/workload.c" "$ROOT/src/core/result_file.c" "$ROOT/src/core/fault.c" "$ROOT/src/core/status.c")
 
 targets=(suite results)
 [[ -n "${FUZZ_ONLY:-}" ]] && targets=("$FUZZ_ONLY")

@@ -1,4 +1,4 @@
-/* test_measure.c — sample statistics, percentiles and the adaptive stopping rule (src/measure.c).
+/* test_measure.c — sample statistics, percentiles and the adaptive stopping rule (src/core/measure.c).
  * Expected values are hand-computed: percentile = linear interpolation at pct/100*(n-1) of the
  * sorted samples; noise = sample stdev / mean (n < 10) or of the medians of batches of 5. */
 #include <math.h>

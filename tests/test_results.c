@@ -1,4 +1,4 @@
-/* test_results.c — results files (src/results.c): CSV and JSON round trips with every column
+/* test_results.c — results files (src/core/result_file.c): CSV and JSON round trips with every column
  * filled, atomic replacement, failure modes of the writer (missing / unwritable directory,
  * SDMARK_FAULT=write=N), locale independence, and every reader error with its exact text. */
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* test_run.c — the harness (src/run.c) against a fake in-memory backend: a correct impl gets a
+/* test_run.c — the harness (src/core/run.c) against a fake in-memory backend: a correct impl gets a
  * verified time; an impl that writes nothing (poisoned output) or a wrong answer is `wrong` with no
  * time; prepare failures become oom/error rows; pct_of_spec follows the card; slugs; row counts. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* test_suite_parser.c — the suite file parser (src/suite.c): valid syntax variants and every
+/* test_suite_parser.c — the suite file parser (src/core/suite.c): valid syntax variants and every
  * malformed input, each with its exact one-line "file:line: message" error, plus sd_suite_resolve.
  * Fixtures are written to a private mkdtemp() directory by the tests themselves. */
 #include <setjmp.h>

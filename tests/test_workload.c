@@ -1,5 +1,5 @@
 /* test_workload.c — shape arithmetic (FLOPs, compulsory bytes, tensor sizes), validation messages,
- * op/dtype names, and the fp16/bf16 conversions (src/workload.c). */
+ * op/dtype names, and the fp16/bf16 conversions (src/core/workload.c). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -3,9 +3,9 @@
  * A backend is one `const struct sd_backend_ops` filled with designated initializers.
  * Optional slots may be NULL; the harness then records `unsupported` (or skips the feature).
  * A backend knows nothing of timing policy, verification, claims or output formats: the
- * harness (src/run.c) drives it through this table only.
+ * harness (src/core/run.c) drives it through this table only.
  *
- * Data flow for one row (see src/run.c):
+ * Data flow for one row (see src/core/run.c):
  *   supports -> prepare(nsets) -> upload(set i, host fp32 inputs) for each set -> poison ->
  *   run(set 0) -> download -> [verify on host] -> run(set i % nsets, &ms) repeatedly -> release
  * Host data is always fp32; the backend converts to/from the row's storage dtype.

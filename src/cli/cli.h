@@ -1,5 +1,5 @@
-/* cli.h — the `sdmark` command line: a table of subcommands (src/cli.c).
- * To add a command: write src/cmd_<name>.c defining `int sd_cmd_<name>(int argc, char **argv)`,
+/* cli.h — the `sdmark` command line: a table of subcommands (src/cli/cli.c).
+ * To add a command: write src/cli/cmd_<name>.c defining `int sd_cmd_<name>(int argc, char **argv)`,
  * declare it here and add one line to the table in cli.c. argv[0] is the command name. */
 #ifndef SDMARK_CLI_H
 #define SDMARK_CLI_H

@@ -18,46 +18,9 @@ static void usage(FILE *f)
                "cards projected from bench/cards.csv by the efficiency measured on the closest measured GPU,\n"
                "memory-model figures) and a verdict: supported | refuted | partly | no data. Each evidence\n"
                "line says whether it was measured on a device, projected from spec, or comes from the\n"
-               "memory model. The verdict rules are written at the top of src/claims.c.\n"
+               "memory model. The verdict rules are written at the top of src/analysis/claims.c.\n"
                "Works on whatever results exist (none, CPU only, or GPUs). Default input: ./results.\n\n"
                "  -f, --format F   text (default) or json (a list of {id, claim, verdict, evidence, basis})\n");
-}
-
-int sd_claims_print(FILE *f, const struct sd_claim_result *c, int json)
-{
-    if (json) {
-        cJSON *arr = cJSON_CreateArray();
-        for (int i = 0; i < SD_NCLAIMS; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "id", c[i].id);
-            cJSON_AddStringToObject(o, "claim", c[i].claim);
-            cJSON_AddStringToObject(o, "verdict", sd_verdict_name(c[i].verdict));
-            cJSON *ev = cJSON_AddArrayToObject(o, "evidence");
-            char *dup = strdup(c[i].evidence), *save = NULL;
-            for (char *l = strtok_r(dup, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-                cJSON_AddItemToArray(ev, cJSON_CreateString(l));
-            free(dup);
-            cJSON_AddStringToObject(o, "basis", c[i].basis);
-            cJSON_AddItemToArray(arr, o);
-        }
-        char *s = cJSON_Print(arr);
-        fprintf(f, "%s\n", s);
-        free(s);
-        cJSON_Delete(arr);
-        return 0;
-    }
-    fprintf(f, "%-3s  %-9s  %-40s  %s\n", "id", "verdict", "basis", "claim");
-    for (int i = 0; i < SD_NCLAIMS; i++)
-        fprintf(f, "%-3s  %-9s  %-40s  %s\n", c[i].id, sd_verdict_name(c[i].verdict), c[i].basis, c[i].claim);
-    fprintf(f, "\nevidence:\n");
-    for (int i = 0; i < SD_NCLAIMS; i++) {
-        fprintf(f, "%s %s\n", c[i].id, sd_verdict_name(c[i].verdict));
-        char *dup = strdup(c[i].evidence), *save = NULL;
-        for (char *l = strtok_r(dup, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-            fprintf(f, "    %s\n", l);
-        free(dup);
-    }
-    return 0;
 }
 
 int sd_cmd_claims(int argc, char **argv)

@@ -1,0 +1,46 @@
+/* claims_print.c — render claim verdicts as a text table + evidence, or as JSON (cJSON). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "sdmark/claims.h"
+
+int sd_claims_print(FILE *f, const struct sd_claim_result *c, int json)
+{
+    if (json) {
+        cJSON *arr = cJSON_CreateArray();
+        for (int i = 0; i < SD_NCLAIMS; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "id", c[i].id);
+            cJSON_AddStringToObject(o, "claim", c[i].claim);
+            cJSON_AddStringToObject(o, "verdict", sd_verdict_name(c[i].verdict));
+            cJSON *ev = cJSON_AddArrayToObject(o, "evidence");
+            char *dup = strdup(c[i].evidence), *save = NULL;
+            for (char *l = strtok_r(dup, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                cJSON_AddItemToArray(ev, cJSON_CreateString(l));
+            free(dup);
+            cJSON_AddStringToObject(o, "basis", c[i].basis);
+            cJSON_AddItemToArray(arr, o);
+        }
+        char *s = cJSON_Print(arr);
+        fprintf(f, "%s\n", s);
+        free(s);
+        cJSON_Delete(arr);
+        return 0;
+    }
+    fprintf(f, "%-3s  %-9s  %-40s  %s\n", "id", "verdict", "basis", "claim");
+    for (int i = 0; i < SD_NCLAIMS; i++)
+        fprintf(f, "%-3s  %-9s  %-40s  %s\n", c[i].id, sd_verdict_name(c[i].verdict), c[i].basis, c[i].claim);
+    fprintf(f, "\nevidence:\n");
+    for (int i = 0; i < SD_NCLAIMS; i++) {
+        fprintf(f, "%s %s\n", c[i].id, sd_verdict_name(c[i].verdict));
+        char *dup = strdup(c[i].evidence), *save = NULL;
+        for (char *l = strtok_r(dup, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+            fprintf(f, "    %s\n", l);
+        free(dup);
+    }
+    return 0;
+}
