@@ -14,7 +14,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: sdmark claims [FILE|DIR ...] [--format text|json]\n\n"
-               "For each claim C1-C9 of reference/claims.md: the evidence (estimates from the result files,\n"
+               "For each claim C1-C9 of docs/claims.md: the evidence (estimates from the result files,\n"
                "cards projected from bench/cards.csv by the efficiency measured on the closest measured GPU,\n"
                "memory-model figures) and a verdict: supported | refuted | partly | no data. Each evidence\n"
                "line says whether it was measured on a device, projected from spec, or comes from the\n"

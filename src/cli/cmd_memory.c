@@ -248,7 +248,7 @@ int sd_cmd_memory(int argc, char **argv)
                train == SD_TRAIN_NONE ? "inference (UNet at CFG batch 2xN)" : train == SD_TRAIN_LORA ? "LoRA training"
                                                                                                   : "full fine-tune",
                attn_name(attn), eb == 4 && train == SD_TRAIN_NONE ? "fp32" : "fp16");
-        printf("weights (params from reference/sd-shapes.md)      fp16        fp32\n");
+        printf("weights (params from docs/sd-shapes.md)      fp16        fp32\n");
         sd_fmt_bytes(r.w_unet_fp16, b1, sizeof b1);
         sd_fmt_bytes(r.w_unet_fp32, b2, sizeof b2);
         printf("  UNet               %7.0f M params        %10s  %10s\n", p.unet / 1e6, b1, b2);
