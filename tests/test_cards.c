@@ -33,7 +33,7 @@ static int teardown(void **state)
 static void test_every_card_of_reference(void **state)
 {
     (void)state;
-    /* reference/cards.md lists 19 cards */
+    /* docs/cards.md lists 19 cards */
     assert_int_equal(cards.n, 19);
     for (size_t i = 0; i < cards.n; i++) {
         assert_true(cards.v[i].fp32 > 0);

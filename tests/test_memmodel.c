@@ -1,4 +1,4 @@
-/* test_memmodel.c — the memory model against reference/sd-shapes.md (score matrices, parameter
+/* test_memmodel.c — the memory model against docs/sd-shapes.md (score matrices, parameter
  * counts x bytes, 16 B/param training), tier logic, the small-kernel traffic model, and the
  * model-vs-measured peak-memory check. */
 #define _GNU_SOURCE

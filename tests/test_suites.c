@@ -1,4 +1,4 @@
-/* test_suites.c — the shipped suite files (bench/<name>.suite) against reference/sd-shapes.md.
+/* test_suites.c — the shipped suite files (bench/<name>.suite) against docs/sd-shapes.md.
  *
  * For each suite: it loads, every line is valid, every label is unique and carries both fp16 and
  * fp32, counts are > 0, specific anchor rows from sd-shapes.md are present, and the FLOPs per

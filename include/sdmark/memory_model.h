@@ -17,7 +17,7 @@ const char *sd_model_title(enum sd_model m);        /* "SD 1.5" */
 int sd_model_parse(const char *s, enum sd_model *out);
 int sd_model_default_res(enum sd_model m);           /* 512, 768, 1024 */
 
-/* Published parameter counts (reference/sd-shapes.md "Memory facts"). */
+/* Published parameter counts (docs/sd-shapes.md "Memory facts"). */
 struct sd_model_params {
     double unet, vae, text[2];                        /* text[1] = 0 unless SDXL */
     const char *text_name[2];

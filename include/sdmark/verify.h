@@ -3,7 +3,7 @@
  * The reference is computed for a sample of the output (fixed seed: rows of C for gemm,
  * output pixels for conv2d, query rows for attention) and compared with the device output
  * relative to the RMS of the reference sample; the whole output is always checked for NaN/Inf.
- * Tolerances (reference/measurement.md): fp32 1e-4 (K<=4096, scaled up beyond), tf32 5e-3,
+ * Tolerances (docs/measurement.md): fp32 1e-4 (K<=4096, scaled up beyond), tf32 5e-3,
  * fp16 with fp32 acc 5e-3, bf16 2e-2, fp16 with fp16 acc 2e-2.
  */
 #ifndef SDMARK_VERIFY_H

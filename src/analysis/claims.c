@@ -1,4 +1,4 @@
-/* claims.c — verdicts on the claims C1–C9 of reference/claims.md, from whatever result files
+/* claims.c — verdicts on the claims C1–C9 of docs/claims.md, from whatever result files
  * exist plus bench/cards.csv and the memory model. Each verdict names its evidence and whether it
  * was measured on a device, projected from a spec sheet (scaled by the efficiency measured on
  * another device: estimate.c), or comes from the memory model (memmodel.c).

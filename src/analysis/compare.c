@@ -6,7 +6,7 @@
  *   (5 % when either row has no noise figure);  |d| <= threshold -> same,
  *   d < 0 -> faster (B takes less time), d > 0 -> slower.
  * The 2·σ of the difference of two independent estimates is a ~95 % band; the 1 % floor keeps
- * clock/thermal drift between runs (reference/measurement.md: 10–30 % without control, ~1 % with)
+ * clock/thermal drift between runs (docs/measurement.md: 10–30 % without control, ~1 % with)
  * from being reported as a change. Speedup = t_A / t_B; geometric means per op and overall are
  * over rows usable in both files. Rows in only one file, and rows that failed in either, are
  * listed separately and never enter a mean. */

@@ -3,7 +3,7 @@
  * training), the unfused attention score matrices, and the memory-bound traffic of the small
  * kernels (norms, activations, residual adds, reshapes) that the suites' big kernels leave out.
  *
- * Source of every number: shared/reference/sd-shapes.md (model facts table, per-level layer
+ * Source of every number: docs/sd-shapes.md (model facts table, per-level layer
  * lists, memory facts) and the diffusers UNet2DConditionModel / AutoencoderKL structure it was
  * derived from: per level 2 ResNets (+ transformers) down, 3 up with skip concatenation,
  * a stride-2 downsampler / nearest-2x upsampler between levels, a mid block of

@@ -89,7 +89,7 @@ static double reduction_len(const struct sd_workload *wl)
     }
 }
 
-/* Rule (relative to rms of the fp64 reference, reference/measurement.md):
+/* Rule (relative to rms of the fp64 reference, docs/measurement.md):
  *   base: fp32 1e-4, tf32 5e-3, fp16 (fp32 acc) 5e-3, bf16 2e-2, fp16 with fp16 acc 2e-2;
  *   these hold for K <= 4096; beyond, rounding error of a K-term sum grows like sqrt(K), so
  *   the tolerance is scaled by sqrt(K / 4096) (K = reduction_len() above). Applied to every
