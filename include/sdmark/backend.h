@@ -29,8 +29,14 @@
 
 #define SD_REASON_LEN 256
 
+/* What kind of processor a device is: decides cold-cache budgets, the plausibility bound and
+ * which claims a row can speak to. Code tests this, never backend names. */
+enum sd_device_kind { SD_DEVICE_OTHER = 0, SD_DEVICE_CPU, SD_DEVICE_GPU };
+const char *sd_device_kind_name(enum sd_device_kind k);   /* "other" | "cpu" | "gpu" */
+
 struct sd_device_info {
     char backend[16];          /* "opencl", "cuda", "cpu" */
+    enum sd_device_kind kind;  /* cpu | gpu | other (accelerators, unknown) */
     char name[128];            /* e.g. "NVIDIA H100 80GB HBM3", "pthread-skylake-avx512-..." */
     char vendor[64];
     char arch[64];             /* "sm_90", LLVM target, CPU model ... */

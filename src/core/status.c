@@ -21,3 +21,10 @@ int sd_status_parse(const char *s, enum sd_status *out)
         }
     return -1;
 }
+
+/* sd_device_kind_name is declared in backend.h; it lives here with the other names in files. */
+#include "sdmark/backend.h"
+const char *sd_device_kind_name(enum sd_device_kind k)
+{
+    return k == SD_DEVICE_CPU ? "cpu" : k == SD_DEVICE_GPU ? "gpu" : "other";
+}

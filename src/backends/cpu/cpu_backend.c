@@ -247,6 +247,7 @@ static void fill_info(struct sd_device_info *d, uint64_t limit)
     d->fp16 = false;
     d->bf16 = false;
     d->threads = openblas_get_num_threads();
+    d->kind = SD_DEVICE_CPU;
 }
 
 /* ---- tracked allocator ----------------------------------------------------------------- */

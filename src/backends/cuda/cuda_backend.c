@@ -274,6 +274,7 @@ static void fill_info(int dev, struct sd_device_info *info, struct sd_nvml *nvml
     info->l2_bytes = (uint64_t)prop.l2CacheSize;
     info->fp16 = prop.major * 10 + prop.minor >= 75;
     info->bf16 = prop.major >= 8;
+    info->kind = SD_DEVICE_GPU;
 }
 
 static int cuda_probe(struct sd_device_info *out, int max)

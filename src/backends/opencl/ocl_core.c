@@ -195,6 +195,7 @@ static void fill_info(cl_platform_id pl, cl_device_id d, struct sd_device_info *
         t = CL_DEVICE_TYPE_DEFAULT;
     if (t & CL_DEVICE_TYPE_CPU)
         info->threads = info->compute_units;
+    info->kind = (t & CL_DEVICE_TYPE_GPU) ? SD_DEVICE_GPU : (t & CL_DEVICE_TYPE_CPU) ? SD_DEVICE_CPU : SD_DEVICE_OTHER;
     /* arch: PoCL's device version carries the LLVM target ("HSTR: pthread-<triple>-<cpu>") */
     const char *h = strstr(ver, "HSTR: ");
     if (pocl && h) {
