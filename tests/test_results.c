@@ -487,7 +487,7 @@ static void test_json_round_trip_all_columns(void **state)
     write_ok(path, "json", rows, 3);
     size_t len;
     char *text = slurp(path, &len);
-    assert_non_null(strstr(text, "\"schema_version\":\t1,"));
+    assert_non_null(strstr(text, "\"schema_version\":\t2,"));
     assert_non_null(strstr(text, "\"time_ms_median\":\tnull"));
     assert_non_null(strstr(text, "\"mem_bytes\":\t81559732224,"));
     assert_non_null(strstr(text, "\"m\":\t8192,"));
@@ -764,12 +764,12 @@ static void test_reader_missing_column(void **state)
     (void)state;
     char *csv = valid_csv();
     char *bad = replace(csv, ",status,reason\n", ",status\n");
-    text_err("miss.csv", bad, ":1: missing column 'reason' (schema_version 1 needs it)");
+    text_err("miss.csv", bad, ":1: missing column 'reason' (schema_version 2 needs it)");
     free(bad);
     bad = replace(csv, ",tflops,", ",tflopz,");
-    text_err("miss2.csv", bad, ":1: missing column 'tflops' (schema_version 1 needs it)");
+    text_err("miss2.csv", bad, ":1: missing column 'tflops' (schema_version 2 needs it)");
     free(bad);
-    text_err("only.csv", "schema_version\n1\n", ":1: missing column 'sdmark_version' (schema_version 1 needs it)");
+    text_err("only.csv", "schema_version\n1\n", ":1: missing column 'sdmark_version' (schema_version 2 needs it)");
     free(csv);
 }
 
@@ -777,21 +777,21 @@ static void test_reader_newer_schema(void **state)
 {
     (void)state;
     char *csv = valid_csv();
-    char *bad = replace(csv, "\n1,", "\n2,");
-    text_err("v2.csv", bad, ":2: schema_version 2 is not known to this sdmark (knows 1..1); upgrade sdmark to read it");
+    char *bad = replace(csv, "\n1,", "\n3,");
+    text_err("v3.csv", bad, ":2: schema_version 3 is not known to this sdmark (knows 1..2); upgrade sdmark to read it");
     free(bad);
     bad = replace(csv, "\n1,", "\n0,");
-    text_err("v0.csv", bad, ":2: schema_version 0 is not known to this sdmark (knows 1..1); upgrade sdmark to read it");
+    text_err("v0.csv", bad, ":2: schema_version 0 is not known to this sdmark (knows 1..2); upgrade sdmark to read it");
     free(bad);
     bad = replace(csv, "\n1,", "\n,");
     text_err("vempty.csv", bad,
-             ":2: schema_version 0 is not known to this sdmark (knows 1..1); upgrade sdmark to read it");
+             ":2: schema_version 0 is not known to this sdmark (knows 1..2); upgrade sdmark to read it");
     free(bad);
     free(csv);
-    text_err("v2.json", "{\"schema_version\": 2, \"rows\": []}",
-             ": schema_version 2 is not known to this sdmark (knows 1..1)");
+    text_err("v3.json", "{\"schema_version\": 3, \"rows\": []}",
+             ": schema_version 3 is not known to this sdmark (knows 1..2)");
     text_err("v0.json", "{\"schema_version\": 0.5, \"rows\": []}",
-             ": schema_version 0.5 is not known to this sdmark (knows 1..1)");
+             ": schema_version 0.5 is not known to this sdmark (knows 1..2)");
     /* a row-level schema_version is checked in JSON too */
     struct sd_result r;
     fill_row(&r, 0);
@@ -804,8 +804,47 @@ static void test_reader_newer_schema(void **state)
     char *second = strstr(strstr(j, "\"rows\""), "\"schema_version\":\t1");
     assert_non_null(second);
     second[strlen("\"schema_version\":\t")] = '7';
-    text_err("rowv7.json", j, ": row 0: schema_version 7 is not known to this sdmark (knows 1..1)");
+    text_err("rowv7.json", j, ": row 0: schema_version 7 is not known to this sdmark (knows 1..2)");
     free(j);
+}
+
+/* Schema 1 had no device_kind: such a file still reads, with the kind unknown (""). A v2 row
+ * carries the kind and the reader sets dev.kind from it. */
+static void test_reader_schema1_without_device_kind(void **state)
+{
+    (void)state;
+    struct sd_result r;
+    fill_row(&r, 0);
+    snprintf(r.host, sizeof r.host, "plainhost");
+    snprintf(r.dev.name, sizeof r.dev.name, "plainname");
+    snprintf(r.reason, sizeof r.reason, "plainreason");
+    snprintf(r.device_kind, sizeof r.device_kind, "gpu");
+    char path[512];
+    tpath(path, sizeof path, "kind.csv");
+    write_ok(path, "csv", &r, 1);
+    struct sd_result *rows;
+    size_t n;
+    char err[512];
+    assert_int_equal(sd_results_read(path, &rows, &n, err, sizeof err), 0);
+    assert_string_equal(rows[0].device_kind, "gpu");
+    assert_int_equal(rows[0].dev.kind, SD_DEVICE_GPU);
+    free(rows);
+    size_t len;
+    char *csv = slurp(path, &len);
+    char *v1 = replace(csv, ",device_kind,", ",");
+    char *v1b = replace(v1, ",gpu,", ",");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(v1b, f);
+    fclose(f);
+    assert_int_equal(sd_results_read(path, &rows, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].device_kind, "");
+    assert_int_equal(rows[0].dev.kind, SD_DEVICE_OTHER);
+    free(rows);
+    free(csv);
+    free(v1);
+    free(v1b);
 }
 
 static void test_reader_nonfinite(void **state)
@@ -986,6 +1025,7 @@ int main(void)
         cmocka_unit_test(test_locale_independent),
         cmocka_unit_test(test_reader_missing_column),
         cmocka_unit_test(test_reader_newer_schema),
+        cmocka_unit_test(test_reader_schema1_without_device_kind),
         cmocka_unit_test(test_reader_nonfinite),
         cmocka_unit_test(test_reader_foreign_and_empty),
         cmocka_unit_test(test_reader_malformed_quotes_and_field_count),
