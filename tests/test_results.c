@@ -369,7 +369,7 @@ static void test_csv_unknown_numbers_are_empty(void **state)
     assert_null(strstr(text, "nan"));
     assert_null(strstr(text, "inf"));
     /* row 0: every double empty, throttled -1, status error */
-    assert_non_null(strstr(text, "\n1,,,,,,,,,,,0,0,0,0,0,,gemm,,,fp32,fp32,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
+    assert_non_null(strstr(text, "\n2,,,,,,,,,,,,0,0,0,0,0,,gemm,,,fp32,fp32,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
                                  ",,,,,,0,,,,,,,,,,,,,-1,,none,,,error,\n"));
     free(text);
     size_t n;
@@ -904,15 +904,15 @@ static void test_reader_malformed_quotes_and_field_count(void **state)
     size_t l = strlen(two);
     char *three = malloc(l + 64);
     sprintf(three, "%s1,2,3\n", two);
-    text_err("span.csv", three, ":4: 3 fields, header has 65");
+    text_err("span.csv", three, ":4: 3 fields, header has 66");
     free(three);
     free(two);
     /* too few / too many fields */
     bad = replace(csv, ",plainreason\n", "\n");
-    text_err("few.csv", bad, ":2: 64 fields, header has 65");
+    text_err("few.csv", bad, ":2: 65 fields, header has 66");
     free(bad);
     bad = replace(csv, ",plainreason\n", ",plainreason,extra\n");
-    text_err("many.csv", bad, ":2: 66 fields, header has 65");
+    text_err("many.csv", bad, ":2: 67 fields, header has 66");
     free(bad);
     /* more fields than the reader can hold */
     char *wide = malloc(strlen(csv) + 1000);
@@ -941,7 +941,7 @@ static void test_reader_invalid_values(void **state)
         {",18446744073709551615,", ",18446744073709551616,", ":2: column 'mem_bytes': invalid value '18446744073709551616'"},
         {",9223372036854775807,", ",9223372036854775808,", ":2: column 'm': invalid value '9223372036854775808'"},
         {",0.0045,", ",0.0045x,", ":2: column 'rel_noise': invalid value '0.0045x'"},
-        {",0.0045,", ",0,0045,", ":2: 66 fields, header has 65"},
+        {",0.0045,", ",0,0045,", ":2: 67 fields, header has 66"},
         {",cublas,", ",cublas_with_a_name_longer_than_31,", ":2: column 'impl': value too long (33 chars, max 31)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
