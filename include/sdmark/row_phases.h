@@ -74,6 +74,7 @@ enum sd_status sd_row_sample(const struct sd_backend_ops *be, void *ctx, struct 
 #define SD_XCHECK_SHORT_FACTOR 3.0          /* device < wall / 3 there is not launch overhead */
 #define SD_XCHECK_BATCH 5                   /* samples per cross-check batch */
 #define SD_COARSE_MAX_SAMPLE_MS 200.0       /* group calls per sample up to this much wall time */
+#define SD_COARSE_TICKS 10.0                /* a grouped sample spans >= 10 ticks of a coarse clock */
 int sd_timer_disagrees(double dev_ms, double wall_ms, int calls, char *why, size_t len);
 
 #endif

@@ -4,8 +4,8 @@
  * monotonic clock around the run() calls (each run() waits for the device), and every batch of
  * SD_XCHECK_BATCH samples is compared (sd_timer_disagrees). A device clock that reads zero for a
  * run is coarser than one run: calls are grouped per sample (doubling) until every sample reads a
- * positive time; past SD_COARSE_MAX_SAMPLE_MS per sample, or on any disagreement, the samples so far
- * are dropped and the row is re-sampled with the host clock. */
+ * positive time and spans SD_COARSE_TICKS ticks of it; past SD_COARSE_MAX_SAMPLE_MS per sample, or
+ * on any disagreement, the samples so far are dropped and the row is re-sampled with the host clock. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +110,8 @@ struct sampler {
     int nsets, set;
     double *v;  /* published samples, ms per call */
     int n, cap;
+    int saw_zero;   /* a device reading of 0: the clock is coarser than a call */
+    double min_pos; /* smallest positive single-call device reading: >= one tick of a coarse clock */
 };
 
 /* k calls, timed by the device (summed, through any configured timer lie) and by the host. */
@@ -123,7 +125,11 @@ static enum sd_status timed_calls(struct sampler *S, int k, double *dev_ms, doub
         S->set = (S->set + 1) % S->nsets;
         if (st != SD_OK)
             return st;
-        d += sd_fault_timer_ms(ms, c0);
+        ms = sd_fault_timer_ms(ms, c0);
+        S->saw_zero |= ms == 0;
+        if (ms > 0 && !(ms >= S->min_pos))
+            S->min_pos = ms;
+        d += ms;
     }
     *dev_ms = d;
     *wall_ms = (sd_now_s() - t0) * 1e3;
@@ -175,7 +181,9 @@ static enum pass_result sample_pass(struct sampler *S, const struct sd_sample_op
         double d, w;
         if ((*st = timed_calls(S, *k, &d, &w, reason, len)) != SD_OK)
             return PASS_FAILED;
-        if (use_dev && !(d > 0)) { /* zero-length reading: the clock is coarser than this sample */
+        /* A zero reading means the clock is coarser than a call: group calls until every sample reads
+         * a positive time and spans >= SD_COARSE_TICKS ticks (quantisation error <= 1/SD_COARSE_TICKS). */
+        if (use_dev && (!(d > 0) || (S->saw_zero && w < SD_COARSE_TICKS * S->min_pos))) {
             if (isfinite(d) && w * 2 <= SD_COARSE_MAX_SAMPLE_MS) {
                 *k *= 2;
                 return PASS_GROUP_MORE;
@@ -207,7 +215,8 @@ enum sd_status sd_row_sample(const struct sd_backend_ops *be, void *ctx, struct 
                              const struct sd_sample_opts *o, struct sd_samples *out, char *reason, size_t len)
 {
     memset(out, 0, sizeof *out);
-    struct sampler S = {be, p, o->nsets > 0 ? o->nsets : 1, 1 % (o->nsets > 0 ? o->nsets : 1), NULL, 0, 0};
+    int nsets = o->nsets > 0 ? o->nsets : 1;
+    struct sampler S = {be, p, nsets, 1 % nsets, NULL, 0, 0, 0, INFINITY};
     enum sd_status st = warm_up(&S, o, &out->warmup_ms, reason, len);
     if (st != SD_OK)
         return st;
