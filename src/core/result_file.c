@@ -500,6 +500,34 @@ static void finish_row(struct sd_result *r)
                                                                                                 : SD_DEVICE_OTHER;
 }
 
+/* The CSV header: schema_version first, every column this schema needs (older schemas may lack the
+ * optional ones); map[f] = our column index of file column f, or -1 for a column we do not know. */
+static int map_header(const char *path, char *const *fields, int nhdr, int *map, char *err, size_t errlen)
+{
+    if (strcmp(fields[0], "schema_version") != 0) {
+        snprintf(err, errlen, "%s:1: not a sdmark results file (first column is '%.40s', expected 'schema_version')",
+                 path, fields[0]);
+        return -1;
+    }
+    int present[NCOLS];
+    memset(present, 0, sizeof present);
+    for (int f = 0; f < nhdr; f++) {
+        map[f] = -1;
+        for (size_t i = 0; i < NCOLS; i++)
+            if (!strcmp(fields[f], columns[i].name)) {
+                map[f] = (int)i;
+                present[i] = 1;
+            }
+    }
+    for (size_t i = 0; i < NCOLS; i++)
+        if (!present[i] && !optional_column(columns[i].name)) {
+            snprintf(err, errlen, "%s:1: missing column '%s' (schema_version %d needs it)", path, columns[i].name,
+                     SD_SCHEMA_VERSION);
+            return -1;
+        }
+    return 0;
+}
+
 static int read_csv(const char *path, const char *text, size_t len, struct sd_result **rows, size_t *n,
                     char *err, size_t errlen)
 {
@@ -531,27 +559,8 @@ static int read_csv(const char *path, const char *text, size_t len, struct sd_re
         snprintf(err, errlen, "%s: empty file: not a sdmark results file", path);
         goto fail;
     }
-    if (strcmp(fields[0], "schema_version") != 0) {
-        snprintf(err, errlen, "%s:1: not a sdmark results file (first column is '%.40s', expected 'schema_version')",
-                 path, fields[0]);
+    if (map_header(path, fields, nhdr, map, err, errlen))
         goto fail;
-    }
-    int present[NCOLS];
-    memset(present, 0, sizeof present);
-    for (int f = 0; f < nhdr; f++) {
-        map[f] = -1;
-        for (size_t i = 0; i < NCOLS; i++)
-            if (!strcmp(fields[f], columns[i].name)) {
-                map[f] = (int)i;
-                present[i] = 1;
-            }
-    }
-    for (size_t i = 0; i < NCOLS; i++)
-        if (!present[i] && !optional_column(columns[i].name)) {
-            snprintf(err, errlen, "%s:1: missing column '%s' (schema_version %d needs it)", path, columns[i].name,
-                     SD_SCHEMA_VERSION);
-            goto fail;
-        }
     while (pos < len) {
         start_line = line + 1;
         int nf = csv_record(text, len, &pos, rec, cap_rec, fields, MAXF, &line);
