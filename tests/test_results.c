@@ -842,6 +842,20 @@ static void test_reader_schema1_without_device_kind(void **state)
     assert_string_equal(rows[0].device_kind, "");
     assert_int_equal(rows[0].dev.kind, SD_DEVICE_OTHER);
     free(rows);
+    /* the same in JSON: a row without the key reads with the kind unknown */
+    tpath(path, sizeof path, "kind.json");
+    write_ok(path, "json", &r, 1);
+    char *json = slurp(path, &len);
+    char *j1 = replace(json, "\"device_kind\":\t\"gpu\",", "");
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(j1, f);
+    fclose(f);
+    assert_int_equal(sd_results_read(path, &rows, &n, err, sizeof err), 0);
+    assert_string_equal(rows[0].device_kind, "");
+    free(rows);
+    free(json);
+    free(j1);
     free(csv);
     free(v1);
     free(v1b);
