@@ -421,8 +421,9 @@ int sd_run_suite(const struct sd_backend_ops *be, void *ctx, const struct sd_dev
             (*nrows)++;
             if (!o->quiet) {
                 if (row->status == SD_OK)
-                    fprintf(stderr, "        ok  %.4g ms  %.4g TFLOP/s  noise %.2f%%  (%d samples, %s)\n",
-                            row->time_ms_median, row->tflops, row->rel_noise * 100, row->samples, row->stop_reason);
+                    fprintf(stderr, "        ok  %.4g ms  %.4g TFLOP/s  noise %.2f%%  (%d samples, %s)%s%s\n",
+                            row->time_ms_median, row->tflops, row->rel_noise * 100, row->samples, row->stop_reason,
+                            row->reason[0] ? "\n        note: " : "", row->reason);
                 else
                     fprintf(stderr, "        %s: %s\n", sd_status_name(row->status), row->reason);
             }
