@@ -23,6 +23,12 @@
 
 static const char *fake_timer_now = "fake_event";
 static int fake_last_nsets;
+/* What each impl's runs really took in its last row (per mode): the honest time a published time
+ * is held to (within 3x). The host may deschedule the fake, so this is measured, not assumed. */
+#define TRUE_MAX 4096
+static double fake_true[16][TRUE_MAX];
+static int fake_true_n[16];
+static int last_mode; /* mode of the impl row() ran last */
 
 struct fake_plan {
     struct sd_workload wl;
@@ -78,6 +84,7 @@ static enum sd_status fake_prepare(void *ctx, const struct sd_workload *wl, cons
     for (int m = 0; m < (int)(sizeof modes / sizeof *modes); m++)
         if (!strcmp(impl, modes[m]))
             p->mode = m;
+    fake_true_n[p->mode] = 0;
     assert_true(nsets >= 1 && nsets <= 16); /* the harness caps rotation at 16 sets */
     fake_last_nsets = nsets;
     p->nsets = nsets;
@@ -126,14 +133,17 @@ static enum sd_status fake_run(struct sd_plan *pl, int set, double *ms, char *r,
     if (p->mode != LIAR_TOOFAST) /* the device "takes" HONEST_MS */
         while ((sd_now_s() - t0) * 1e3 < HONEST_MS)
             ;
-    if (ms)
-        *ms = HONEST_MS; /* a fixed "device" time: the statistics are known exactly */
+    if (ms) { /* the "device" time is what the device really took (an honest timer, even when descheduled) */
+        *ms = (sd_now_s() - t0) * 1e3;
+        if (fake_true_n[p->mode] < TRUE_MAX)
+            fake_true[p->mode][fake_true_n[p->mode]++] = *ms;
+    }
     if (ms && p->mode == LIAR_ZERO)
         *ms = 0;
     if (ms && p->mode == LIAR_SCALED)
-        *ms = 10 * HONEST_MS;
+        *ms *= 10;
     if (ms && p->mode == LIAR_COARSE) /* 4 ms ticks, phase from the host clock */
-        *ms = (floor((t0 * 1e3 + HONEST_MS) / 4.0) - floor(t0 * 1e3 / 4.0)) * 4.0;
+        *ms = (floor((t0 * 1e3 + *ms) / 4.0) - floor(t0 * 1e3 / 4.0)) * 4.0;
     if (ms && p->mode == LIAR_TOOFAST)
         *ms = 1e-6;
     if (ms && p->mode == 4) /* device events found unusable: the backend times with the host clock */
@@ -213,6 +223,8 @@ static void row(const char *impl, struct sd_result *r, const struct sd_card *car
 {
     struct sd_run_opts o;
     opts(&o);
+    last_mode = !strcmp(impl, "zero") ? LIAR_ZERO : !strcmp(impl, "coarse") ? LIAR_COARSE
+              : !strcmp(impl, "scaled") ? LIAR_SCALED : 0;
     if (card)
         o.spec = (struct sd_spec_source){one_card, (void *)card};
     struct sd_workload wl;
@@ -229,10 +241,11 @@ static void test_good_row_is_timed(void **state)
     row("good", &r, NULL);
     assert_int_equal(r.status, SD_OK);
     assert_string_equal(r.verify, "pass");
-    assert_true(r.time_ms_median == 0.5 && r.time_ms_min == 0.5 && r.rel_noise == 0);
+    assert_true(r.time_ms_median >= HONEST_MS && r.time_ms_min >= HONEST_MS && r.time_ms_min <= r.time_ms_median);
     assert_true(r.samples >= 5);
     assert_string_equal(r.timer, "fake_event");
-    assert_true(fabs(r.tflops - 2.0 * 13 * 7 * 5 / 0.5e-3 / 1e12) < 1e-15);
+    assert_string_equal(r.reason, ""); /* an honest timer is kept without a note */
+    assert_true(fabs(r.tflops - 2.0 * 13 * 7 * 5 / (r.time_ms_median * 1e-3) / 1e12) < 1e-15);
     assert_true(r.peak_mem_bytes == 4096);
     assert_true(isnan(r.pct_of_spec));
 }
@@ -366,8 +379,29 @@ static void test_slug_and_counts(void **state)
     sd_suite_free(&s);
 }
 
-/* A published time is "honest" within 3x of what the device really took. */
-static int within_3x(double ms) { return ms >= HONEST_MS / 3 && ms <= HONEST_MS * 3; }
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A published time is "honest" within 3x of what the impl's runs really took: of the median of
+ * single runs, or (a coarse clock groups runs per sample, so a sample is a mean) of their mean. A
+ * loaded host stretches some runs, so the two can differ a lot. */
+static int within_3x_of(int mode, double ms)
+{
+    int n = fake_true_n[mode];
+    double mean = 0;
+    for (int i = 0; i < n; i++)
+        mean += fake_true[mode][i] / n;
+    qsort(fake_true[mode], (size_t)n, sizeof(double), cmp_double);
+    double median = n ? fake_true[mode][n / 2] : NAN;
+    int ok = ms >= median / 3 && ms <= (mean > median ? mean : median) * 3;
+    if (!ok)
+        print_message("published %.4g ms, honest median %.4g ms, mean %.4g ms\n", ms, median, mean);
+    return ok;
+}
+#define within_3x(ms) within_3x_of(last_mode, ms)
 
 static void test_zero_timer_is_retimed_with_host_clock(void **state)
 {
@@ -454,7 +488,7 @@ static void test_cross_check_thresholds(void **state)
     assert_int_equal(sd_timer_disagrees(0.05, 2, 5, why, sizeof why), 0);    /* short calls: overhead */
     assert_int_equal(sd_timer_disagrees(12, 10, 5, why, sizeof why), 1);     /* longer than wall */
     assert_non_null(strstr(why, "12 ms vs 10 ms host wall over 5 runs"));
-    assert_int_equal(sd_timer_disagrees(3, 10, 5, why, sizeof why), 1);      /* 2 ms calls, device 0.6 */
+    assert_int_equal(sd_timer_disagrees(3, 10, 5, why, sizeof why), SD_XCHECK_SHORT); /* 2 ms calls, 0.6 */
     assert_int_equal(sd_timer_disagrees(0, 10, 5, why, sizeof why), 1);
     assert_int_equal(sd_timer_disagrees(NAN, 10, 5, why, sizeof why), 1);
 }
@@ -506,7 +540,11 @@ static void test_no_lie_reaches_a_file_as_ok(void **state)
         if (back[i].status != SD_OK)
             continue;
         ok++;
-        assert_true(within_3x(back[i].time_ms_median));
+        int mode = 0;
+        for (int m = 0; gemm_impls[m]; m++)
+            if (!strcmp(gemm_impls[m], back[i].impl))
+                mode = m; /* gemm_impls and the modes of fake_prepare share their order */
+        assert_true(within_3x_of(mode, back[i].time_ms_median));
         assert_true(back[i].tflops <= 0.512);
     }
     assert_int_equal(ok, 4); /* good, zero, coarse, scaled: the last three re-timed */

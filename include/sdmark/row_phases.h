@@ -66,8 +66,11 @@ enum sd_status sd_row_sample(const struct sd_backend_ops *be, void *ctx, struct 
                              const struct sd_sample_opts *o, struct sd_samples *out, char *reason, size_t len);
 
 /* Cross-check thresholds (docs/measurement.md). A batch of `calls` runs whose device timer summed
- * to dev_ms while the host clock saw wall_ms is believable unless it returns nonzero: then `why`
- * holds both times. */
+ * to dev_ms while the host clock saw wall_ms: SD_XCHECK_AGREE, or SD_XCHECK_IMPOSSIBLE (no time, or
+ * longer than the wall time) / SD_XCHECK_SHORT (far shorter) with both times in `why`. The sampler
+ * drops a device timer on IMPOSSIBLE batch totals, or on SHORT totals when most of the batch's
+ * samples are SHORT on their own too. */
+enum { SD_XCHECK_AGREE = 0, SD_XCHECK_IMPOSSIBLE = 1, SD_XCHECK_SHORT = 2 };
 #define SD_XCHECK_LONG_FACTOR 1.05          /* device may exceed wall by 5 % ... */
 #define SD_XCHECK_LONG_SLACK_MS 0.05        /* ... plus 50 us per call (clock domains, rounding) */
 #define SD_XCHECK_SHORT_MIN_CALL_MS 1.0     /* "far shorter" is judged only on calls >= 1 ms wall */
