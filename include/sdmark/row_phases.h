@@ -68,14 +68,15 @@ enum sd_status sd_row_sample(const struct sd_backend_ops *be, void *ctx, struct 
 /* Cross-check thresholds (docs/measurement.md). A batch of `calls` runs whose device timer summed
  * to dev_ms while the host clock saw wall_ms: SD_XCHECK_AGREE, or SD_XCHECK_IMPOSSIBLE (no time, or
  * longer than the wall time) / SD_XCHECK_SHORT (far shorter) with both times in `why`. The sampler
- * drops a device timer on IMPOSSIBLE batch totals, or on SHORT totals when most of the batch's
- * samples are SHORT on their own too. */
+ * drops a device timer on IMPOSSIBLE batch totals, or when most samples of the pass (and at least
+ * SD_XCHECK_SHORT_VOTES) are SHORT on their own. */
 enum { SD_XCHECK_AGREE = 0, SD_XCHECK_IMPOSSIBLE = 1, SD_XCHECK_SHORT = 2 };
 #define SD_XCHECK_LONG_FACTOR 1.05          /* device may exceed wall by 5 % ... */
 #define SD_XCHECK_LONG_SLACK_MS 0.05        /* ... plus 50 us per call (clock domains, rounding) */
 #define SD_XCHECK_SHORT_MIN_CALL_MS 1.0     /* "far shorter" is judged only on calls >= 1 ms wall */
 #define SD_XCHECK_SHORT_FACTOR 3.0          /* device < wall / 3 there is not launch overhead */
 #define SD_XCHECK_BATCH 5                   /* samples per cross-check batch */
+#define SD_XCHECK_SHORT_VOTES 3             /* "far shorter" needs >= 3 samples and most of them */
 #define SD_COARSE_MAX_SAMPLE_MS 200.0       /* group calls per sample up to this much wall time */
 #define SD_COARSE_TICKS 10.0                /* a grouped sample spans >= 10 ticks of a coarse clock */
 int sd_timer_disagrees(double dev_ms, double wall_ms, int calls, char *why, size_t len);

@@ -177,8 +177,8 @@ enum pass_result { PASS_DONE, PASS_GROUP_MORE, PASS_USE_HOST, PASS_FAILED };
 static enum pass_result sample_pass(struct sampler *S, const struct sd_sample_opts *o, int use_dev, int *k,
                                     struct sd_samples *out, enum sd_status *st, char *reason, size_t len)
 {
-    double D = 0, W = 0, start = sd_now_s();
-    int calls = 0, nb = 0, short_votes = 0;
+    double D = 0, W = 0, Dall = 0, Wall = 0, start = sd_now_s();
+    int calls = 0, calls_all = 0, short_votes = 0;
     char scratch[SD_REASON_LEN];
     S->n = 0;
     for (out->stop = NULL; !out->stop;) {
@@ -196,7 +196,8 @@ static enum pass_result sample_pass(struct sampler *S, const struct sd_sample_op
                      *k, w);
             return PASS_USE_HOST;
         }
-        D += d, W += w, calls += *k, nb++;
+        D += d, W += w, calls += *k;
+        Dall += d, Wall += w, calls_all += *k;
         short_votes += sd_timer_disagrees(d, w, *k, scratch, sizeof scratch) == SD_XCHECK_SHORT;
         if (push(S, (use_dev ? d : w) / *k)) {
             *st = SD_ERROR;
@@ -208,13 +209,19 @@ static enum pass_result sample_pass(struct sampler *S, const struct sd_sample_op
         else
             out->stop = sd_measure_should_stop(&o->m, S->v, S->n, sd_now_s() - start);
         if (use_dev && (S->n % SD_XCHECK_BATCH == 0 || out->stop)) {
-            /* "Longer" and "no time" are impossible on the batch totals; "far shorter" must hold for
-             * most samples too, so one sample stretched by a descheduled host thread is not a lie. */
-            int v = sd_timer_disagrees(D, W, calls, out->note, sizeof out->note);
-            if (v == SD_XCHECK_IMPOSSIBLE || (v == SD_XCHECK_SHORT && short_votes * 2 > nb))
+            /* "Longer" and "no time" are impossible on any batch's totals. "Far shorter" must hold
+             * for most samples of the pass, at least SD_XCHECK_SHORT_VOTES of them: a few samples
+             * stretched by a descheduled host thread are not a lying timer. */
+            if (sd_timer_disagrees(D, W, calls, out->note, sizeof out->note) == SD_XCHECK_IMPOSSIBLE)
                 return PASS_USE_HOST;
+            if (short_votes >= SD_XCHECK_SHORT_VOTES && short_votes * 2 > S->n) {
+                snprintf(out->note, sizeof out->note,
+                         "device timer far shorter than the wall time on %d of %d samples: %.4g ms vs %.4g ms "
+                         "host wall over %d runs", short_votes, S->n, Dall, Wall, calls_all);
+                return PASS_USE_HOST;
+            }
             out->note[0] = 0;
-            D = W = 0, calls = nb = short_votes = 0;
+            D = W = 0, calls = 0;
         }
     }
     return PASS_DONE;
