@@ -1,5 +1,6 @@
-/* test_cpu_backend.c — the cpu (OpenBLAS) backend: every impl at odd sizes against the fp64
- * reference, poison, OOM via SDMARK_CPU_MEM_LIMIT, unsupported dtypes, peak-memory accounting. */
+/* test_cpu_backend.c — what only the cpu (OpenBLAS) backend has: its device info, OOM via
+ * SDMARK_CPU_MEM_LIMIT, unsupported dtypes, peak-memory accounting. Every impl at odd sizes against
+ * the fp64 reference (and poison) is tests/test_backend_ops.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,81 +34,6 @@ static void *open_cpu(void)
     assert_int_equal(ops()->open(0, &ctx, reason, sizeof reason), SD_OK);
     assert_non_null(ctx);
     return ctx;
-}
-
-/* max |out - ref| / rms(ref) over the whole output */
-static double full_rel_err(const struct sd_workload *wl, float *const *in, const float *out, size_t n)
-{
-    double *ref = malloc(n * sizeof(double));
-    assert_non_null(ref);
-    sd_ref(wl, (const float *const *)in, ref);
-    double ss = 0, mx = 0;
-    for (size_t i = 0; i < n; i++) {
-        ss += ref[i] * ref[i];
-        double e = fabs((double)out[i] - ref[i]);
-        if (!(e <= mx))
-            mx = e; /* NaN propagates */
-    }
-    free(ref);
-    double rms = sqrt(ss / (double)n);
-    return mx / (rms > 0 ? rms : 1);
-}
-
-/* prepare with 2 input sets, run both, compare each with the full fp64 reference and sd_verify. */
-static void check_impl(const struct sd_workload *wl, const char *impl)
-{
-    void *ctx = open_cpu();
-    char reason[SD_REASON_LEN] = "";
-    struct sd_tensors t;
-    sd_workload_tensors(wl, &t);
-    assert_int_equal(ops()->supports(ctx, wl, impl, reason, sizeof reason), SD_OK);
-    struct sd_plan *p = NULL;
-    enum sd_status st = ops()->prepare(ctx, wl, impl, 2, &p, reason, sizeof reason);
-    if (st != SD_OK)
-        fprintf(stderr, "prepare: %s\n", reason);
-    assert_int_equal(st, SD_OK);
-
-    float *in[2][3] = {{0}};
-    for (int s = 0; s < 2; s++) {
-        for (int i = 0; i < t.n_in; i++) {
-            in[s][i] = malloc(t.in[i] * sizeof(float));
-            sd_fill_random(in[s][i], t.in[i], 1000 + 10 * s + i);
-        }
-        assert_int_equal(ops()->upload(p, s, (const float *const *)in[s], reason, sizeof reason), SD_OK);
-    }
-    float *out = malloc(t.out * sizeof(float));
-    for (int s = 1; s >= 0; s--) {
-        assert_int_equal(ops()->poison(p, reason, sizeof reason), SD_OK);
-        double ms = -1;
-        assert_int_equal(ops()->run(p, s, &ms, reason, sizeof reason), SD_OK);
-        assert_true(ms >= 0);
-        assert_int_equal(ops()->download(p, out, reason, sizeof reason), SD_OK);
-        double err = full_rel_err(wl, in[s], out, t.out);
-        char shape[128];
-        sd_workload_shape_str(wl, shape, sizeof shape);
-        if (!(err < sd_verify_tolerance(wl)))
-            fprintf(stderr, "%s %s %s set %d: rel err %g\n", sd_op_name(wl->op), impl, shape, s, err);
-        assert_true(err < sd_verify_tolerance(wl));
-        struct sd_verify_result vr;
-        sd_verify(wl, (const float *const *)in[s], out, &vr);
-        if (!vr.pass)
-            fprintf(stderr, "verify: %s\n", vr.reason);
-        assert_true(vr.pass);
-    }
-    /* poison alone: the output is all NaN */
-    assert_int_equal(ops()->poison(p, reason, sizeof reason), SD_OK);
-    assert_int_equal(ops()->download(p, out, reason, sizeof reason), SD_OK);
-    for (size_t i = 0; i < t.out; i++)
-        assert_true(isnan(out[i]));
-    ops()->release(p);
-    struct sd_mem_stats ms;
-    ops()->mem_stats(ctx, &ms);
-    assert_int_equal(ms.current_bytes, 0);
-    for (int s = 0; s < 2; s++)
-        for (int i = 0; i < t.n_in; i++)
-            free(in[s][i]);
-    free(out);
-    ops()->close(ctx);
 }
 
 static void test_info(void **state)
@@ -144,47 +70,6 @@ static void test_info(void **state)
     assert_string_equal(o->impls[SD_OP_ATTENTION][0], "unfused");
     assert_string_equal(o->impls[SD_OP_ATTENTION][1], "sliced");
     assert_null(o->impls[SD_OP_ATTENTION][2]);
-}
-
-static void test_gemm(void **state)
-{
-    (void)state;
-    struct sd_workload a = gemm_wl(1, 1, 1, 1), b = gemm_wl(3, 37, 29, 53), c = gemm_wl(1, 65, 130, 257),
-                       d = gemm_wl(2, 200, 7, 3);
-    check_impl(&a, "openblas");
-    check_impl(&b, "openblas");
-    check_impl(&c, "openblas");
-    check_impl(&d, "openblas");
-}
-
-static void test_conv(void **state)
-{
-    (void)state;
-    struct sd_workload ws[] = {
-        conv_wl(2, 3, 5, 7, 9, 3, 1, 1),   /* 3x3 pad 1 */
-        conv_wl(1, 4, 6, 5, 5, 3, 2, 1),   /* stride-2 downsample */
-        conv_wl(3, 4, 6, 4, 7, 3, 2, 1),
-        conv_wl(2, 7, 3, 6, 5, 1, 1, 0),   /* 1x1: no im2col */
-        conv_wl(1, 5, 4, 3, 4, 1, 2, 0),   /* 1x1 stride 2 */
-        conv_wl(1, 2, 3, 6, 6, 5, 1, 2),   /* 5x5 pad 2 */
-        conv_wl(1, 1, 1, 1, 1, 3, 1, 1),
-    };
-    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
-        char err[256];
-        assert_int_equal(sd_workload_validate(&ws[i], err, sizeof err), 0);
-        check_impl(&ws[i], "im2col");
-    }
-}
-
-static void test_attention(void **state)
-{
-    (void)state;
-    struct sd_workload ws[] = {attn_wl(3, 17, 23, 8), attn_wl(2, 5, 1, 4), attn_wl(2, 33, 77, 40),
-                               attn_wl(1, 1, 1, 1), attn_wl(2, 130, 129, 64)};
-    for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
-        check_impl(&ws[i], "unfused");
-        check_impl(&ws[i], "sliced");
-    }
 }
 
 static void test_unsupported(void **state)
@@ -335,9 +220,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_info),
-        cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_conv),
-        cmocka_unit_test(test_attention),
         cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_oom_limit),
         cmocka_unit_test(test_peak_accounting),

@@ -10,6 +10,9 @@
 
 #include <cmocka.h>
 
+#include <stdlib.h>
+
+#include "sdmark/fault.h"
 #include "sdmark/measure.h"
 
 #define EPS 1e-12
@@ -276,6 +279,36 @@ static void test_clock_monotonic(void **state)
     assert_true(a > 0);
 }
 
+/* The lying timers SDMARK_FAULT=timer=... simulates (the harness must catch each, test_run.c). */
+static void test_fault_timer_lies(void **state)
+{
+    (void)state;
+    unsetenv("SDMARK_FAULT");
+    sd_fault_reset();
+    assert_int_equal(sd_fault_timer(), SD_FAULT_TIMER_HONEST);
+    assert_true(sd_fault_timer_ms(1.25, 100.0) == 1.25);
+    setenv("SDMARK_FAULT", "alloc=3,timer=zero", 1);
+    sd_fault_reset();
+    assert_true(sd_fault_timer_ms(1.25, 100.0) == 0);
+    setenv("SDMARK_FAULT", "timer=scaled", 1);
+    sd_fault_reset();
+    assert_true(sd_fault_timer_ms(1.25, 100.0) == 12.5);
+    setenv("SDMARK_FAULT", "timer=fast", 1);
+    sd_fault_reset();
+    assert_true(fabs(sd_fault_timer_ms(1.25, 100.0) - 1.25e-3) < 1e-15);
+    setenv("SDMARK_FAULT", "timer=coarse", 1);
+    sd_fault_reset();
+    /* 4 ms ticks: a 1 ms run reads 0 or 4; one starting 0.5 ms before a tick reads 4 */
+    assert_true(sd_fault_timer_ms(1.0, 100.0) == 0);      /* t = 100000 .. 100001 ms: no tick */
+    assert_true(sd_fault_timer_ms(1.0, 100.0035) == 4);   /* crosses the tick at 100004 ms */
+    assert_true(sd_fault_timer_ms(9.0, 100.0) == 8);      /* whole ticks, within one of the truth */
+    setenv("SDMARK_FAULT", "timer=bogus", 1);
+    sd_fault_reset();
+    assert_int_equal(sd_fault_timer(), SD_FAULT_TIMER_HONEST);
+    unsetenv("SDMARK_FAULT");
+    sd_fault_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_stop_timeout_and_max_samples),
         cmocka_unit_test(test_stop_sequence_terminates),
         cmocka_unit_test(test_clock_monotonic),
+        cmocka_unit_test(test_fault_timer_lies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

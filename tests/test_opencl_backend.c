@@ -1,6 +1,8 @@
-/* test_opencl_backend.c - the OpenCL backend against the double-precision CPU reference
- * (include/sdmark/verify.h) at odd shapes, plus OOM, poison, unsupported dtypes, build errors,
- * the kernel-dir override and the tuning cache. Skips when no OpenCL device is present. */
+/* test_opencl_backend.c - what only the OpenCL backend has: its kernel parameter variants (GPU- and
+ * CPU-style tiles) against the double-precision CPU reference at odd shapes, plus OOM, poison,
+ * unsupported dtypes, build errors, the kernel-dir override and the tuning cache. Every impl with
+ * its default parameters is covered by tests/test_backend_ops.c. Skips when no OpenCL device is
+ * present. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -157,15 +159,6 @@ static void test_probe_open(void **state)
     assert_true(reason[0] != 0);
 }
 
-static void test_gemm_own(void **state)
-{
-    NEED_DEVICE();
-    for (size_t i = 0; i < NGEMM; i++) {
-        struct sd_workload wl = gemm_wl(gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], gemm_shapes[i][3]);
-        check_run(&wl, "own", NULL, 1e-5);
-    }
-}
-
 static void test_gemm_own_gpu_style(void **state)
 {
     NEED_DEVICE();
@@ -188,22 +181,6 @@ static void test_gemm_own_gpu_style(void **state)
     }
 }
 
-static void test_gemm_clblast(void **state)
-{
-    NEED_DEVICE();
-    bool have = false;
-    for (const char *const *p = B->impls[SD_OP_GEMM]; *p; p++)
-        have |= strcmp(*p, "clblast") == 0;
-    if (!have) {
-        print_message("skipped: built without CLBlast\n");
-        skip();
-    }
-    for (size_t i = 0; i < NGEMM; i++) {
-        struct sd_workload wl = gemm_wl(gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], gemm_shapes[i][3]);
-        check_run(&wl, "clblast", NULL, 1e-5);
-    }
-}
-
 static const int64_t conv_shapes[][8] = {
     /* b, ci, co, h, w, r, stride, pad */
     {1, 5, 7, 9, 11, 3, 1, 1},   {2, 3, 5, 7, 6, 3, 2, 1},   {1, 7, 3, 5, 9, 1, 1, 0},
@@ -221,12 +198,6 @@ static void conv_all(const struct ocl_params *prm)
         assert_int_equal(sd_workload_validate(&wl, err, sizeof(err)), 0);
         check_run(&wl, "own", prm, 1e-5);
     }
-}
-
-static void test_conv2d_own(void **state)
-{
-    NEED_DEVICE();
-    conv_all(NULL);
 }
 
 static void test_conv2d_own_variants(void **state)
@@ -254,9 +225,6 @@ static void attn_all(const char *impl, const struct ocl_params *prm)
     }
 }
 
-static void test_attention_unfused(void **state) { NEED_DEVICE(); attn_all("unfused", NULL); }
-static void test_attention_sliced(void **state) { NEED_DEVICE(); attn_all("sliced", NULL); }
-static void test_attention_flash(void **state) { NEED_DEVICE(); attn_all("flash", NULL); }
 
 static void test_attention_flash_variants(void **state)
 {
@@ -493,14 +461,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_probe_open),
-        cmocka_unit_test(test_gemm_own),
         cmocka_unit_test(test_gemm_own_gpu_style),
-        cmocka_unit_test(test_gemm_clblast),
-        cmocka_unit_test(test_conv2d_own),
         cmocka_unit_test(test_conv2d_own_variants),
-        cmocka_unit_test(test_attention_unfused),
-        cmocka_unit_test(test_attention_sliced),
-        cmocka_unit_test(test_attention_flash),
         cmocka_unit_test(test_attention_flash_variants),
         cmocka_unit_test(test_oom),
         cmocka_unit_test(test_poison_and_mem),

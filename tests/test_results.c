@@ -369,7 +369,7 @@ static void test_csv_unknown_numbers_are_empty(void **state)
     assert_null(strstr(text, "nan"));
     assert_null(strstr(text, "inf"));
     /* row 0: every double empty, throttled -1, status error */
-    assert_non_null(strstr(text, "\n1,,,,,,,,,,,0,0,0,0,0,,gemm,,,fp32,fp32,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
+    assert_non_null(strstr(text, "\n2,,,,,,,,,,,,0,0,0,0,0,,gemm,,,fp32,fp32,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
                                  ",,,,,,0,,,,,,,,,,,,,-1,,none,,,error,\n"));
     free(text);
     size_t n;
@@ -487,7 +487,7 @@ static void test_json_round_trip_all_columns(void **state)
     write_ok(path, "json", rows, 3);
     size_t len;
     char *text = slurp(path, &len);
-    assert_non_null(strstr(text, "\"schema_version\":\t1,"));
+    assert_non_null(strstr(text, "\"schema_version\":\t2,"));
     assert_non_null(strstr(text, "\"time_ms_median\":\tnull"));
     assert_non_null(strstr(text, "\"mem_bytes\":\t81559732224,"));
     assert_non_null(strstr(text, "\"m\":\t8192,"));
@@ -764,12 +764,12 @@ static void test_reader_missing_column(void **state)
     (void)state;
     char *csv = valid_csv();
     char *bad = replace(csv, ",status,reason\n", ",status\n");
-    text_err("miss.csv", bad, ":1: missing column 'reason' (schema_version 1 needs it)");
+    text_err("miss.csv", bad, ":1: missing column 'reason' (schema_version 2 needs it)");
     free(bad);
     bad = replace(csv, ",tflops,", ",tflopz,");
-    text_err("miss2.csv", bad, ":1: missing column 'tflops' (schema_version 1 needs it)");
+    text_err("miss2.csv", bad, ":1: missing column 'tflops' (schema_version 2 needs it)");
     free(bad);
-    text_err("only.csv", "schema_version\n1\n", ":1: missing column 'sdmark_version' (schema_version 1 needs it)");
+    text_err("only.csv", "schema_version\n1\n", ":1: missing column 'sdmark_version' (schema_version 2 needs it)");
     free(csv);
 }
 
@@ -777,21 +777,21 @@ static void test_reader_newer_schema(void **state)
 {
     (void)state;
     char *csv = valid_csv();
-    char *bad = replace(csv, "\n1,", "\n2,");
-    text_err("v2.csv", bad, ":2: schema_version 2 is not known to this sdmark (knows 1..1); upgrade sdmark to read it");
+    char *bad = replace(csv, "\n1,", "\n3,");
+    text_err("v3.csv", bad, ":2: schema_version 3 is not known to this sdmark (knows 1..2); upgrade sdmark to read it");
     free(bad);
     bad = replace(csv, "\n1,", "\n0,");
-    text_err("v0.csv", bad, ":2: schema_version 0 is not known to this sdmark (knows 1..1); upgrade sdmark to read it");
+    text_err("v0.csv", bad, ":2: schema_version 0 is not known to this sdmark (knows 1..2); upgrade sdmark to read it");
     free(bad);
     bad = replace(csv, "\n1,", "\n,");
     text_err("vempty.csv", bad,
-             ":2: schema_version 0 is not known to this sdmark (knows 1..1); upgrade sdmark to read it");
+             ":2: schema_version 0 is not known to this sdmark (knows 1..2); upgrade sdmark to read it");
     free(bad);
     free(csv);
-    text_err("v2.json", "{\"schema_version\": 2, \"rows\": []}",
-             ": schema_version 2 is not known to this sdmark (knows 1..1)");
+    text_err("v3.json", "{\"schema_version\": 3, \"rows\": []}",
+             ": schema_version 3 is not known to this sdmark (knows 1..2)");
     text_err("v0.json", "{\"schema_version\": 0.5, \"rows\": []}",
-             ": schema_version 0.5 is not known to this sdmark (knows 1..1)");
+             ": schema_version 0.5 is not known to this sdmark (knows 1..2)");
     /* a row-level schema_version is checked in JSON too */
     struct sd_result r;
     fill_row(&r, 0);
@@ -804,8 +804,61 @@ static void test_reader_newer_schema(void **state)
     char *second = strstr(strstr(j, "\"rows\""), "\"schema_version\":\t1");
     assert_non_null(second);
     second[strlen("\"schema_version\":\t")] = '7';
-    text_err("rowv7.json", j, ": row 0: schema_version 7 is not known to this sdmark (knows 1..1)");
+    text_err("rowv7.json", j, ": row 0: schema_version 7 is not known to this sdmark (knows 1..2)");
     free(j);
+}
+
+/* Schema 1 had no device_kind: such a file still reads, with the kind unknown (""). A v2 row
+ * carries the kind and the reader sets dev.kind from it. */
+static void test_reader_schema1_without_device_kind(void **state)
+{
+    (void)state;
+    struct sd_result r;
+    fill_row(&r, 0);
+    snprintf(r.host, sizeof r.host, "plainhost");
+    snprintf(r.dev.name, sizeof r.dev.name, "plainname");
+    snprintf(r.reason, sizeof r.reason, "plainreason");
+    snprintf(r.device_kind, sizeof r.device_kind, "gpu");
+    char path[512];
+    tpath(path, sizeof path, "kind.csv");
+    write_ok(path, "csv", &r, 1);
+    struct sd_result *rows;
+    size_t n;
+    char err[512];
+    assert_int_equal(sd_results_read(path, &rows, &n, err, sizeof err), 0);
+    assert_string_equal(rows[0].device_kind, "gpu");
+    assert_int_equal(rows[0].dev.kind, SD_DEVICE_GPU);
+    free(rows);
+    size_t len;
+    char *csv = slurp(path, &len);
+    char *v1 = replace(csv, ",device_kind,", ",");
+    char *v1b = replace(v1, ",gpu,", ",");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(v1b, f);
+    fclose(f);
+    assert_int_equal(sd_results_read(path, &rows, &n, err, sizeof err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].device_kind, "");
+    assert_int_equal(rows[0].dev.kind, SD_DEVICE_OTHER);
+    free(rows);
+    /* the same in JSON: a row without the key reads with the kind unknown */
+    tpath(path, sizeof path, "kind.json");
+    write_ok(path, "json", &r, 1);
+    char *json = slurp(path, &len);
+    char *j1 = replace(json, "\"device_kind\":\t\"gpu\",", "");
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(j1, f);
+    fclose(f);
+    assert_int_equal(sd_results_read(path, &rows, &n, err, sizeof err), 0);
+    assert_string_equal(rows[0].device_kind, "");
+    free(rows);
+    free(json);
+    free(j1);
+    free(csv);
+    free(v1);
+    free(v1b);
 }
 
 static void test_reader_nonfinite(void **state)
@@ -865,15 +918,15 @@ static void test_reader_malformed_quotes_and_field_count(void **state)
     size_t l = strlen(two);
     char *three = malloc(l + 64);
     sprintf(three, "%s1,2,3\n", two);
-    text_err("span.csv", three, ":4: 3 fields, header has 65");
+    text_err("span.csv", three, ":4: 3 fields, header has 66");
     free(three);
     free(two);
     /* too few / too many fields */
     bad = replace(csv, ",plainreason\n", "\n");
-    text_err("few.csv", bad, ":2: 64 fields, header has 65");
+    text_err("few.csv", bad, ":2: 65 fields, header has 66");
     free(bad);
     bad = replace(csv, ",plainreason\n", ",plainreason,extra\n");
-    text_err("many.csv", bad, ":2: 66 fields, header has 65");
+    text_err("many.csv", bad, ":2: 67 fields, header has 66");
     free(bad);
     /* more fields than the reader can hold */
     char *wide = malloc(strlen(csv) + 1000);
@@ -902,7 +955,7 @@ static void test_reader_invalid_values(void **state)
         {",18446744073709551615,", ",18446744073709551616,", ":2: column 'mem_bytes': invalid value '18446744073709551616'"},
         {",9223372036854775807,", ",9223372036854775808,", ":2: column 'm': invalid value '9223372036854775808'"},
         {",0.0045,", ",0.0045x,", ":2: column 'rel_noise': invalid value '0.0045x'"},
-        {",0.0045,", ",0,0045,", ":2: 66 fields, header has 65"},
+        {",0.0045,", ",0,0045,", ":2: 67 fields, header has 66"},
         {",cublas,", ",cublas_with_a_name_longer_than_31,", ":2: column 'impl': value too long (33 chars, max 31)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -986,6 +1039,7 @@ int main(void)
         cmocka_unit_test(test_locale_independent),
         cmocka_unit_test(test_reader_missing_column),
         cmocka_unit_test(test_reader_newer_schema),
+        cmocka_unit_test(test_reader_schema1_without_device_kind),
         cmocka_unit_test(test_reader_nonfinite),
         cmocka_unit_test(test_reader_foreign_and_empty),
         cmocka_unit_test(test_reader_malformed_quotes_and_field_count),

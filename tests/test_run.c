@@ -1,6 +1,9 @@
 /* test_run.c — the harness (src/core/run.c) against a fake in-memory backend: a correct impl gets a
  * verified time; an impl that writes nothing (poisoned output) or a wrong answer is `wrong` with no
- * time; prepare failures become oom/error rows; pct_of_spec follows the card; slugs; row counts. */
+ * time; prepare failures become oom/error rows; pct_of_spec follows the card; slugs; row counts.
+ * The fake's device "takes" 0.5 ms per run (it waits that long on the host clock), so its timer is
+ * honest; the liar impls report zero, coarse (4 ms ticks) or 10x scaled times, and `toofast` reports
+ * 1 ns: none may reach a results file as `ok` with a time more than 3x from the honest 0.5 ms. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,16 +12,27 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "run.h"
 #include "sdmark/analysis.h"
+#include "sdmark/fault.h"
+#include "sdmark/row_phases.h"
+
+#define HONEST_MS 0.5
 
 static const char *fake_timer_now = "fake_event";
 static int fake_last_nsets;
+/* What each impl's runs really took in its last row (per mode): the honest time a published time
+ * is held to (within 3x). The host may deschedule the fake, so this is measured, not assumed. */
+#define TRUE_MAX 4096
+static double fake_true[16][TRUE_MAX];
+static int fake_true_n[16];
+static int last_mode; /* mode of the impl row() ran last */
 
 struct fake_plan {
     struct sd_workload wl;
-    int mode; /* 0 good, 1 lazy (writes nothing), 2 wrong (off by 1 %) */
+    int mode; /* 0 good, 1 lazy (writes nothing), 2 wrong (off by 1 %), 4 fallback, 5.. liars */
     int nsets;
     float *in[16][2];
     float *out;
@@ -29,6 +43,9 @@ static int fake_probe(struct sd_device_info *out, int max)
     if (max > 0) {
         memset(out, 0, sizeof *out);
         snprintf(out->name, sizeof out->name, "Fake GPU (RTX 4090)");
+        out->kind = SD_DEVICE_GPU;
+        out->compute_units = 1; /* bound: 1 CU x 1 GHz x 128 lanes x 2 x2 margin = 0.512 TFLOP/s */
+        out->clock_mhz = 1000;
     }
     return 1;
 }
@@ -40,7 +57,9 @@ static enum sd_status fake_open(int i, void **ctx, char *r, size_t l)
 static void fake_close(void *ctx) {}
 static void fake_info(void *ctx, struct sd_device_info *info) { fake_probe(info, 1); }
 
-static const char *const gemm_impls[] = {"good", "lazy", "wrong", "oom", "broken", NULL};
+static const char *const gemm_impls[] = {"good",   "lazy",   "wrong",   "oom", "broken", "zero",
+                                         "coarse", "scaled", "toofast", NULL};
+enum { LIAR_ZERO = 5, LIAR_COARSE, LIAR_SCALED, LIAR_TOOFAST };
 
 static enum sd_status fake_prepare(void *ctx, const struct sd_workload *wl, const char *impl, int nsets,
                                    struct sd_plan **plan, char *reason, size_t len)
@@ -60,7 +79,12 @@ static enum sd_status fake_prepare(void *ctx, const struct sd_workload *wl, cons
         *plan = (struct sd_plan *)p;
         return SD_OK;
     }
-    p->mode = !strcmp(impl, "lazy") ? 1 : !strcmp(impl, "wrong") ? 2 : !strcmp(impl, "fallback") ? 4 : 0;
+    static const char *const modes[] = {"good", "lazy", "wrong", "roomy", "fallback",
+                                        "zero", "coarse", "scaled", "toofast"};
+    for (int m = 0; m < (int)(sizeof modes / sizeof *modes); m++)
+        if (!strcmp(impl, modes[m]))
+            p->mode = m;
+    fake_true_n[p->mode] = 0;
     assert_true(nsets >= 1 && nsets <= 16); /* the harness caps rotation at 16 sets */
     fake_last_nsets = nsets;
     p->nsets = nsets;
@@ -105,8 +129,23 @@ static enum sd_status fake_run(struct sd_plan *pl, int set, double *ms, char *r,
                 p->out[i * w->n + j] = (float)(p->mode == 2 ? acc * 1.01 : acc);
             }
     }
-    if (ms)
-        *ms = 0.5; /* a fixed "device" time: the statistics are known exactly */
+    double t0 = sd_now_s();
+    if (p->mode != LIAR_TOOFAST) /* the device "takes" HONEST_MS */
+        while ((sd_now_s() - t0) * 1e3 < HONEST_MS)
+            ;
+    if (ms) { /* the "device" time is what the device really took (an honest timer, even when descheduled) */
+        *ms = (sd_now_s() - t0) * 1e3;
+        if (fake_true_n[p->mode] < TRUE_MAX)
+            fake_true[p->mode][fake_true_n[p->mode]++] = *ms;
+    }
+    if (ms && p->mode == LIAR_ZERO)
+        *ms = 0;
+    if (ms && p->mode == LIAR_SCALED)
+        *ms *= 10;
+    if (ms && p->mode == LIAR_COARSE) /* 4 ms ticks, phase from the host clock */
+        *ms = (floor((t0 * 1e3 + *ms) / 4.0) - floor(t0 * 1e3 / 4.0)) * 4.0;
+    if (ms && p->mode == LIAR_TOOFAST)
+        *ms = 1e-6;
     if (ms && p->mode == 4) /* device events found unusable: the backend times with the host clock */
         fake_timer_now = "host_monotonic";
     return SD_OK;
@@ -170,11 +209,24 @@ static void gemm_wl(struct sd_workload *wl)
     snprintf(wl->suite, sizeof wl->suite, "t");
 }
 
+/* The spec-sheet lookup cmd_run gives the harness, reduced to one card. */
+static int one_card(void *arg, const struct sd_device_info *dev, const struct sd_workload *wl, struct sd_spec *out)
+{
+    const struct sd_card *c = arg;
+    out->peak_tflops = sd_card_peak_tflops(c, wl->dtype, wl->acc);
+    out->bw_gbs = c->bw_gbs;
+    snprintf(out->name, sizeof out->name, "%s", c->name);
+    return 0;
+}
+
 static void row(const char *impl, struct sd_result *r, const struct sd_card *card)
 {
     struct sd_run_opts o;
     opts(&o);
-    o.card = card;
+    last_mode = !strcmp(impl, "zero") ? LIAR_ZERO : !strcmp(impl, "coarse") ? LIAR_COARSE
+              : !strcmp(impl, "scaled") ? LIAR_SCALED : 0;
+    if (card)
+        o.spec = (struct sd_spec_source){one_card, (void *)card};
     struct sd_workload wl;
     gemm_wl(&wl);
     struct sd_device_info dev;
@@ -189,10 +241,11 @@ static void test_good_row_is_timed(void **state)
     row("good", &r, NULL);
     assert_int_equal(r.status, SD_OK);
     assert_string_equal(r.verify, "pass");
-    assert_true(r.time_ms_median == 0.5 && r.time_ms_min == 0.5 && r.rel_noise == 0);
+    assert_true(r.time_ms_median >= HONEST_MS && r.time_ms_min >= HONEST_MS && r.time_ms_min <= r.time_ms_median);
     assert_true(r.samples >= 5);
     assert_string_equal(r.timer, "fake_event");
-    assert_true(fabs(r.tflops - 2.0 * 13 * 7 * 5 / 0.5e-3 / 1e12) < 1e-15);
+    assert_string_equal(r.reason, ""); /* an honest timer is kept without a note */
+    assert_true(fabs(r.tflops - 2.0 * 13 * 7 * 5 / (r.time_ms_median * 1e-3) / 1e12) < 1e-15);
     assert_true(r.peak_mem_bytes == 4096);
     assert_true(isnan(r.pct_of_spec));
 }
@@ -318,12 +371,188 @@ static void test_slug_and_counts(void **state)
     assert_int_equal(sd_suite_parse("t", "t.suite", text, strlen(text), &s, err, sizeof err), 0);
     struct sd_run_opts o;
     opts(&o);
-    assert_int_equal(sd_count_rows(&fake, &s, &o), 10); /* 2 gemm items x 5 impls; no conv impls */
+    assert_int_equal(sd_count_rows(&fake, &s, &o), 18); /* 2 gemm items x 9 impls; no conv impls */
     o.impls = "good,oom";
     assert_int_equal(sd_count_rows(&fake, &s, &o), 4);
     o.dtype_mask = 1u << SD_FP16;
     assert_int_equal(sd_count_rows(&fake, &s, &o), 2);
     sd_suite_free(&s);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A published time is "honest" within 3x of what the impl's runs really took: of the median of
+ * single runs, or (a coarse clock groups runs per sample, so a sample is a mean) of their mean. A
+ * loaded host stretches some runs, so the two can differ a lot. */
+static int within_3x_of(int mode, double ms)
+{
+    int n = fake_true_n[mode];
+    double mean = 0;
+    for (int i = 0; i < n; i++)
+        mean += fake_true[mode][i] / n;
+    qsort(fake_true[mode], (size_t)n, sizeof(double), cmp_double);
+    double median = n ? fake_true[mode][n / 2] : NAN;
+    int ok = ms >= median / 3 && ms <= (mean > median ? mean : median) * 3;
+    if (!ok)
+        print_message("published %.4g ms, honest median %.4g ms, mean %.4g ms\n", ms, median, mean);
+    return ok;
+}
+#define within_3x(ms) within_3x_of(last_mode, ms)
+
+static void test_zero_timer_is_retimed_with_host_clock(void **state)
+{
+    struct sd_result r;
+    row("zero", &r, NULL);
+    assert_int_equal(r.status, SD_OK);
+    assert_string_equal(r.timer, "host_monotonic");
+    assert_non_null(strstr(r.reason, "re-timed with the host clock"));
+    assert_true(within_3x(r.time_ms_median));
+}
+
+static void test_scaled_timer_is_retimed_with_host_clock(void **state)
+{
+    struct sd_result r;
+    row("scaled", &r, NULL);
+    assert_int_equal(r.status, SD_OK);
+    assert_string_equal(r.timer, "host_monotonic");
+    assert_non_null(strstr(r.reason, "longer than the wall time"));
+    assert_true(within_3x(r.time_ms_median));
+}
+
+/* A 4 ms clock on 0.5 ms runs: calls are grouped per sample (or the host clock takes over). */
+static void test_coarse_timer_groups_calls(void **state)
+{
+    struct sd_result r;
+    row("coarse", &r, NULL);
+    assert_int_equal(r.status, SD_OK);
+    assert_true(strstr(r.reason, "runs per sample") || !strcmp(r.timer, "host_monotonic"));
+    assert_true(within_3x(r.time_ms_median));
+}
+
+/* 910 FLOP in 1 ns is 0.91 TFLOP/s on a device bounded at 0.512: an error naming the bound. */
+static void test_too_fast_is_an_error_naming_the_bound(void **state)
+{
+    struct sd_result r;
+    row("toofast", &r, NULL);
+    assert_int_equal(r.status, SD_ERROR);
+    assert_non_null(strstr(r.reason, "implausible: "));
+    assert_non_null(strstr(r.reason, "> bound 0.512 TFLOP/s (1 CUs x 1000 MHz x 128 lanes x 2"));
+    assert_true(isnan(r.time_ms_median) && isnan(r.tflops));
+    /* a spec sheet is the bound where there is one: a card at 1e-9 TFLOP/s makes even `good` too fast */
+    struct sd_card tiny;
+    memset(&tiny, 0, sizeof tiny);
+    snprintf(tiny.name, sizeof tiny.name, "Tiny");
+    tiny.fp32 = tiny.tf32 = tiny.fp16 = tiny.fp16_f32acc = tiny.bf16 = 1e-9;
+    tiny.bw_gbs = NAN;
+    row("good", &r, &tiny);
+    assert_int_equal(r.status, SD_ERROR);
+    assert_non_null(strstr(r.reason, "(Tiny spec fp32 peak)"));
+}
+
+/* A CPU device is bounded by its SIMD peak from cpu_features, with the 2x margin named. */
+static void test_cpu_device_bound_from_flags(void **state)
+{
+    struct sd_device_info dev;
+    fake_info(NULL, &dev);
+    dev.kind = SD_DEVICE_CPU;
+    struct sd_workload wl;
+    gemm_wl(&wl);
+    struct sd_bound b;
+    sd_bound_for(&dev, &wl, NULL, false, &b);
+    assert_true(b.tflops > 0 && isfinite(b.tflops));
+    assert_non_null(strstr(b.tflops_basis, "cpu fp32 peak"));
+    assert_non_null(strstr(b.tflops_basis, "x2 margin"));
+    char why[256];
+    assert_int_equal(sd_bound_exceeded(&b, b.tflops * 1.01, NAN, why, sizeof why), 1);
+    assert_int_equal(sd_bound_exceeded(&b, b.tflops * 0.99, NAN, why, sizeof why), 0);
+    /* a GPU without CU count or clock has no derived bound; bandwidth only from a spec, cold only */
+    dev.kind = SD_DEVICE_GPU;
+    dev.clock_mhz = 0;
+    sd_bound_for(&dev, &wl, NULL, false, &b);
+    assert_true(isinf(b.tflops) && isinf(b.gbs));
+    struct sd_spec spec = {NAN, 1000, "Card"};
+    sd_bound_for(&dev, &wl, &spec, false, &b);
+    assert_true(b.gbs == 2000 && strstr(b.gbs_basis, "Card spec 1000 GB/s x2 margin"));
+    sd_bound_for(&dev, &wl, &spec, true, &b);
+    assert_true(isinf(b.gbs));
+}
+
+static void test_cross_check_thresholds(void **state)
+{
+    char why[256];
+    assert_int_equal(sd_timer_disagrees(10, 10.2, 5, why, sizeof why), 0);   /* honest */
+    assert_int_equal(sd_timer_disagrees(0.05, 2, 5, why, sizeof why), 0);    /* short calls: overhead */
+    assert_int_equal(sd_timer_disagrees(12, 10, 5, why, sizeof why), 1);     /* longer than wall */
+    assert_non_null(strstr(why, "12 ms vs 10 ms host wall over 5 runs"));
+    assert_int_equal(sd_timer_disagrees(3, 10, 5, why, sizeof why), SD_XCHECK_SHORT); /* 2 ms calls, 0.6 */
+    assert_int_equal(sd_timer_disagrees(0, 10, 5, why, sizeof why), 1);
+    assert_int_equal(sd_timer_disagrees(NAN, 10, 5, why, sizeof why), 1);
+}
+
+/* The same lies through SDMARK_FAULT=timer=... on the honest impl (what the end-to-end binary uses). */
+static void test_fault_injected_timer_lies(void **state)
+{
+    const char *lies[] = {"timer=zero", "timer=scaled", "timer=coarse"};
+    for (int i = 0; i < 3; i++) {
+        setenv("SDMARK_FAULT", lies[i], 1);
+        sd_fault_reset();
+        struct sd_result r;
+        row("good", &r, NULL);
+        assert_int_equal(r.status, SD_OK);
+        assert_true(within_3x(r.time_ms_median));
+        assert_true(r.reason[0] != 0); /* the row says what happened to its timer */
+    }
+    unsetenv("SDMARK_FAULT");
+    sd_fault_reset();
+}
+
+/* Every impl of the fake through sd_run_suite into a CSV, read back: no `ok` row is implausible or
+ * more than 3x from the honest time. */
+static void test_no_lie_reaches_a_file_as_ok(void **state)
+{
+    char dir[] = "/tmp/sdmark-test-run-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct sd_suite s;
+    char err[256], path[512];
+    const char *text = "gemm g 1 m=13 n=7 k=5 dtype=fp32\n";
+    assert_int_equal(sd_suite_parse("t", "t.suite", text, strlen(text), &s, err, sizeof err), 0);
+    struct sd_run_opts o;
+    opts(&o);
+    o.out_dir = dir;
+    o.csv = 1;
+    struct sd_device_info dev;
+    fake_info(NULL, &dev);
+    snprintf(dev.backend, sizeof dev.backend, "fake");
+    struct sd_result *rows = NULL, *back = NULL;
+    size_t n = 0, nb = 0;
+    int idx = 0;
+    assert_int_equal(sd_run_suite(&fake, (void *)1, &dev, &s, &o, &idx, 9, sd_now_s(), &rows, &n), 0);
+    snprintf(path, sizeof path, "%s/fake-fake-gpu-rtx-4090-t.csv", dir);
+    assert_int_equal(sd_results_read(path, &back, &nb, err, sizeof err), 0);
+    assert_int_equal(nb, 9);
+    int ok = 0;
+    for (size_t i = 0; i < nb; i++) {
+        assert_string_equal(back[i].device_kind, "gpu");
+        if (back[i].status != SD_OK)
+            continue;
+        ok++;
+        int mode = 0;
+        for (int m = 0; gemm_impls[m]; m++)
+            if (!strcmp(gemm_impls[m], back[i].impl))
+                mode = m; /* gemm_impls and the modes of fake_prepare share their order */
+        assert_true(within_3x_of(mode, back[i].time_ms_median));
+        assert_true(back[i].tflops <= 0.512);
+    }
+    assert_int_equal(ok, 4); /* good, zero, coarse, scaled: the last three re-timed */
+    free(rows);
+    free(back);
+    sd_suite_free(&s);
+    remove(path);
+    rmdir(dir);
 }
 
 int main(void)
@@ -338,6 +567,14 @@ int main(void)
         cmocka_unit_test(test_rotation_respects_backend_limit),
         cmocka_unit_test(test_pct_of_spec_uses_card),
         cmocka_unit_test(test_slug_and_counts),
+        cmocka_unit_test(test_zero_timer_is_retimed_with_host_clock),
+        cmocka_unit_test(test_scaled_timer_is_retimed_with_host_clock),
+        cmocka_unit_test(test_coarse_timer_groups_calls),
+        cmocka_unit_test(test_too_fast_is_an_error_naming_the_bound),
+        cmocka_unit_test(test_cpu_device_bound_from_flags),
+        cmocka_unit_test(test_cross_check_thresholds),
+        cmocka_unit_test(test_fault_injected_timer_lies),
+        cmocka_unit_test(test_no_lie_reaches_a_file_as_ok),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,8 @@
 #include "sdmark/status.h"
 #include "sdmark/workload.h"
 
-#define SD_SCHEMA_VERSION 1
+/* v2 adds device_kind (v1 files read with it empty; analysis then falls back to backend names). */
+#define SD_SCHEMA_VERSION 2
 #define SD_REASON_MAX 256
 
 struct sd_result {
@@ -28,6 +29,7 @@ struct sd_result {
     char host[64];
     /* device */
     struct sd_device_info dev;     /* backend, name, arch, driver/api version, cu, clock, mem, l2 */
+    char device_kind[8];           /* cpu | gpu | other; "" in schema-1 files (kind unknown) */
     /* workload */
     struct sd_workload wl;         /* suite, op, label, dtype, acc, layout, shape, count */
     char impl[32];

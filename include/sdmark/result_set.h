@@ -13,6 +13,7 @@ struct sd_device_ref {
     char backend[16];
     char name[128];
     char arch[64];
+    char kind[8];                 /* device_kind column: cpu | gpu | other, "" in schema-1 files */
     const struct sd_card *card;   /* matched spec row, or NULL (CPUs, unknown GPUs) */
 };
 

@@ -112,6 +112,7 @@ void sd_rset_index(struct sd_rset *s, const struct sd_cards *cards)
             snprintf(x->backend, sizeof x->backend, "%s", r->dev.backend);
             snprintf(x->name, sizeof x->name, "%s", r->dev.name);
             snprintf(x->arch, sizeof x->arch, "%s", r->dev.arch);
+            snprintf(x->kind, sizeof x->kind, "%s", r->device_kind);
             /* A card spec applies only to a GPU device: the cpu backend and PoCL never match. */
             x->card = sd_device_is_gpu(x) ? sd_cards_match_device(cards, r->dev.name, r->dev.mem_bytes) : NULL;
         }
@@ -139,6 +140,9 @@ void sd_device_display(const struct sd_device_ref *d, char *buf, size_t len)
 
 bool sd_device_is_gpu(const struct sd_device_ref *d)
 {
+    /* Files since schema 2 say what the device is; older files fall back to backend and name. */
+    if (d->kind[0])
+        return strcmp(d->kind, "cpu") != 0; /* as before: whatever is not a CPU is spec'd as a GPU */
     if (!strcmp(d->backend, "cuda"))
         return true;
     if (!strcmp(d->backend, "cpu"))

@@ -23,6 +23,9 @@ static void usage(FILE *f)
             "usage: sdmark run [options]\n"
             "Runs suites on a device: every (workload, impl) is verified against a CPU reference in\n"
             "double precision, then timed until its noise is <= --max-noise or --min-time has passed.\n"
+            "The device timer is cross-checked with the host clock (a timer that disagrees is replaced by\n"
+            "the host clock: see the timer and reason columns), and a row faster than the device can be\n"
+            "(spec peak in bench/cards.csv, else a bound from what the device reports) is an error row.\n"
             "Writes <out>/<backend>-<device>-<suite>.csv (and .json) after every row (device index N > 0\n"
             "adds -devN to <device>, so identical cards keep separate files).\n\n"
             "  --suite NAME|FILE    suite to run (repeatable, or comma list). NAME is bench/NAME.suite:\n"
@@ -143,23 +146,146 @@ static int run_all_devices(int argc, char **argv, const struct sd_backend_ops *b
     return rc;
 }
 
-int sd_cmd_run(int argc, char **argv)
-{
+/* Everything the command line says, before any device is touched. */
+struct run_cli {
     struct sd_run_opts o;
-    memset(&o, 0, sizeof o);
-    sd_measure_defaults(&o.m);
-    o.out_dir = "results";
-    o.csv = o.json = 1;
     char *suites[MAX_SUITES];
-    int nsuites = 0;
+    int nsuites;
     char *backends[MAX_BACKENDS];
-    int nbackends = 0;
-    const char *device = "0";
-    int no_tune = 0;
-    enum {
-        O_SUITE = 256, O_BACKEND, O_DEVICE, O_OP, O_DTYPE, O_IMPL, O_OUT, O_FORMAT, O_MINTIME, O_MINSAMP,
-        O_NOISE, O_TIMEOUT, O_WARMUP, O_HOT, O_KDIR, O_QUIET, O_NOTUNE
-    };
+    int nbackends;
+    const char *device;
+    int no_tune;
+};
+
+/* --op / --dtype: a comma list into a bit mask. */
+static int parse_mask(int is_op, char *arg, unsigned *mask)
+{
+    char *items[16];
+    int ni = 0;
+    if (split_list(arg, items, 16, &ni))
+        return -1;
+    for (int i = 0; i < ni; i++) {
+        if (is_op) {
+            enum sd_op op;
+            if (sd_op_parse(items[i], &op)) {
+                fprintf(stderr, "sdmark run: unknown op '%s' (gemm, conv2d, attention)\n", items[i]);
+                return -1;
+            }
+            *mask |= 1u << op;
+        } else {
+            enum sd_dtype dt;
+            if (sd_dtype_parse(items[i], &dt)) {
+                fprintf(stderr, "sdmark run: unknown dtype '%s' (fp32, tf32, fp16, bf16)\n", items[i]);
+                return -1;
+            }
+            *mask |= 1u << dt;
+        }
+    }
+    return 0;
+}
+
+static int parse_format(char *arg, struct sd_run_opts *o)
+{
+    o->csv = o->json = 0;
+    char *items[4];
+    int ni = 0;
+    if (split_list(arg, items, 4, &ni))
+        return -1;
+    for (int i = 0; i < ni; i++) {
+        if (!strcmp(items[i], "csv"))
+            o->csv = 1;
+        else if (!strcmp(items[i], "json"))
+            o->json = 1;
+        else {
+            fprintf(stderr, "sdmark run: unknown format '%s' (csv, json)\n", items[i]);
+            return -1;
+        }
+    }
+    if (!o->csv && !o->json) {
+        fprintf(stderr, "sdmark run: --format needs csv, json or both (e.g. --format csv,json)\n");
+        return -1;
+    }
+    return 0;
+}
+
+enum {
+    O_SUITE = 256, O_BACKEND, O_DEVICE, O_OP, O_DTYPE, O_IMPL, O_OUT, O_FORMAT, O_MINTIME, O_MINSAMP,
+    O_NOISE, O_TIMEOUT, O_WARMUP, O_HOT, O_KDIR, O_QUIET, O_NOTUNE
+};
+
+/* The measurement options (numbers). 1 = not one of them, -1 = bad value, 0 = taken. */
+static int parse_measure_opt(int c, const char *arg, struct sd_measure_opts *m)
+{
+    double v;
+    switch (c) {
+    case O_MINTIME:
+        return parse_double("--min-time", arg, &m->min_time_s);
+    case O_MINSAMP:
+        if (parse_double("--min-samples", arg, &v) || v < 1)
+            return -1;
+        m->min_samples = (int)v;
+        return 0;
+    case O_NOISE:
+        if (parse_double("--max-noise", arg, &v))
+            return -1;
+        m->max_noise = v / 100.0;
+        return 0;
+    case O_TIMEOUT:
+        return (parse_double("--timeout", arg, &m->timeout_s) || m->timeout_s <= 0) ? -1 : 0;
+    case O_WARMUP:
+        return parse_double("--warmup-ms", arg, &m->warmup_ms);
+    default:
+        return 1;
+    }
+}
+
+/* One option into cli. Returns 0, or an exit status (usage error, or 0 for --help: *done set). */
+static int parse_opt(int c, char *arg, struct run_cli *cli, int *done)
+{
+    int r = parse_measure_opt(c, arg, &cli->o.m);
+    if (r <= 0)
+        return r ? SD_EXIT_USAGE : 0;
+    switch (c) {
+    case O_SUITE:
+        if (split_list(arg, cli->suites, MAX_SUITES, &cli->nsuites)) {
+            fprintf(stderr, "sdmark run: too many suites (max %d)\n", MAX_SUITES);
+            return SD_EXIT_USAGE;
+        }
+        return 0;
+    case O_BACKEND:
+        if (split_list(arg, cli->backends, MAX_BACKENDS, &cli->nbackends)) {
+            fprintf(stderr, "sdmark run: too many backends\n");
+            return SD_EXIT_USAGE;
+        }
+        return 0;
+    case O_DEVICE: cli->device = arg; return 0;
+    case O_OP: return parse_mask(1, arg, &cli->o.op_mask) ? SD_EXIT_USAGE : 0;
+    case O_DTYPE: return parse_mask(0, arg, &cli->o.dtype_mask) ? SD_EXIT_USAGE : 0;
+    case O_IMPL: cli->o.impls = arg; return 0;
+    case O_OUT: cli->o.out_dir = arg; return 0;
+    case O_FORMAT: return parse_format(arg, &cli->o) ? SD_EXIT_USAGE : 0;
+    case O_HOT: cli->o.hot = 1; return 0;
+    case O_KDIR: setenv("SDMARK_KERNEL_DIR", arg, 1); return 0;
+    case O_QUIET: cli->o.quiet = 1; return 0;
+    case O_NOTUNE: cli->no_tune = 1; return 0;
+    case 'h':
+        usage(stdout);
+        *done = 1;
+        return SD_EXIT_OK;
+    default:
+        usage(stderr);
+        return SD_EXIT_USAGE;
+    }
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct run_cli *cli)
+{
+    memset(cli, 0, sizeof *cli);
+    sd_measure_defaults(&cli->o.m);
+    cli->o.out_dir = "results";
+    cli->o.csv = cli->o.json = 1;
+    cli->device = "0";
     static const struct option lo[] = {
         {"suite", required_argument, 0, O_SUITE},     {"backend", required_argument, 0, O_BACKEND},
         {"device", required_argument, 0, O_DEVICE},   {"op", required_argument, 0, O_OP},
@@ -173,187 +299,72 @@ int sd_cmd_run(int argc, char **argv)
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0},
     };
     optind = 1;
-    int c;
-    double v;
+    int c, done = 0;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        switch (c) {
-        case O_SUITE:
-            if (split_list(optarg, suites, MAX_SUITES, &nsuites)) {
-                fprintf(stderr, "sdmark run: too many suites (max %d)\n", MAX_SUITES);
-                return SD_EXIT_USAGE;
-            }
-            break;
-        case O_BACKEND:
-            if (split_list(optarg, backends, MAX_BACKENDS, &nbackends)) {
-                fprintf(stderr, "sdmark run: too many backends\n");
-                return SD_EXIT_USAGE;
-            }
-            break;
-        case O_DEVICE:
-            device = optarg;
-            break;
-        case O_OP:
-        case O_DTYPE: {
-            char *items[16];
-            int ni = 0;
-            if (split_list(optarg, items, 16, &ni))
-                return SD_EXIT_USAGE;
-            for (int i = 0; i < ni; i++) {
-                if (c == O_OP) {
-                    enum sd_op op;
-                    if (sd_op_parse(items[i], &op)) {
-                        fprintf(stderr, "sdmark run: unknown op '%s' (gemm, conv2d, attention)\n", items[i]);
-                        return SD_EXIT_USAGE;
-                    }
-                    o.op_mask |= 1u << op;
-                } else {
-                    enum sd_dtype dt;
-                    if (sd_dtype_parse(items[i], &dt)) {
-                        fprintf(stderr, "sdmark run: unknown dtype '%s' (fp32, tf32, fp16, bf16)\n", items[i]);
-                        return SD_EXIT_USAGE;
-                    }
-                    o.dtype_mask |= 1u << dt;
-                }
-            }
-            break;
-        }
-        case O_IMPL:
-            o.impls = optarg;
-            break;
-        case O_OUT:
-            o.out_dir = optarg;
-            break;
-        case O_FORMAT: {
-            o.csv = o.json = 0;
-            char *items[4];
-            int ni = 0;
-            if (split_list(optarg, items, 4, &ni))
-                return SD_EXIT_USAGE;
-            for (int i = 0; i < ni; i++) {
-                if (!strcmp(items[i], "csv"))
-                    o.csv = 1;
-                else if (!strcmp(items[i], "json"))
-                    o.json = 1;
-                else {
-                    fprintf(stderr, "sdmark run: unknown format '%s' (csv, json)\n", items[i]);
-                    return SD_EXIT_USAGE;
-                }
-            }
-            if (!o.csv && !o.json) {
-                fprintf(stderr, "sdmark run: --format needs csv, json or both (e.g. --format csv,json)\n");
-                return SD_EXIT_USAGE;
-            }
-            break;
-        }
-        case O_MINTIME:
-            if (parse_double("--min-time", optarg, &o.m.min_time_s))
-                return SD_EXIT_USAGE;
-            break;
-        case O_MINSAMP:
-            if (parse_double("--min-samples", optarg, &v) || v < 1)
-                return SD_EXIT_USAGE;
-            o.m.min_samples = (int)v;
-            break;
-        case O_NOISE:
-            if (parse_double("--max-noise", optarg, &v))
-                return SD_EXIT_USAGE;
-            o.m.max_noise = v / 100.0;
-            break;
-        case O_TIMEOUT:
-            if (parse_double("--timeout", optarg, &o.m.timeout_s) || o.m.timeout_s <= 0)
-                return SD_EXIT_USAGE;
-            break;
-        case O_WARMUP:
-            if (parse_double("--warmup-ms", optarg, &o.m.warmup_ms))
-                return SD_EXIT_USAGE;
-            break;
-        case O_HOT:
-            o.hot = 1;
-            break;
-        case O_KDIR:
-            setenv("SDMARK_KERNEL_DIR", optarg, 1);
-            break;
-        case O_QUIET:
-            o.quiet = 1;
-            break;
-        case O_NOTUNE:
-            no_tune = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return SD_EXIT_OK;
-        default:
-            usage(stderr);
-            return SD_EXIT_USAGE;
-        }
+        int r = parse_opt(c, optarg, cli, &done);
+        if (r || done)
+            return r;
     }
     if (optind < argc) {
         fprintf(stderr, "sdmark run: unexpected argument '%s' (see sdmark run --help)\n", argv[optind]);
         return SD_EXIT_USAGE;
     }
+    return -1;
+}
 
-    /* Choose backends: explicit, or the best available (a CUDA GPU; else OpenCL + the cpu baseline). */
-    const struct sd_backend_ops *bes[MAX_BACKENDS];
+/* Backends: explicit, or the best available (a CUDA GPU; else OpenCL + the cpu baseline).
+ * Returns how many, or -exit status. *gpu_default: the default picked a CUDA GPU. */
+static int choose_backends(const struct run_cli *cli, const struct sd_backend_ops **bes, int *gpu_default)
+{
     int nbes = 0;
-    int gpu_default = 0;
-    for (int i = 0; i < nbackends; i++) {
-        const struct sd_backend_ops *be = sd_backend_find(backends[i]);
+    *gpu_default = 0;
+    for (int i = 0; i < cli->nbackends; i++) {
+        const struct sd_backend_ops *be = sd_backend_find(cli->backends[i]);
         if (!be) {
-            fprintf(stderr, "sdmark run: backend '%s' is not compiled into this sdmark (have:", backends[i]);
+            fprintf(stderr, "sdmark run: backend '%s' is not compiled into this sdmark (have:", cli->backends[i]);
             for (int j = 0; sd_backends[j]; j++)
                 fprintf(stderr, " %s", sd_backends[j]->name);
             fprintf(stderr, ")\n");
-            return SD_EXIT_USAGE;
+            return -SD_EXIT_USAGE;
         }
         bes[nbes++] = be;
     }
+    if (nbes)
+        return nbes;
+    const struct sd_backend_ops *cuda = sd_backend_find("cuda"), *ocl = sd_backend_find("opencl"),
+                                *cpu = sd_backend_find("cpu");
+    struct sd_device_info tmp;
+    if (cuda && cuda->probe(&tmp, 1) > 0) {
+        bes[nbes++] = cuda;
+        *gpu_default = 1;
+        return nbes;
+    }
+    if (ocl && ocl->probe(&tmp, 1) > 0)
+        bes[nbes++] = ocl;
+    if (cpu)
+        bes[nbes++] = cpu;
     if (!nbes) {
-        const struct sd_backend_ops *cuda = sd_backend_find("cuda");
-        struct sd_device_info tmp;
-        if (cuda && cuda->probe(&tmp, 1) > 0) {
-            bes[nbes++] = cuda;
-            gpu_default = 1;
-        } else {
-            const struct sd_backend_ops *ocl = sd_backend_find("opencl");
-            if (ocl && ocl->probe(&tmp, 1) > 0)
-                bes[nbes++] = ocl;
-            const struct sd_backend_ops *cpu = sd_backend_find("cpu");
-            if (cpu)
-                bes[nbes++] = cpu;
-        }
-        if (!nbes) {
-            fprintf(stderr, "sdmark run: no device found (no CUDA GPU, no OpenCL device, no cpu backend); "
-                            "see sdmark devices\n");
-            return SD_EXIT_FAIL;
-        }
+        fprintf(stderr, "sdmark run: no device found (no CUDA GPU, no OpenCL device, no cpu backend); "
+                        "see sdmark devices\n");
+        return -SD_EXIT_FAIL;
     }
-    if (!strcmp(device, "all")) {
-        if (nbes != 1) {
-            fprintf(stderr, "sdmark run: --device all needs exactly one --backend\n");
-            return SD_EXIT_USAGE;
-        }
-        return run_all_devices(argc, argv, bes[0]);
-    }
-    char *end;
-    long devidx = strtol(device, &end, 10);
-    if (*end || devidx < 0 || devidx > 1000) {
-        fprintf(stderr, "sdmark run: --device expects an index or 'all', got '%s'\n", device);
-        return SD_EXIT_USAGE;
-    }
+    return nbes;
+}
 
-    /* Suites. */
-    char *default_gpu[] = {"sd15", "sd21", "sdxl", "vae"};
-    char *default_cpu[] = {"quick"};
-    if (!nsuites) {
+/* Suites named on the command line (or the defaults) into loaded[]. Returns 0 or an exit status. */
+static int load_suites(struct run_cli *cli, int gpu_default, struct sd_suite *loaded)
+{
+    static char *default_gpu[] = {"sd15", "sd21", "sdxl", "vae"};
+    static char *default_cpu[] = {"quick"};
+    if (!cli->nsuites) {
         char **d = gpu_default ? default_gpu : default_cpu;
         int nd = gpu_default ? 4 : 1;
         for (int i = 0; i < nd; i++)
-            suites[nsuites++] = d[i];
+            cli->suites[cli->nsuites++] = d[i];
     }
-    struct sd_suite loaded[MAX_SUITES];
     char err[1024], path[4096];
-    for (int i = 0; i < nsuites; i++) {
-        if (sd_suite_resolve(suites[i], path, sizeof path, err, sizeof err) ||
+    for (int i = 0; i < cli->nsuites; i++) {
+        if (sd_suite_resolve(cli->suites[i], path, sizeof path, err, sizeof err) ||
             sd_suite_load(path, &loaded[i], err, sizeof err)) {
             fprintf(stderr, "sdmark run: %s\n", err);
             for (int j = 0; j < i; j++)
@@ -361,87 +372,142 @@ int sd_cmd_run(int argc, char **argv)
             return SD_EXIT_USAGE;
         }
     }
-    if (mkdir_p(o.out_dir) || access(o.out_dir, W_OK)) {
-        fprintf(stderr, "sdmark run: cannot write to results directory '%s': %s\n", o.out_dir, strerror(errno));
-        for (int j = 0; j < nsuites; j++)
-            sd_suite_free(&loaded[j]);
-        return SD_EXIT_FAIL;
-    }
-    o.device_index = (int)devidx;
-    snprintf(o.run_id, sizeof o.run_id, "%lx-%d", (long)time(NULL), (int)getpid());
-    sd_install_signal_handlers();
+    return 0;
+}
 
-    /* Open every backend first so the progress total is known. */
+/* Open backend b's device (tuning its kernels on first use). Returns 0, or -1 (message printed). */
+static int open_device(const struct sd_backend_ops *be, long devidx, int no_tune, int quiet, void **ctx,
+                       struct sd_device_info *dev)
+{
+    char reason[SD_REASON_LEN] = "";
+    struct sd_device_info infos[64];
+    int nd = be->probe(infos, 64);
+    if (devidx >= nd) {
+        fprintf(stderr, "sdmark run: %s has %d device(s); --device %ld does not exist (see sdmark devices)\n",
+                be->name, nd, devidx);
+        return -1;
+    }
+    if (be->open((int)devidx, ctx, reason, sizeof reason) != SD_OK) {
+        fprintf(stderr, "sdmark run: cannot open %s device %ld: %s\n", be->name, devidx, reason);
+        *ctx = NULL;
+        return -1;
+    }
+    /* First use of a device: tune its kernels (the backend returns at once when its cache holds
+     * parameters for this device + driver). */
+    if (be->tune && !no_tune && be->tune(*ctx, 0, quiet ? NULL : stderr, reason, sizeof reason) != SD_OK)
+        fprintf(stderr, "sdmark run: tuning %s failed (%s); using default kernel parameters\n", be->name, reason);
+    be->device_info(*ctx, dev);
+    snprintf(dev->backend, sizeof dev->backend, "%s", be->name);
+    if (!quiet)
+        fprintf(stderr, "sdmark: %s device %ld: %s (%s %s, %d CUs, %.1f GiB)\n", be->name, devidx, dev->name,
+                sd_device_kind_name(dev->kind), dev->api_version, dev->compute_units, dev->mem_bytes / 1073741824.0);
+    return 0;
+}
+
+/* The spec-sheet lookup the harness calls per row (pct_of_spec, plausibility bound): a card from
+ * bench/cards.csv whose match names this device. A card applies to GPUs only (CPUs never match). */
+static int spec_lookup(void *arg, const struct sd_device_info *dev, const struct sd_workload *wl, struct sd_spec *out)
+{
+    const struct sd_cards *cards = arg;
+    if (!cards || !cards->n || dev->kind == SD_DEVICE_CPU)
+        return -1;
+    const struct sd_card *c = sd_cards_match_device(cards, dev->name, dev->mem_bytes);
+    if (!c)
+        return -1;
+    out->peak_tflops = sd_card_peak_tflops(c, wl->dtype, wl->acc);
+    out->bw_gbs = c->bw_gbs;
+    snprintf(out->name, sizeof out->name, "%s", c->name);
+    return 0;
+}
+
+/* Measure every open device over every suite; print the table. Returns the exit status so far. */
+static int run_devices(const struct sd_backend_ops **bes, int nbes, void **ctxs, struct sd_device_info *devs,
+                       const struct sd_suite *loaded, int nsuites, struct sd_run_opts *o, int total)
+{
+    int rc = SD_EXIT_OK, idx = 0;
+    struct sd_result *rows = NULL;
+    size_t nrows = 0;
+    double t0 = sd_now_s();
+    for (int b = 0; b < nbes && !sd_interrupted; b++)
+        for (int s = 0; ctxs[b] && s < nsuites && !sd_interrupted; s++)
+            if (sd_run_suite(bes[b], ctxs[b], &devs[b], &loaded[s], o, &idx, total, t0, &rows, &nrows) < 0)
+                rc = SD_EXIT_FAIL;
+    if (nrows)
+        sd_print_table(stdout, rows, nrows);
+    if (!o->quiet)
+        fprintf(stderr, "sdmark: %zu rows in %.0f s; results in %s/\n", nrows, sd_now_s() - t0, o->out_dir);
+    free(rows);
+    return rc;
+}
+
+/* Open the devices, load the spec sheets, measure, close. */
+static int run_suites(struct run_cli *c, const struct sd_backend_ops **bes, int nbes, long devidx,
+                      struct sd_suite *loaded)
+{
+    c->o.device_index = (int)devidx;
+    snprintf(c->o.run_id, sizeof c->o.run_id, "%lx-%d", (long)time(NULL), (int)getpid());
+    sd_install_signal_handlers();
     void *ctxs[MAX_BACKENDS] = {0};
     struct sd_device_info devs[MAX_BACKENDS];
     int total = 0, rc = SD_EXIT_OK;
-    for (int b = 0; b < nbes; b++) {
-        char reason[SD_REASON_LEN] = "";
-        struct sd_device_info infos[64];
-        int nd = bes[b]->probe(infos, 64);
-        if (devidx >= nd) {
-            fprintf(stderr, "sdmark run: %s has %d device(s); --device %ld does not exist (see sdmark devices)\n",
-                    bes[b]->name, nd, devidx);
+    for (int b = 0; b < nbes; b++) { /* open every backend first so the progress total is known */
+        if (open_device(bes[b], devidx, c->no_tune, c->o.quiet, &ctxs[b], &devs[b])) {
             rc = SD_EXIT_FAIL;
             continue;
         }
-        if (bes[b]->open((int)devidx, &ctxs[b], reason, sizeof reason) != SD_OK) {
-            fprintf(stderr, "sdmark run: cannot open %s device %ld: %s\n", bes[b]->name, devidx, reason);
-            ctxs[b] = NULL;
-            rc = SD_EXIT_FAIL;
-            continue;
-        }
-        /* First use of a device: tune its kernels (the backend returns at once when its cache holds
-         * parameters for this device + driver). */
-        if (bes[b]->tune && !no_tune) {
-            char treason[SD_REASON_LEN] = "";
-            if (bes[b]->tune(ctxs[b], 0, o.quiet ? NULL : stderr, treason, sizeof treason) != SD_OK)
-                fprintf(stderr, "sdmark run: tuning %s failed (%s); using default kernel parameters\n", bes[b]->name,
-                        treason);
-        }
-        bes[b]->device_info(ctxs[b], &devs[b]);
-        snprintf(devs[b].backend, sizeof devs[b].backend, "%s", bes[b]->name);
-        for (int s = 0; s < nsuites; s++)
-            total += sd_count_rows(bes[b], &loaded[s], &o);
-        if (!o.quiet)
-            fprintf(stderr, "sdmark: %s device %ld: %s (%s, %d CUs, %.1f GiB)\n", bes[b]->name, devidx, devs[b].name,
-                    devs[b].api_version, devs[b].compute_units, devs[b].mem_bytes / 1073741824.0);
+        for (int s = 0; s < c->nsuites; s++)
+            total += sd_count_rows(bes[b], &loaded[s], &c->o);
     }
-    /* pct_of_spec: achieved / the matched card's spec peak for the row's dtype (bench/cards.csv).
-     * Devices without a spec row (CPUs, unknown GPUs) leave the column empty. */
+    /* Without cards.csv there are no spec sheets: bounds then come from what devices report. */
     struct sd_cards cards = {0};
-    char cpath[4096];
+    char cpath[4096], err[1024];
     sd_cards_default_path(cpath, sizeof cpath);
-    if (sd_cards_load(cpath, &cards, err, sizeof err) == 0)
-        for (int b = 0; b < nbes; b++)
-            if (ctxs[b])
-                o.cards[b] = sd_cards_match_device(&cards, devs[b].name, devs[b].mem_bytes);
-    struct sd_result *rows = NULL;
-    size_t nrows = 0;
-    int idx = 0;
-    double t0 = sd_now_s();
-    for (int b = 0; b < nbes && !sd_interrupted; b++) {
-        if (!ctxs[b])
-            continue;
-        for (int s = 0; s < nsuites && !sd_interrupted; s++) {
-            o.card = o.cards[b];
-            int r = sd_run_suite(bes[b], ctxs[b], &devs[b], &loaded[s], &o, &idx, total, t0, &rows, &nrows);
-            if (r < 0)
-                rc = SD_EXIT_FAIL;
-        }
-    }
+    if (sd_cards_load(cpath, &cards, err, sizeof err) != 0 && !c->o.quiet)
+        fprintf(stderr, "sdmark run: %s; pct_of_spec stays empty\n", err);
+    c->o.spec = (struct sd_spec_source){spec_lookup, &cards};
+    int r = run_devices(bes, nbes, ctxs, devs, loaded, c->nsuites, &c->o, total);
     for (int b = 0; b < nbes; b++)
         if (ctxs[b])
             bes[b]->close(ctxs[b]);
-    for (int s = 0; s < nsuites; s++)
-        sd_suite_free(&loaded[s]);
     sd_cards_free(&cards);
-    if (nrows)
-        sd_print_table(stdout, rows, nrows);
-    if (!o.quiet)
-        fprintf(stderr, "sdmark: %zu rows in %.0f s; results in %s/\n", nrows, sd_now_s() - t0, o.out_dir);
-    free(rows);
+    return r ? r : rc;
+}
+
+int sd_cmd_run(int argc, char **argv)
+{
+    struct run_cli cli;
+    int r = parse_args(argc, argv, &cli);
+    if (r >= 0)
+        return r;
+    const struct sd_backend_ops *bes[MAX_BACKENDS];
+    int gpu_default, nbes = choose_backends(&cli, bes, &gpu_default);
+    if (nbes < 0)
+        return -nbes;
+    if (!strcmp(cli.device, "all")) {
+        if (nbes != 1) {
+            fprintf(stderr, "sdmark run: --device all needs exactly one --backend\n");
+            return SD_EXIT_USAGE;
+        }
+        return run_all_devices(argc, argv, bes[0]);
+    }
+    char *end;
+    long devidx = strtol(cli.device, &end, 10);
+    if (*end || devidx < 0 || devidx > 1000) {
+        fprintf(stderr, "sdmark run: --device expects an index or 'all', got '%s'\n", cli.device);
+        return SD_EXIT_USAGE;
+    }
+    struct sd_suite loaded[MAX_SUITES];
+    if ((r = load_suites(&cli, gpu_default, loaded)) != 0)
+        return r;
+    if (mkdir_p(cli.o.out_dir) || access(cli.o.out_dir, W_OK)) {
+        fprintf(stderr, "sdmark run: cannot write to results directory '%s': %s\n", cli.o.out_dir, strerror(errno));
+        r = SD_EXIT_FAIL;
+    } else {
+        r = run_suites(&cli, bes, nbes, devidx, loaded);
+    }
+    for (int s = 0; s < cli.nsuites; s++)
+        sd_suite_free(&loaded[s]);
     if (sd_interrupted)
         return SD_EXIT_INTERRUPTED;
-    return rc;
+    return r;
 }

@@ -43,7 +43,7 @@ static const struct column columns[] = {
     I("schema_version", schema_version), S("sdmark_version", sdmark_version), S("git_commit", git_commit),
     S("run_id", run_id), S("timestamp_utc", timestamp_utc), S("host", host),
     /* device */
-    S("backend", dev.backend), S("device_name", dev.name), S("arch", dev.arch),
+    S("backend", dev.backend), S("device_kind", device_kind), S("device_name", dev.name), S("arch", dev.arch),
     S("driver_version", dev.driver_version), S("api_version", dev.api_version),
     I("compute_units", dev.compute_units), I("threads", dev.threads), I("clock_mhz", dev.clock_mhz),
     U("mem_bytes", dev.mem_bytes), U("l2_bytes", dev.l2_bytes),
@@ -71,8 +71,17 @@ static const struct column columns[] = {
 };
 #define NCOLS (sizeof columns / sizeof columns[0])
 
-/* Columns that may be absent from files of this schema (none yet: v1 is the first). A reader
- * of a file from an older schema lists here what that schema lacked. */
+/* Columns that files of an older schema lack: a reader accepts their absence (the field stays
+ * unknown). v1 had no device_kind. */
+static const char *const added_after_v1[] = {"device_kind", NULL};
+
+static int optional_column(const char *name)
+{
+    for (const char *const *p = added_after_v1; *p; p++)
+        if (!strcmp(*p, name))
+            return 1;
+    return 0;
+}
 
 void sd_result_init(struct sd_result *r)
 {
@@ -486,6 +495,37 @@ static void finish_row(struct sd_result *r)
 {
     r->wl.file = NULL;
     r->wl.line = 0;
+    /* dev.kind mirrors the column; a v1 row (no column) keeps OTHER and an empty device_kind. */
+    r->dev.kind = !strcmp(r->device_kind, "cpu") ? SD_DEVICE_CPU : !strcmp(r->device_kind, "gpu") ? SD_DEVICE_GPU
+                                                                                                : SD_DEVICE_OTHER;
+}
+
+/* The CSV header: schema_version first, every column this schema needs (older schemas may lack the
+ * optional ones); map[f] = our column index of file column f, or -1 for a column we do not know. */
+static int map_header(const char *path, char *const *fields, int nhdr, int *map, char *err, size_t errlen)
+{
+    if (strcmp(fields[0], "schema_version") != 0) {
+        snprintf(err, errlen, "%s:1: not a sdmark results file (first column is '%.40s', expected 'schema_version')",
+                 path, fields[0]);
+        return -1;
+    }
+    int present[NCOLS];
+    memset(present, 0, sizeof present);
+    for (int f = 0; f < nhdr; f++) {
+        map[f] = -1;
+        for (size_t i = 0; i < NCOLS; i++)
+            if (!strcmp(fields[f], columns[i].name)) {
+                map[f] = (int)i;
+                present[i] = 1;
+            }
+    }
+    for (size_t i = 0; i < NCOLS; i++)
+        if (!present[i] && !optional_column(columns[i].name)) {
+            snprintf(err, errlen, "%s:1: missing column '%s' (schema_version %d needs it)", path, columns[i].name,
+                     SD_SCHEMA_VERSION);
+            return -1;
+        }
+    return 0;
 }
 
 static int read_csv(const char *path, const char *text, size_t len, struct sd_result **rows, size_t *n,
@@ -519,27 +559,8 @@ static int read_csv(const char *path, const char *text, size_t len, struct sd_re
         snprintf(err, errlen, "%s: empty file: not a sdmark results file", path);
         goto fail;
     }
-    if (strcmp(fields[0], "schema_version") != 0) {
-        snprintf(err, errlen, "%s:1: not a sdmark results file (first column is '%.40s', expected 'schema_version')",
-                 path, fields[0]);
+    if (map_header(path, fields, nhdr, map, err, errlen))
         goto fail;
-    }
-    int present[NCOLS];
-    memset(present, 0, sizeof present);
-    for (int f = 0; f < nhdr; f++) {
-        map[f] = -1;
-        for (size_t i = 0; i < NCOLS; i++)
-            if (!strcmp(fields[f], columns[i].name)) {
-                map[f] = (int)i;
-                present[i] = 1;
-            }
-    }
-    for (size_t i = 0; i < NCOLS; i++)
-        if (!present[i]) {
-            snprintf(err, errlen, "%s:1: missing column '%s' (schema_version %d needs it)", path, columns[i].name,
-                     SD_SCHEMA_VERSION);
-            goto fail;
-        }
     while (pos < len) {
         start_line = line + 1;
         int nf = csv_record(text, len, &pos, rec, cap_rec, fields, MAXF, &line);
@@ -616,6 +637,8 @@ static int read_json(const char *path, const char *text, size_t len, struct sd_r
         char msg[200], vbuf[512];
         for (size_t i = 0; i < NCOLS; i++) {
             cJSON *it = cJSON_GetObjectItemCaseSensitive(o, columns[i].name);
+            if (!it && optional_column(columns[i].name))
+                continue;
             if (!it) {
                 snprintf(err, errlen, "%s: row %d: missing key '%s'", path, idx, columns[i].name);
                 goto fail;

@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "run.h"
-#include "sdmark/analysis.h"
+#include "sdmark/plausibility.h"
+#include "sdmark/row_phases.h"
 #include "sdmark/verify.h"
 
 volatile sig_atomic_t sd_interrupted = 0;
@@ -73,14 +74,6 @@ void sd_device_slug(const struct sd_device_info *dev, char *buf, size_t len)
     buf[o] = 0;
 }
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a: fixed seed per workload label */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 /* Host memory the kernel says is available for new allocations (MemAvailable, else free pages);
  * SDMARK_HOST_MEM_AVAILABLE (bytes) overrides it for tests. 0 if unknown. */
 double sd_host_mem_available(void)
@@ -120,14 +113,15 @@ static void fail_row(struct sd_result *row, enum sd_status st, const char *reaso
             *p = ' ';
 }
 
-void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_device_info *dev,
-                const struct sd_workload *wl, const char *impl, const struct sd_run_opts *o,
-                struct sd_result *row)
+/* Identity and method columns, filled before anything can fail. */
+static void row_begin(struct sd_result *row, const struct sd_backend_ops *be, void *ctx,
+                      const struct sd_device_info *dev, const struct sd_workload *wl, const char *impl,
+                      const struct sd_run_opts *o)
 {
-    char reason[SD_REASON_LEN] = "";
     sd_result_init(row);
     sd_result_provenance(row, o->run_id);
     row->dev = *dev;
+    snprintf(row->device_kind, sizeof row->device_kind, "%s", sd_device_kind_name(dev->kind));
     row->wl = *wl;
     snprintf(row->impl, sizeof row->impl, "%s", impl);
     row->flops = sd_workload_flops(wl);
@@ -135,232 +129,175 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
     snprintf(row->cache_mode, sizeof row->cache_mode, "%s", o->hot ? "hot" : "cold");
     snprintf(row->timer, sizeof row->timer, "%s", be->timer_name ? be->timer_name(ctx) : "host_monotonic");
     row->tolerance = sd_verify_tolerance(wl);
+}
 
+/* Cold cache: rotate enough input sets that consecutive samples never find their inputs in the
+ * last-level cache (>= 3x its size in total), within a memory budget. */
+static int rotation_sets(const struct sd_device_info *dev, const struct sd_workload *wl, bool hot)
+{
+    if (hot)
+        return 1;
+    struct sd_tensors t;
+    sd_workload_tensors(wl, &t);
+    double in_bytes = 0;
+    for (int i = 0; i < t.n_in; i++)
+        in_bytes += (double)t.in[i] * (double)sd_dtype_size(wl->dtype);
+    double llc = dev->l2_bytes ? (double)dev->l2_bytes : 32.0 * 1024 * 1024;
+    double want = ceil(3.0 * llc / (in_bytes > 1 ? in_bytes : 1));
+    /* ...but never spend more than 1/8 of the device memory (or 1 GiB) on copies: a VM may
+     * report a huge "LLC", and rotation must not turn a fitting row into an oom row. */
+    double budget = dev->mem_bytes ? (double)dev->mem_bytes / 8 : 1073741824.0;
+    /* A backend may hold a row to less than the device memory (cpu: SDMARK_CPU_MEM_LIMIT,
+     * reported as max_alloc_bytes; OpenCL: the largest single buffer). */
+    if (dev->max_alloc_bytes && (double)dev->max_alloc_bytes / 8 < budget)
+        budget = (double)dev->max_alloc_bytes / 8;
+    if (budget > 1073741824.0)
+        budget = 1073741824.0;
+    double fit = floor(budget / (in_bytes > 1 ? in_bytes : 1));
+    if (want > fit)
+        want = fit;
+    return want < 1 ? 1 : want > 16 ? 16 : (int)want;
+}
+
+/* The host fp32 copies are allocated only after prepare() accepted the shape, and only if they fit
+ * in the host's available memory: a shape that cannot fit is a quick `oom` row, never a terabyte
+ * malloc/fill. Returns 0 when they fit. */
+static int host_copies_fit(const struct sd_backend_ops *be, void *ctx, const struct sd_device_info *dev,
+                           const struct sd_workload *wl, char *reason, size_t len)
+{
+    struct sd_tensors t;
+    sd_workload_tensors(wl, &t);
+    double host_bytes = (double)t.out * sizeof(float);
+    for (int i = 0; i < t.n_in; i++)
+        host_bytes += (double)t.in[i] * sizeof(float);
+    /* A device that is the host CPU reserved its buffers in prepare without touching them yet:
+     * they come out of the same available memory. */
+    double avail0 = sd_host_mem_available(), avail = avail0;
+    if (avail0 > 0 && dev->kind == SD_DEVICE_CPU && be->mem_stats) {
+        struct sd_mem_stats ms;
+        memset(&ms, 0, sizeof ms);
+        be->mem_stats(ctx, &ms);
+        avail -= (double)ms.current_bytes;
+    }
+    if (host_bytes >= (double)SIZE_MAX / 2 || (avail0 > 0 && host_bytes > avail)) {
+        snprintf(reason, len, "host memory for the fp32 inputs and output: needs %.1f MiB, %.1f MiB available",
+                 host_bytes / 1048576.0, (avail > 0 ? avail : 0) / 1048576.0);
+        return -1;
+    }
+    return 0;
+}
+
+/* Statistics into the row, then the physical bound: a row faster than the device can be is an
+ * `error` row whose reason names the bound, never `ok`. */
+static void row_publish(struct sd_result *row, const struct sd_samples *sm, const struct sd_run_opts *o)
+{
+    row->warmup_ms = sm->warmup_ms;
+    row->samples = sm->st.n;
+    snprintf(row->stop_reason, sizeof row->stop_reason, "%s", sm->stop);
+    snprintf(row->timer, sizeof row->timer, "%s", sm->timer);
+    row->clock_mhz_mean = sm->env.clock_mhz_mean;
+    row->temp_c_max = sm->env.temp_c_max;
+    row->power_w_mean = sm->env.power_w_mean;
+    row->throttled = sm->env.throttled;
+    double tflops = row->flops / (sm->st.median * 1e-3) / 1e12;
+    double gbs = row->bytes_min / (sm->st.median * 1e-3) / 1e9;
+    struct sd_spec spec = {NAN, NAN, ""}, *have = NULL;
+    if (o->spec.lookup && o->spec.lookup(o->spec.arg, &row->dev, &row->wl, &spec) == 0)
+        have = &spec;
+    struct sd_bound b;
+    sd_bound_for(&row->dev, &row->wl, have, o->hot, &b);
+    char why[SD_REASON_LEN];
+    if (sd_bound_exceeded(&b, tflops, gbs, why, sizeof why)) {
+        fail_row(row, SD_ERROR, why); /* no time is published for it */
+        return;
+    }
+    row->time_ms_median = sm->st.median;
+    row->time_ms_min = sm->st.min;
+    row->time_ms_p10 = sm->st.p10;
+    row->time_ms_p90 = sm->st.p90;
+    row->rel_noise = sm->st.rel_noise;
+    row->tflops = tflops;
+    row->gbs = gbs;
+    if (have && spec.peak_tflops > 0)
+        row->pct_of_spec = 100.0 * tflops / spec.peak_tflops;
+    snprintf(row->reason, sizeof row->reason, "%s", sm->note);
+    row->status = SD_OK;
+}
+
+/* Inputs, upload, run once + verify, samples: the phases of src/core/row_phases.c in order. */
+static void row_measure(const struct sd_backend_ops *be, void *ctx, struct sd_plan *plan, int nsets,
+                        const struct sd_workload *wl, const struct sd_run_opts *o, struct sd_result *row)
+{
+    char reason[SD_REASON_LEN] = "";
+    struct sd_row_inputs h;
+    struct sd_verify_result vr;
+    struct sd_samples sm;
+    double first_wall_ms = 0;
+    enum sd_status st = sd_row_inputs_make(wl, &h, reason, sizeof reason);
+    if (st == SD_OK)
+        st = sd_row_upload(be, plan, nsets, &h, reason, sizeof reason);
+    if (st == SD_OK) {
+        st = sd_row_check(be, plan, wl, &h, &vr, &first_wall_ms, reason, sizeof reason);
+        row->max_rel_err = vr.max_rel_err;
+        row->tolerance = vr.tolerance;
+        if (st == SD_OK || st == SD_WRONG)
+            snprintf(row->verify, sizeof row->verify, "%s", vr.pass ? "pass" : "fail");
+    }
+    sd_row_inputs_free(&h);
+    if (st == SD_OK && sd_interrupted) {
+        st = SD_ERROR;
+        snprintf(reason, sizeof reason, "interrupted");
+    }
+    if (st != SD_OK) {
+        fail_row(row, st, reason);
+        return;
+    }
+    struct sd_sample_opts so = {o->m, nsets, first_wall_ms, &sd_interrupted};
+    st = sd_row_sample(be, ctx, plan, &so, &sm, reason, sizeof reason);
+    if (st == SD_OK && sd_interrupted && sm.st.n < o->m.min_samples) {
+        st = SD_ERROR;
+        snprintf(reason, sizeof reason, "interrupted");
+    }
+    if (st != SD_OK) {
+        fail_row(row, st, reason);
+        return;
+    }
+    row_publish(row, &sm, o);
+}
+
+void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_device_info *dev,
+                const struct sd_workload *wl, const char *impl, const struct sd_run_opts *o,
+                struct sd_result *row)
+{
+    char reason[SD_REASON_LEN] = "";
+    row_begin(row, be, ctx, dev, wl, impl, o);
     if (!be->prepare || !be->run || !be->upload || !be->download) {
         fail_row(row, SD_UNSUPPORTED, "backend has no run path");
         return;
     }
-    if (be->supports) {
-        enum sd_status st = be->supports(ctx, wl, impl, reason, sizeof reason);
-        if (st != SD_OK) {
-            fail_row(row, st, reason[0] ? reason : "not supported");
-            return;
-        }
+    enum sd_status st = be->supports ? be->supports(ctx, wl, impl, reason, sizeof reason) : SD_OK;
+    if (st != SD_OK) {
+        fail_row(row, st, reason[0] ? reason : "not supported");
+        return;
     }
-
-    /* Inputs: fp32 on the host, rounded to the storage dtype so the reference sees what the device
-     * sees. One host copy is uploaded into every rotation set. The host arrays are allocated only
-     * after the backend's prepare() accepted the shape, and only if they fit in the host's
-     * available memory: a shape that cannot fit is a quick `oom` row, never a terabyte malloc/fill. */
-    struct sd_tensors t;
-    sd_workload_tensors(wl, &t);
-    float *in[3] = {NULL, NULL, NULL};
-    float *out = NULL;
+    int nsets = rotation_sets(dev, wl, o->hot);
     struct sd_plan *plan = NULL;
-    double in_bytes = 0, host_bytes = (double)t.out * sizeof(float);
-    for (int i = 0; i < t.n_in; i++) {
-        in_bytes += (double)t.in[i] * (double)sd_dtype_size(wl->dtype);
-        host_bytes += (double)t.in[i] * sizeof(float);
-    }
-    /* Cold cache: rotate enough input sets that consecutive samples never find their inputs in the
-     * last-level cache (>= 3x its size in total). */
-    int nsets = 1;
-    if (!o->hot) {
-        double llc = dev->l2_bytes ? (double)dev->l2_bytes : 32.0 * 1024 * 1024;
-        double want = ceil(3.0 * llc / (in_bytes > 1 ? in_bytes : 1));
-        /* ...but never spend more than 1/8 of the device memory (or 1 GiB) on copies: a VM may
-         * report a huge "LLC", and rotation must not turn a fitting row into an oom row. */
-        double budget = dev->mem_bytes ? (double)dev->mem_bytes / 8 : 1073741824.0;
-        /* A backend may hold a row to less than the device memory (cpu: SDMARK_CPU_MEM_LIMIT,
-         * reported as max_alloc_bytes; OpenCL: the largest single buffer). */
-        if (dev->max_alloc_bytes && (double)dev->max_alloc_bytes / 8 < budget)
-            budget = (double)dev->max_alloc_bytes / 8;
-        if (budget > 1073741824.0)
-            budget = 1073741824.0;
-        double fit = floor(budget / (in_bytes > 1 ? in_bytes : 1));
-        if (want > fit)
-            want = fit;
-        nsets = want < 1 ? 1 : want > 16 ? 16 : (int)want;
-    }
     if (be->reset_peak)
         be->reset_peak(ctx);
-    enum sd_status st = be->prepare(ctx, wl, impl, nsets, &plan, reason, sizeof reason);
-    if (st != SD_OK) {
+    st = be->prepare(ctx, wl, impl, nsets, &plan, reason, sizeof reason);
+    if (st != SD_OK)
         fail_row(row, st, reason[0] ? reason : "prepare failed");
-        plan = NULL;
-        goto done;
-    }
-    {
-        /* A backend whose "device" is host memory (cpu) reserved its buffers in prepare without
-         * touching them yet: they will come out of the same available memory. */
-        double avail0 = sd_host_mem_available(), avail = avail0;
-        if (avail0 > 0 && !strcmp(dev->backend, "cpu") && be->mem_stats) {
-            struct sd_mem_stats ms;
-            memset(&ms, 0, sizeof ms);
-            be->mem_stats(ctx, &ms);
-            avail -= (double)ms.current_bytes;
-        }
-        if (host_bytes >= (double)SIZE_MAX / 2 || (avail0 > 0 && host_bytes > avail)) {
-            snprintf(reason, sizeof reason,
-                     "host memory for the fp32 inputs and output: needs %.1f MiB, %.1f MiB available",
-                     host_bytes / 1048576.0, (avail > 0 ? avail : 0) / 1048576.0);
-            fail_row(row, SD_OOM, reason);
-            goto done;
-        }
-    }
-    for (int i = 0; i < t.n_in; i++) {
-        in[i] = malloc(t.in[i] * sizeof(float));
-        if (!in[i]) {
-            fail_row(row, SD_OOM, "host memory for the inputs");
-            goto done;
-        }
-        sd_fill_random(in[i], t.in[i], hash_str(wl->label) + (uint64_t)i * 7919u);
-        sd_round_to_dtype(in[i], t.in[i], wl->dtype);
-    }
-    out = malloc(t.out * sizeof(float));
-    if (!out) {
-        fail_row(row, SD_OOM, "host memory for the output");
-        goto done;
-    }
-    for (int s = 0; s < nsets; s++) {
-        st = be->upload(plan, s, (const float *const *)in, reason, sizeof reason);
-        if (st != SD_OK) {
-            fail_row(row, st, reason);
-            goto done;
-        }
-    }
-    /* Correctness first: poison, run once, verify. */
-    if (be->poison && (st = be->poison(plan, reason, sizeof reason)) != SD_OK) {
-        fail_row(row, st, reason);
-        goto done;
-    }
-    double first_ms = NAN;
-    double t0 = sd_now_s();
-    st = be->run(plan, 0, &first_ms, reason, sizeof reason);
-    double first_wall_ms = (sd_now_s() - t0) * 1e3;
-    if (st != SD_OK) {
-        fail_row(row, st, reason);
-        goto done;
-    }
-    if ((st = be->download(plan, out, reason, sizeof reason)) != SD_OK) {
-        fail_row(row, st, reason);
-        goto done;
-    }
-    struct sd_verify_result vr;
-    sd_verify(wl, (const float *const *)in, out, &vr);
-    row->max_rel_err = vr.max_rel_err;
-    row->tolerance = vr.tolerance;
-    snprintf(row->verify, sizeof row->verify, "%s", vr.pass ? "pass" : "fail");
-    if (!vr.pass) {
-        fail_row(row, SD_WRONG, vr.reason);
-        goto done;
-    }
-    if (sd_interrupted) {
-        fail_row(row, SD_ERROR, "interrupted");
-        goto done;
-    }
-
-    /* Warm-up by time (at least one more run: first launches may compile or page in). */
-    double warm_start = sd_now_s();
-    int set = 1 % nsets;
-    do {
-        st = be->run(plan, set, NULL, reason, sizeof reason);
-        set = (set + 1) % nsets;
-        if (st != SD_OK) {
-            fail_row(row, st, reason);
-            goto done;
-        }
-    } while ((sd_now_s() - warm_start) * 1e3 < o->m.warmup_ms &&
-             (sd_now_s() - warm_start) * 1e3 + first_wall_ms < o->m.timeout_s * 1e3 && !sd_interrupted);
-    row->warmup_ms = (sd_now_s() - warm_start) * 1e3 + first_wall_ms;
-
-    /* Timed samples until the stopping rule says enough. */
-    int cap = 256, n = 0;
-    double *samples = malloc(sizeof(double) * (size_t)cap);
-    if (!samples) {
-        fail_row(row, SD_ERROR, "host memory for samples");
-        goto done;
-    }
-    if (be->env_begin)
-        be->env_begin(ctx);
-    double s_start = sd_now_s();
-    const char *stop = NULL;
-    while (!stop) {
-        double ms = NAN;
-        st = be->run(plan, set, &ms, reason, sizeof reason);
-        set = (set + 1) % nsets;
-        if (st != SD_OK)
-            break;
-        if (!(ms > 0) || !isfinite(ms)) {
-            st = SD_ERROR;
-            snprintf(reason, sizeof reason, "timer returned an invalid time (%g ms)", ms);
-            break;
-        }
-        if (n == cap) {
-            double *p = realloc(samples, sizeof(double) * (size_t)(cap *= 2));
-            if (!p) {
-                st = SD_ERROR;
-                snprintf(reason, sizeof reason, "host memory for samples");
-                break;
-            }
-            samples = p;
-        }
-        samples[n++] = ms;
-        if (sd_interrupted) {
-            stop = "interrupted";
-            break;
-        }
-        stop = sd_measure_should_stop(&o->m, samples, n, sd_now_s() - s_start);
-    }
-    struct sd_env env = {NAN, NAN, NAN, -1};
-    if (be->env_end)
-        be->env_end(ctx, &env);
-    if (st != SD_OK) {
-        free(samples);
-        fail_row(row, st, reason);
-        goto done;
-    }
-    if (sd_interrupted && n < o->m.min_samples) {
-        free(samples);
-        fail_row(row, SD_ERROR, "interrupted");
-        goto done;
-    }
-    struct sd_stats stt;
-    sd_stats_compute(samples, n, &stt);
-    free(samples);
-    row->samples = n;
-    snprintf(row->stop_reason, sizeof row->stop_reason, "%s", stop);
-    row->time_ms_median = stt.median;
-    row->time_ms_min = stt.min;
-    row->time_ms_p10 = stt.p10;
-    row->time_ms_p90 = stt.p90;
-    row->rel_noise = stt.rel_noise;
-    row->tflops = row->flops / (stt.median * 1e-3) / 1e12;
-    row->gbs = row->bytes_min / (stt.median * 1e-3) / 1e9;
-    if (o->card) {
-        double peak = sd_card_peak_tflops(o->card, wl->dtype, wl->acc);
-        if (peak > 0)
-            row->pct_of_spec = 100.0 * row->tflops / peak;
-    }
-    row->clock_mhz_mean = env.clock_mhz_mean;
-    row->temp_c_max = env.temp_c_max;
-    row->power_w_mean = env.power_w_mean;
-    row->throttled = env.throttled;
-    /* The backend may have fallen back to the host clock during this row (OpenCL: profiling
-     * events it judged garbage): the column names the timer the samples actually came from. */
-    snprintf(row->timer, sizeof row->timer, "%s", be->timer_name ? be->timer_name(ctx) : "host_monotonic");
-    row->status = SD_OK;
-done:
+    else if (host_copies_fit(be, ctx, dev, wl, reason, sizeof reason))
+        fail_row(row, SD_OOM, reason);
+    else
+        row_measure(be, ctx, plan, nsets, wl, o, row);
     if (be->mem_stats) {
         struct sd_mem_stats ms;
         be->mem_stats(ctx, &ms);
         row->peak_mem_bytes = (double)ms.peak_bytes;
     }
-    if (plan && be->release)
+    if (st == SD_OK && plan && be->release)
         be->release(plan);
-    for (int i = 0; i < 3; i++)
-        free(in[i]);
-    free(out);
 }
 
 /* Impl list for op after the --impl filter. */
@@ -484,8 +421,9 @@ int sd_run_suite(const struct sd_backend_ops *be, void *ctx, const struct sd_dev
             (*nrows)++;
             if (!o->quiet) {
                 if (row->status == SD_OK)
-                    fprintf(stderr, "        ok  %.4g ms  %.4g TFLOP/s  noise %.2f%%  (%d samples, %s)\n",
-                            row->time_ms_median, row->tflops, row->rel_noise * 100, row->samples, row->stop_reason);
+                    fprintf(stderr, "        ok  %.4g ms  %.4g TFLOP/s  noise %.2f%%  (%d samples, %s)%s%s\n",
+                            row->time_ms_median, row->tflops, row->rel_noise * 100, row->samples, row->stop_reason,
+                            row->reason[0] ? "\n        note: " : "", row->reason);
                 else
                     fprintf(stderr, "        %s: %s\n", sd_status_name(row->status), row->reason);
             }

@@ -1,7 +1,8 @@
 /* run.h — the harness: drives one backend device through a suite, row by row.
  * Order per row (never changed): supports -> prepare -> upload -> poison -> run once -> download ->
- * verify against the CPU reference -> warm-up by time -> timed samples until the stopping rule ->
- * statistics. Only a verified output gets a time. */
+ * verify against the CPU reference -> warm-up by time -> timed samples (cross-checked with the host
+ * clock) until the stopping rule -> statistics -> physical plausibility bound. Only a verified,
+ * plausible output gets a time. The phases are include/sdmark/row_phases.h. */
 #ifndef SDMARK_RUN_H
 #define SDMARK_RUN_H
 
@@ -11,10 +12,9 @@
 
 #include "sdmark/backend.h"
 #include "sdmark/measure.h"
+#include "sdmark/plausibility.h"
 #include "sdmark/result.h"
 #include "sdmark/suite.h"
-
-struct sd_card;
 
 struct sd_run_opts {
     struct sd_measure_opts m;
@@ -27,8 +27,9 @@ struct sd_run_opts {
     bool quiet;                  /* no progress on stderr */
     char run_id[48];
     int device_index;            /* index within the backend; > 0 adds "-devN" to the file name */
-    const struct sd_card *card;  /* spec sheet of the device being run (pct_of_spec), or NULL */
-    const struct sd_card *cards[8];
+    /* Spec sheets (pct_of_spec and the plausibility bound), supplied by the caller: the harness
+     * holds no cards table. lookup NULL = no spec sheets (bounds from what the device reports). */
+    struct sd_spec_source spec;
 };
 
 /* Set by the SIGINT/SIGTERM handler; the harness stops between samples and rows. */

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "ocl.h"
-#include "sdmark/verify.h"
+#include "sdmark/row_phases.h"
 
 #define CACHE_FILE "opencl-tune.txt"
 
@@ -216,90 +216,163 @@ void ocl_params_load(struct ocl_ctx *c)
 /* ------------------------------------------------------------------------------------------ */
 /* tuner                                                                                       */
 
-/* Each candidate is verified against the core's double-precision reference (sd_ref) before it
- * is timed; inputs come from the core's fixed-seed generator. */
+/* Each candidate goes through the harness's own phases (sdmark/row_phases.h): the same inputs,
+ * the same verification and tolerance, and the same cross-checked sampling as a `run` row. */
+
+extern const struct sd_backend_ops sd_backend_opencl;
+
+/* Prepare `prm` for wl, build and upload its inputs; *p and *h are released by finish(). */
+static enum sd_status setup(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
+                            const struct ocl_params *prm, struct sd_plan **p, struct sd_row_inputs *h,
+                            char *reason, size_t len)
+{
+    *p = NULL;
+    memset(h, 0, sizeof *h);
+    enum sd_status st = ocl_prepare_with(c, wl, impl, 1, prm, p, reason, len);
+    if (st == SD_OK)
+        st = sd_row_inputs_make(wl, h, reason, len);
+    if (st == SD_OK)
+        st = sd_row_upload(&sd_backend_opencl, *p, 1, h, reason, len);
+    return st;
+}
+
+static enum sd_status finish(struct sd_plan *p, struct sd_row_inputs *h, enum sd_status st)
+{
+    if (p)
+        ocl_release(p);
+    sd_row_inputs_free(h);
+    return st;
+}
 
 /* Verify `prm` on the small workload; returns SD_OK / SD_WRONG / error status. */
 static enum sd_status check(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
                             const struct ocl_params *prm, char *reason, size_t len)
 {
-    struct sd_tensors t;
-    sd_workload_tensors(wl, &t);
-    float *in[3] = {NULL, NULL, NULL};
-    float *out = malloc(t.out * sizeof(float));
-    double *r = malloc(t.out * sizeof(double));
-    for (int i = 0; i < t.n_in; i++) {
-        in[i] = malloc(t.in[i] * sizeof(float));
-        sd_fill_random(in[i], t.in[i], 12345 + (uint64_t)i);
-    }
-    struct sd_plan *p = NULL;
-    enum sd_status st = ocl_prepare_with(c, wl, impl, 1, prm, &p, reason, len);
+    struct sd_plan *p;
+    struct sd_row_inputs h;
+    struct sd_verify_result vr;
+    double wall_ms;
+    enum sd_status st = setup(c, wl, impl, prm, &p, &h, reason, len);
     if (st == SD_OK)
-        st = ocl_upload(p, 0, (const float *const *)in, reason, len);
-    if (st == SD_OK)
-        st = ocl_poison(p, reason, len);
-    if (st == SD_OK)
-        st = ocl_run(p, 0, NULL, reason, len);
-    if (st == SD_OK)
-        st = ocl_download(p, out, reason, len);
-    if (st == SD_OK) {
-        sd_ref(wl, (const float *const *)in, r);
-        double rms = 0, maxe = 0;
-        for (size_t j = 0; j < t.out; j++)
-            rms += r[j] * r[j];
-        rms = sqrt(rms / (double)t.out) + 1e-30;
-        for (size_t j = 0; j < t.out; j++) {
-            double e = fabs(out[j] - r[j]) / rms;
-            if (!(e <= maxe))
-                maxe = e; /* NaN propagates */
-        }
-        if (!(maxe <= 1e-4)) {
-            snprintf(reason, len, "wrong result: max_rel_err %.3g", maxe);
-            st = SD_WRONG;
-        }
-    }
-    if (p)
-        ocl_release(p);
-    for (int i = 0; i < 3; i++)
-        free(in[i]);
-    free(out);
-    free(r);
-    return st;
+        st = sd_row_check(&sd_backend_opencl, p, wl, &h, &vr, &wall_ms, reason, len);
+    return finish(p, &h, st);
 }
 
-/* Time `prm` on the representative workload: min of up to `reps` runs after a warm-up; gives
- * up early when the first run is far slower than `best`. */
+/* Time `prm` on the representative workload: min of `reps` samples after one warm-up run; stops
+ * after the first sample when it is far slower (4x) than `best`. */
 static enum sd_status timeit(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
                              const struct ocl_params *prm, double best, int reps, double *ms,
                              char *reason, size_t len)
 {
-    struct sd_tensors t;
-    sd_workload_tensors(wl, &t);
-    float *in[3] = {NULL, NULL, NULL};
-    for (int i = 0; i < t.n_in; i++) {
-        in[i] = malloc(t.in[i] * sizeof(float));
-        sd_fill_random(in[i], t.in[i], 777 + (uint64_t)i);
-    }
-    struct sd_plan *p = NULL;
-    enum sd_status st = ocl_prepare_with(c, wl, impl, 1, prm, &p, reason, len);
+    struct sd_plan *p;
+    struct sd_row_inputs h;
+    struct sd_samples sm;
+    struct sd_sample_opts so = {.nsets = 1};
+    sd_measure_defaults(&so.m);
+    so.m.warmup_ms = 0; /* one warm-up run (first launch compiles on some drivers) */
+    so.m.min_time_s = 0;
+    so.m.max_noise = 0;
+    so.m.min_samples = so.m.max_samples = reps;
+    so.m.timeout_s = best < 1e299 ? 4 * best * 1e-3 : 60;
+    *ms = 1e300;
+    enum sd_status st = setup(c, wl, impl, prm, &p, &h, reason, len);
     if (st == SD_OK)
-        st = ocl_upload(p, 0, (const float *const *)in, reason, len);
-    double m = 1e300, x;
+        st = sd_row_sample(&sd_backend_opencl, c, p, &so, &sm, reason, len);
     if (st == SD_OK)
-        st = ocl_run(p, 0, &x, reason, len); /* warm-up (first launch compiles on some drivers) */
-    if (st == SD_OK && x > 4 * best)
-        reps = 1;
-    for (int i = 0; i < reps && st == SD_OK; i++) {
-        st = ocl_run(p, 0, &x, reason, len);
-        if (x < m)
-            m = x;
+        *ms = sm.st.min;
+    return finish(p, &h, st);
+}
+
+/* Candidates per family. gemm's are also used by unfused/sliced attention and by conv2d. */
+static const struct ocl_mm_params MM_CANDIDATES[] = {
+    {OCL_STYLE_CPU, 96, 320, 320, 6, 16, 2, 16, 16, 4, 4, 16},
+    {OCL_STYLE_CPU, 96, 128, 256, 6, 16, 2, 16, 16, 4, 4, 16},
+    {OCL_STYLE_CPU, 96, 128, 288, 6, 16, 2, 16, 16, 4, 4, 16},
+    {OCL_STYLE_CPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
+    {OCL_STYLE_CPU, 96, 64, 256, 6, 8, 2, 16, 16, 4, 4, 16},
+    {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
+    {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 8, 8, 16},
+    {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 8, 4, 4, 8},
+};
+static const struct ocl_flash_params FLASH_CANDIDATES[] = {
+    {OCL_STYLE_CPU, 4, 12, 2, 128, 16, 64, 32}, {OCL_STYLE_CPU, 6, 8, 4, 256, 16, 64, 32},
+    {OCL_STYLE_CPU, 6, 8, 2, 128, 16, 64, 32},  {OCL_STYLE_CPU, 6, 8, 1, 128, 8, 64, 32},
+    {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32},  {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 128, 16},
+};
+enum { FAM_GEMM, FAM_CONV, FAM_FLASH, FAM_COUNT };
+static const char *const FAM_NAME[FAM_COUNT] = {"gemm", "conv", "flash"};
+
+/* The small (verify: tails, k not a multiple of the tile, head_dim 40) and the representative
+ * (time) workload of a family. */
+static void family_workloads(int fam, bool cpu, struct sd_workload *small, struct sd_workload *big)
+{
+    sd_workload_init(small, fam == FAM_GEMM ? SD_OP_GEMM : fam == FAM_CONV ? SD_OP_CONV2D : SD_OP_ATTENTION);
+    sd_workload_init(big, small->op);
+    if (fam == FAM_GEMM) {
+        small->m = 77, small->n = 45, small->k = 131;
+        big->m = cpu ? 2048 : 8192, big->n = cpu ? 640 : 2560, big->k = cpu ? 640 : 1280;
+    } else if (fam == FAM_CONV) {
+        small->batch = 1, small->c_in = 19, small->c_out = 23, small->h = 9, small->w = 11;
+        small->r = small->s = 3, small->pad = 1;
+        big->batch = cpu ? 1 : 2, big->c_in = 320, big->c_out = 320, big->h = big->w = cpu ? 32 : 64;
+        big->r = big->s = 3, big->pad = 1;
+    } else {
+        small->batch_heads = 2, small->seq_q = 67, small->seq_kv = 77, small->head_dim = 40;
+        big->batch_heads = cpu ? 8 : 16, big->seq_q = big->seq_kv = cpu ? 1024 : 4096, big->head_dim = 64;
     }
-    if (p)
-        ocl_release(p);
-    for (int i = 0; i < 3; i++)
-        free(in[i]);
-    *ms = m;
-    return st;
+}
+
+/* Candidate i of family fam into trial; its description into desc. Returns false past the last. */
+static bool family_candidate(int fam, int i, struct ocl_params *trial, char *desc, size_t len)
+{
+    int n = fam == FAM_FLASH ? (int)(sizeof FLASH_CANDIDATES / sizeof *FLASH_CANDIDATES)
+                             : (int)(sizeof MM_CANDIDATES / sizeof *MM_CANDIDATES);
+    if (i >= n)
+        return false;
+    if (fam == FAM_FLASH) {
+        trial->flash = FLASH_CANDIDATES[i];
+        fmt_flash(&trial->flash, desc, len);
+    } else {
+        struct ocl_mm_params *m = fam == FAM_GEMM ? &trial->gemm : &trial->conv;
+        *m = MM_CANDIDATES[i];
+        fmt_mm(m, desc, len);
+    }
+    return true;
+}
+
+/* Try every candidate of one family (verify small, time big); the fastest replaces cur's. */
+static enum sd_status tune_family(struct ocl_ctx *c, int fam, bool cpu, struct ocl_params *cur, FILE *log,
+                                  char *reason, size_t len)
+{
+    struct sd_workload small, big;
+    family_workloads(fam, cpu, &small, &big);
+    const char *impl = fam == FAM_FLASH ? "flash" : "own";
+    const double flops = sd_workload_flops(&big);
+    double best_ms = 1e300;
+    struct ocl_params trial = *cur, best = *cur;
+    char desc[128];
+    for (int i = 0; family_candidate(fam, i, &trial, desc, sizeof desc); i++) {
+        char r[SD_REASON_LEN] = "";
+        enum sd_status st = check(c, &small, impl, &trial, r, sizeof(r));
+        double ms = 0;
+        if (st == SD_OK)
+            st = timeit(c, &big, impl, &trial, best_ms, 3, &ms, r, sizeof(r));
+        if (log && st == SD_OK)
+            fprintf(log, "opencl tune: %-5s %-40s %9.3f ms %8.1f GFLOP/s\n", FAM_NAME[fam], desc, ms,
+                    flops / ms * 1e-6);
+        else if (log)
+            fprintf(log, "opencl tune: %-5s %-40s skipped: %s: %s\n", FAM_NAME[fam], desc, sd_status_name(st), r);
+        if (st == SD_OK && ms < best_ms) {
+            best_ms = ms;
+            best = trial;
+        }
+    }
+    if (best_ms == 1e300) {
+        snprintf(reason, len, "tuner: no %s candidate passed verification", fam == FAM_CONV ? "conv2d" : FAM_NAME[fam]);
+        return SD_ERROR;
+    }
+    *cur = best;
+    return SD_OK;
 }
 
 enum sd_status ocl_tune(void *ctx, int force, FILE *log, char *reason, size_t len)
@@ -316,83 +389,10 @@ enum sd_status ocl_tune(void *ctx, int force, FILE *log, char *reason, size_t le
     }
     const bool cpu = (c->type & CL_DEVICE_TYPE_CPU) != 0;
     double t_start = ocl_now_ms();
-
-    /* ---- gemm (also used by unfused/sliced attention) ---- */
-    struct ocl_mm_params mmc[] = {
-        {OCL_STYLE_CPU, 96, 320, 320, 6, 16, 2, 16, 16, 4, 4, 16},
-        {OCL_STYLE_CPU, 96, 128, 256, 6, 16, 2, 16, 16, 4, 4, 16},
-        {OCL_STYLE_CPU, 96, 128, 288, 6, 16, 2, 16, 16, 4, 4, 16},
-        {OCL_STYLE_CPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
-        {OCL_STYLE_CPU, 96, 64, 256, 6, 8, 2, 16, 16, 4, 4, 16},
-        {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
-        {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 8, 8, 16},
-        {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 8, 4, 4, 8},
-    };
-    const int nmm = (int)(sizeof(mmc) / sizeof(mmc[0]));
-    struct sd_workload small, big;
-    for (int fam = 0; fam < 3; fam++) {
-        const char *impl = fam == 2 ? "flash" : "own";
-        sd_workload_init(&small, fam == 0 ? SD_OP_GEMM : fam == 1 ? SD_OP_CONV2D : SD_OP_ATTENTION);
-        sd_workload_init(&big, small.op);
-        if (fam == 0) {
-            small.m = 77; small.n = 45; small.k = 131;
-            if (cpu) { big.m = 2048; big.n = 640; big.k = 640; }
-            else { big.m = 8192; big.n = 2560; big.k = 1280; }
-        } else if (fam == 1) {
-            small.batch = 1; small.c_in = 19; small.c_out = 23; small.h = 9; small.w = 11;
-            small.r = small.s = 3; small.pad = 1;
-            big.batch = cpu ? 1 : 2; big.c_in = 320; big.c_out = 320; big.h = big.w = cpu ? 32 : 64;
-            big.r = big.s = 3; big.pad = 1;
-        } else {
-            small.batch_heads = 2; small.seq_q = 67; small.seq_kv = 77; small.head_dim = 40;
-            big.batch_heads = cpu ? 8 : 16; big.seq_q = big.seq_kv = cpu ? 1024 : 4096; big.head_dim = 64;
-        }
-        const double flops = sd_workload_flops(&big);
-        double best_ms = 1e300;
-        int ncand = fam == 2 ? 6 : nmm;
-        struct ocl_params trial = cur, best = cur;
-        for (int i = 0; i < ncand; i++) {
-            if (fam == 0)
-                trial.gemm = mmc[i];
-            else if (fam == 1)
-                trial.conv = mmc[i];
-            else {
-                static const struct ocl_flash_params fc[] = {
-                    {OCL_STYLE_CPU, 4, 12, 2, 128, 16, 64, 32}, {OCL_STYLE_CPU, 6, 8, 4, 256, 16, 64, 32},
-                    {OCL_STYLE_CPU, 6, 8, 2, 128, 16, 64, 32}, {OCL_STYLE_CPU, 6, 8, 1, 128, 8, 64, 32},
-                    {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32}, {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 128, 16},
-                };
-                trial.flash = fc[i];
-            }
-            char desc[128];
-            if (fam == 2)
-                fmt_flash(&trial.flash, desc, sizeof(desc));
-            else
-                fmt_mm(fam == 0 ? &trial.gemm : &trial.conv, desc, sizeof(desc));
-            char r[SD_REASON_LEN] = "";
-            enum sd_status st = check(c, &small, impl, &trial, r, sizeof(r));
-            double ms = 0;
-            if (st == SD_OK)
-                st = timeit(c, &big, impl, &trial, best_ms, 3, &ms, r, sizeof(r));
-            if (log) {
-                if (st == SD_OK)
-                    fprintf(log, "opencl tune: %-5s %-40s %9.3f ms %8.1f GFLOP/s\n",
-                            fam == 0 ? "gemm" : fam == 1 ? "conv" : "flash", desc, ms, flops / ms * 1e-6);
-                else
-                    fprintf(log, "opencl tune: %-5s %-40s skipped: %s: %s\n",
-                            fam == 0 ? "gemm" : fam == 1 ? "conv" : "flash", desc, sd_status_name(st), r);
-            }
-            if (st == SD_OK && ms < best_ms) {
-                best_ms = ms;
-                best = trial;
-            }
-        }
-        if (best_ms == 1e300) {
-            snprintf(reason, len, "tuner: no %s candidate passed verification",
-                     fam == 0 ? "gemm" : fam == 1 ? "conv2d" : "flash");
-            return SD_ERROR;
-        }
-        cur = best;
+    for (int fam = 0; fam < FAM_COUNT; fam++) {
+        enum sd_status st = tune_family(c, fam, cpu, &cur, log, reason, len);
+        if (st != SD_OK)
+            return st;
     }
     snprintf(cur.source, sizeof(cur.source), "tuned");
     c->params = cur;
