@@ -1,5 +1,5 @@
 /* test_verify.c — CPU references (hand-computed cases), random fill, sampled verification,
- * tolerance rule, and the speed of verification at SD-sized shapes. */
+ * tolerance rule, and the cost of verification at SD-sized shapes (its sample size). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -377,7 +377,19 @@ static void test_tolerance_rule(void **state)
     assert_true(sd_verify_tolerance(&a) == 5e-3);
 }
 
-/* ---- speed at SD sizes ----------------------------------------------------------------- */
+/* ---- cost at SD sizes ------------------------------------------------------------------ */
+/* What keeps verification fast at SD sizes is the sampling rule, so that is what is asserted
+ * (elements recomputed stay within the documented sample); the seconds are printed for a reader,
+ * never asserted: a timed unit test fails on a loaded CI machine for no fault of the code. */
+
+static size_t sample_cap(const struct sd_workload *wl)
+{
+    switch (wl->op) {
+    case SD_OP_GEMM: return 32 * (size_t)wl->n;
+    case SD_OP_CONV2D: return 2048;
+    default: return 32 * (size_t)wl->head_dim;
+    }
+}
 
 static double now_s(void)
 {
@@ -410,7 +422,7 @@ static void time_verify(const struct sd_workload *wl)
             sd_op_name(wl->op), shape, t.out * 4.0 / 1e6 / (t1 - t0), t2 - t1, vr.checked);
     assert_false(vr.pass); /* random output is wrong */
     assert_true(vr.checked > 0);
-    assert_true(t2 - t1 < 1.0);
+    assert_true(vr.checked <= sample_cap(wl));
     for (int i = 0; i < t.n_in; i++)
         free(in[i]);
     free(out);

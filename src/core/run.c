@@ -50,7 +50,7 @@ void sd_result_provenance(struct sd_result *r, const char *run_id)
     strftime(r->timestamp_utc, sizeof r->timestamp_utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    snprintf(r->host, sizeof r->host, "%s", host);
+    snprintf(r->host, sizeof r->host, "%.*s", (int)sizeof r->host - 1, host); /* long names are cut, not overflowed */
 }
 
 void sd_device_slug(const struct sd_device_info *dev, char *buf, size_t len)
