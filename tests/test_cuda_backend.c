@@ -1,7 +1,7 @@
 /* test_cuda_backend.c — the cuda backend.
  * Host-side tests (run everywhere the backend is built, no GPU needed): the row-major ->
- * column-major cuBLAS mapping, the launch configurations, the tracked-allocation accounting and
- * the NVML loader with a missing library.
+ * column-major cuBLAS mapping, the launch configurations and the NVML loader with a missing
+ * library (the tracked-allocation accounting is the core's: test_memtrack.c).
  * GPU tests (skip with a reason when probe() finds no device): every impl x dtype at odd shapes
  * against the CPU reference, an OOM row, poison, timing, memory stats. */
 #include <setjmp.h>
@@ -21,8 +21,8 @@
 #include "shapes.h"
 
 #ifdef SDMARK_WITH_CUDA
-#include "backends/cuda/cuda_plan.h"
-#include "backends/cuda/nvml_loader.h"
+#include "../src/backends/cuda/cuda_plan.h"
+#include "../src/backends/cuda/nvml_loader.h"
 
 extern const struct sd_backend_ops sd_backend_cuda;
 
@@ -191,36 +191,6 @@ static void test_flash_config(void **state)
     assert_int_equal(l.grid[0], 8192);
     assert_int_equal(l.block[0], 256);
     assert_int_equal(sd_cuda_softmax_config(0, 7, &l, why, sizeof(why)), -1);
-}
-
-/* ------------------------------------------------------------------ host: accounting */
-
-static void test_memtrack(void **state)
-{
-    (void)state;
-    struct sd_memtrack t = {0};
-    int a, b, c; /* fake device pointers */
-    assert_int_equal(sd_memtrack_add(&t, &a, 1000, "input"), 0);
-    assert_int_equal(sd_memtrack_add(&t, &b, 32u << 20, "cublas workspace"), 0);
-    assert_int_equal(t.current, 1000 + (32u << 20));
-    assert_int_equal(t.peak, t.current);
-    assert_int_equal(sd_memtrack_bytes_of(&t, "cublas workspace"), 32u << 20);
-    assert_int_equal(sd_memtrack_remove(&t, &b), 32u << 20);
-    assert_int_equal(t.current, 1000);
-    assert_int_equal(t.peak, 1000 + (32u << 20)); /* the workspace still counts in the peak */
-    assert_int_equal(sd_memtrack_remove(&t, &c), 0); /* unknown pointer */
-    sd_memtrack_reset_peak(&t);
-    assert_int_equal(t.peak, 1000);
-    for (int i = 0; i < 100; i++) /* grows past the initial capacity */
-        assert_int_equal(sd_memtrack_add(&t, (char *)&c + i, 10, "output"), 0);
-    assert_int_equal(t.current, 2000);
-    assert_int_equal(sd_memtrack_bytes_of(&t, "output"), 1000);
-    for (int i = 0; i < 100; i++)
-        assert_int_equal(sd_memtrack_remove(&t, (char *)&c + i), 10);
-    assert_int_equal(sd_memtrack_remove(&t, &a), 1000);
-    assert_int_equal(t.current, 0);
-    assert_int_equal(t.peak, 2000);
-    sd_memtrack_destroy(&t);
 }
 
 /* ------------------------------------------------------------------ host: NVML missing */
@@ -507,7 +477,6 @@ int main(void)
         cmocka_unit_test(test_colmajor_map),
         cmocka_unit_test(test_igemm_config),
         cmocka_unit_test(test_flash_config),
-        cmocka_unit_test(test_memtrack),
         cmocka_unit_test(test_nvml_missing),
     };
     const struct CMUnitTest gpu[] = {

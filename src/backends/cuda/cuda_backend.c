@@ -30,6 +30,7 @@
 #include "nvml_loader.h"
 #include "sdmark/backend.h"
 #include "sdmark/fault.h"
+#include "sdmark/memtrack.h"
 
 enum impl_id {
     IMPL_GEMM_CUBLAS,

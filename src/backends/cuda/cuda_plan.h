@@ -1,8 +1,8 @@
 /* cuda_plan.h — pure C pieces of the cuda backend, shared by the host code (C), the kernels (.cu)
  * and the host tests (no CUDA header needed, no GPU needed):
  *   - the row-major -> column-major operand mapping for cuBLAS,
- *   - kernel argument structs and launch configurations (shape -> grid/block/shared memory),
- *   - the tracked-allocation bookkeeping (current / peak bytes).
+ *   - kernel argument structs and launch configurations (shape -> grid/block/shared memory).
+ * The tracked-allocation bookkeeping is the core's (sdmark/memtrack.h).
  */
 #ifndef SDMARK_CUDA_PLAN_H
 #define SDMARK_CUDA_PLAN_H
@@ -88,26 +88,6 @@ int sd_cuda_flash_padded_dim(int64_t d);
 /* Row softmax over a [rows, cols] matrix, one warp per row. */
 int sd_cuda_softmax_config(int64_t rows, int64_t cols, struct sd_cuda_launch *l, char *why,
                            size_t len);
-
-/* ---- tracked allocations ------------------------------------------------------------------- */
-struct sd_memtrack_rec {
-    void *ptr;
-    uint64_t bytes;
-    const char *what;          /* static string: "input", "output", "cublas workspace", ... */
-};
-struct sd_memtrack {
-    struct sd_memtrack_rec *rec;
-    size_t n, cap;
-    uint64_t current, peak;
-};
-/* Record an allocation: 0, or -1 if the host is out of memory (nothing recorded). */
-int sd_memtrack_add(struct sd_memtrack *t, void *ptr, uint64_t bytes, const char *what);
-/* Forget an allocation; returns its size (0 if ptr was not tracked). */
-uint64_t sd_memtrack_remove(struct sd_memtrack *t, void *ptr);
-void sd_memtrack_reset_peak(struct sd_memtrack *t);
-/* Bytes tracked for allocations whose `what` equals the given string. */
-uint64_t sd_memtrack_bytes_of(const struct sd_memtrack *t, const char *what);
-void sd_memtrack_destroy(struct sd_memtrack *t);
 
 #ifdef __cplusplus
 }
