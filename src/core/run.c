@@ -132,7 +132,7 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
     snprintf(row->impl, sizeof row->impl, "%s", impl);
     row->flops = sd_workload_flops(wl);
     row->bytes_min = sd_workload_bytes_min(wl);
-    snprintf(row->cache_mode, sizeof row->cache_mode, "%s", o->hot ? "hot" : "cold");
+    snprintf(row->cache_mode, sizeof row->cache_mode, "%s", o->hot ? "hot" : be->flush_cache ? "flush" : "cold");
     snprintf(row->timer, sizeof row->timer, "%s", be->timer_name ? be->timer_name(ctx) : "host_monotonic");
     row->tolerance = sd_verify_tolerance(wl);
 
@@ -165,7 +165,7 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
     /* Cold cache: rotate enough input sets that consecutive samples never find their inputs in the
      * last-level cache (>= 3x its size in total). */
     int nsets = 1;
-    if (!o->hot) {
+    if (!o->hot && !be->flush_cache) { /* a backend that flushes its caches needs no rotation */
         double llc = dev->l2_bytes ? (double)dev->l2_bytes : 32.0 * 1024 * 1024;
         double want = ceil(3.0 * llc / (in_bytes > 1 ? in_bytes : 1));
         /* ...but never spend more than 1/8 of the device memory (or 1 GiB) on copies: a VM may
@@ -287,6 +287,8 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
     const char *stop = NULL;
     while (!stop) {
         double ms = NAN;
+        if (!o->hot && be->flush_cache && (st = be->flush_cache(plan, reason, sizeof reason)) != SD_OK)
+            break;
         st = be->run(plan, set, &ms, reason, sizeof reason);
         set = (set + 1) % nsets;
         if (st != SD_OK)
@@ -350,6 +352,8 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
      * events it judged garbage): the column names the timer the samples actually came from. */
     snprintf(row->timer, sizeof row->timer, "%s", be->timer_name ? be->timer_name(ctx) : "host_monotonic");
     row->status = SD_OK;
+    if (be->plan_note)
+        be->plan_note(plan, row->reason, sizeof row->reason);
 done:
     if (be->mem_stats) {
         struct sd_mem_stats ms;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cuda_plan.h"
+#include "sdmark/status.h"
 #include "sdmark/workload.h"
 
 void sd_cuda_gemm_colmajor_map(int64_t M, int64_t N, int64_t K, int b_trans,
@@ -127,4 +128,53 @@ int sd_cuda_softmax_config(int64_t rows, int64_t cols, struct sd_cuda_launch *l,
     l->block[0] = 256;
     l->block[1] = l->block[2] = 1;
     return 0;
+}
+
+/* ---- layouts ---- */
+void sd_cuda_nchw_to_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t h, int64_t w)
+{
+    const int64_t hw = h * w;
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t ch = 0; ch < c; ch++)
+            for (int64_t i = 0; i < hw; i++)
+                dst[(b * hw + i) * c + ch] = src[(b * c + ch) * hw + i];
+}
+
+void sd_cuda_nhwc_to_nchw(const float *src, float *dst, int64_t n, int64_t c, int64_t h, int64_t w)
+{
+    const int64_t hw = h * w;
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t ch = 0; ch < c; ch++)
+            for (int64_t i = 0; i < hw; i++)
+                dst[(b * c + ch) * hw + i] = src[(b * hw + i) * c + ch];
+}
+
+/* ---- cuDNN 9 status ---- */
+int sd_cuda_cudnn_status_class(int s)
+{
+    enum { NOT_SUPPORTED = 3000, HOST_ALLOC = 4003, DEVICE_ALLOC = 4004 }; /* cudnn_graph.h, v9 */
+    if (s == 0)
+        return SD_OK;
+    if (s / 1000 * 1000 == NOT_SUPPORTED)
+        return SD_UNSUPPORTED;
+    if (s == HOST_ALLOC || s == DEVICE_ALLOC)
+        return SD_OOM;
+    return SD_ERROR;
+}
+
+/* ---- attention scores ---- */
+int sd_cuda_score_dtype(int dtype, int acc)
+{
+    if (dtype == SD_FP16 && acc == SD_FP16)
+        return SD_FP16;
+    return SD_FP32;
+}
+
+/* ---- timed samples ---- */
+enum sd_cuda_verdict sd_cuda_sample_verdict(int hold_timed_out, int throttled, int attempt,
+                                            int max_retakes)
+{
+    if (!hold_timed_out && throttled != 1)
+        return SD_SAMPLE_KEEP;
+    return attempt < max_retakes ? SD_SAMPLE_RETAKE : SD_SAMPLE_KEEP_FLAGGED;
 }
