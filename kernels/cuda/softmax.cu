@@ -16,6 +16,20 @@
 using namespace sdk;
 
 namespace {
+// The row's max and 1/sum(exp(x - max)), reduced over the warp (every lane gets both).
+template <typename T>
+__device__ __forceinline__ void row_max_inv(const T *r, int64_t cols, int lane, float &mx, float &inv)
+{
+    mx = -INFINITY;
+    for (int64_t c = lane; c < cols; c += 32)
+        mx = fmaxf(mx, Ty<T>::to_f(r[c]));
+    mx = warp_max(mx);
+    float sum = 0.f;
+    for (int64_t c = lane; c < cols; c += 32)
+        sum += expf(Ty<T>::to_f(r[c]) - mx);
+    inv = 1.f / warp_sum(sum);
+}
+
 template <typename T>
 __global__ void __launch_bounds__(256) softmax_rows_kernel(T *S, int64_t rows, int64_t cols)
 {
@@ -24,15 +38,8 @@ __global__ void __launch_bounds__(256) softmax_rows_kernel(T *S, int64_t rows, i
     if (row >= rows)
         return; // whole warp leaves together
     T *r = S + row * cols;
-    float mx = -INFINITY;
-    for (int64_t c = lane; c < cols; c += 32)
-        mx = fmaxf(mx, Ty<T>::to_f(r[c]));
-    mx = warp_max(mx);
-    float sum = 0.f;
-    for (int64_t c = lane; c < cols; c += 32)
-        sum += expf(Ty<T>::to_f(r[c]) - mx);
-    sum = warp_sum(sum);
-    const float inv = 1.f / sum;
+    float mx, inv;
+    row_max_inv(r, cols, lane, mx, inv);
     for (int64_t c = lane; c < cols; c += 32)
         r[c] = Ty<T>::from_f(expf(Ty<T>::to_f(r[c]) - mx) * inv);
 }
@@ -49,15 +56,8 @@ __global__ void __launch_bounds__(256) softmax_rows_narrow_kernel(float *S, int6
         return; // whole warp leaves together
     float *r = S + row * cols;
     T *p = reinterpret_cast<T *>(r);
-    float mx = -INFINITY;
-    for (int64_t c = lane; c < cols; c += 32)
-        mx = fmaxf(mx, r[c]);
-    mx = warp_max(mx);
-    float sum = 0.f;
-    for (int64_t c = lane; c < cols; c += 32)
-        sum += expf(r[c] - mx);
-    sum = warp_sum(sum);
-    const float inv = 1.f / sum;
+    float mx, inv;
+    row_max_inv(r, cols, lane, mx, inv);
     for (int64_t c0 = 0; c0 < cols; c0 += 32) { // uniform trip count: every lane reaches __syncwarp
         const int64_t c = c0 + lane;
         const float v = c < cols ? expf(r[c] - mx) * inv : 0.f;

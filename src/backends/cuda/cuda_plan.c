@@ -131,22 +131,31 @@ int sd_cuda_softmax_config(int64_t rows, int64_t cols, struct sd_cuda_launch *l,
 }
 
 /* ---- layouts ---- */
-void sd_cuda_nchw_to_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t h, int64_t w)
+/* One permutation, both directions: element (b, ch, i) sits at (b*c + ch)*hw + i in NCHW and at
+ * (b*hw + i)*c + ch in NHWC. */
+static void permute_nchw_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t h, int64_t w,
+                              int to_nhwc)
 {
     const int64_t hw = h * w;
     for (int64_t b = 0; b < n; b++)
         for (int64_t ch = 0; ch < c; ch++)
-            for (int64_t i = 0; i < hw; i++)
-                dst[(b * hw + i) * c + ch] = src[(b * c + ch) * hw + i];
+            for (int64_t i = 0; i < hw; i++) {
+                const int64_t nchw = (b * c + ch) * hw + i, nhwc = (b * hw + i) * c + ch;
+                if (to_nhwc)
+                    dst[nhwc] = src[nchw];
+                else
+                    dst[nchw] = src[nhwc];
+            }
+}
+
+void sd_cuda_nchw_to_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t h, int64_t w)
+{
+    permute_nchw_nhwc(src, dst, n, c, h, w, 1);
 }
 
 void sd_cuda_nhwc_to_nchw(const float *src, float *dst, int64_t n, int64_t c, int64_t h, int64_t w)
 {
-    const int64_t hw = h * w;
-    for (int64_t b = 0; b < n; b++)
-        for (int64_t ch = 0; ch < c; ch++)
-            for (int64_t i = 0; i < hw; i++)
-                dst[(b * c + ch) * hw + i] = src[(b * hw + i) * c + ch];
+    permute_nchw_nhwc(src, dst, n, c, h, w, 0);
 }
 
 /* ---- cuDNN 9 status ---- */
