@@ -194,7 +194,7 @@ enum sd_status sd_cuda_dnn_setup(struct sd_plan *p, char *reason, size_t len)
     if (st != SD_OK)
         return st;
     cudnnConvolutionFwdAlgoPerf_t best[2];
-    char why[2][SD_REASON_LEN];
+    char why[2][SD_REASON_LEN] = {"", "cudnn NHWC: not tried (context lost)"};
     enum sd_status fst[2];
     fst[0] = find_layout(p, CUDNN_TENSOR_NCHW, &fs, &best[0], why[0], sizeof(why[0]));
     fst[1] = c->dead ? SD_ERROR : find_layout(p, CUDNN_TENSOR_NHWC, &fs, &best[1], why[1], sizeof(why[1]));

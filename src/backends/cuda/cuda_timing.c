@@ -21,9 +21,29 @@
 #define HOLD_TIMEOUT_NS 1000000000ull /* 1 s: far above any enqueue, short enough to recover */
 #define MAX_RETAKES 3
 
+/* The L2 flush buffer: l2_bytes of device memory, allocated once per context. */
+static enum sd_status flush_alloc(struct cuda_ctx *c, char *reason, size_t len)
+{
+    int l2 = 0;
+    if (cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, c->dev) != cudaSuccess || l2 <= 0) {
+        (void)cudaGetLastError();
+        l2 = 64 << 20;
+    }
+    c->flush_bytes = (size_t)l2;
+    cudaError_t e = cudaMalloc(&c->flush_buf, c->flush_bytes);
+    if (e != cudaSuccess) {
+        c->flush_buf = NULL;
+        return sd_cuda_fail(c, e, "cudaMalloc(L2 flush buffer)", __FILE__, __LINE__, reason, len);
+    }
+    return SD_OK;
+}
+
 enum sd_status sd_cuda_timing_open(struct cuda_ctx *c, char *reason, size_t len)
 {
     void *h = NULL, *d = NULL;
+    char why[SD_REASON_LEN];
+    /* now, while the device is empty; flush_cache retries if this fails */
+    (void)flush_alloc(c, why, sizeof(why));
     if (cudaHostAlloc(&h, 2 * sizeof(int), cudaHostAllocMapped) != cudaSuccess ||
         cudaHostGetDevicePointer(&d, h, 0) != cudaSuccess) {
         (void)cudaGetLastError(); /* no mapped memory: samples are taken without the hold */
@@ -56,14 +76,9 @@ enum sd_status sd_cuda_flush_cache(struct sd_plan *p, char *reason, size_t len)
 {
     struct cuda_ctx *c = p->ctx;
     DEAD_CHECK(c);
-    if (!c->flush_buf) {
-        c->flush_bytes = c->info.l2_bytes ? (size_t)c->info.l2_bytes : (size_t)64 << 20;
-        cudaError_t e = cudaMalloc(&c->flush_buf, c->flush_bytes);
-        if (e != cudaSuccess) {
-            c->flush_buf = NULL;
-            return sd_cuda_fail(c, e, "cudaMalloc(L2 flush buffer)", __FILE__, __LINE__, reason, len);
-        }
-    }
+    enum sd_status st;
+    if (!c->flush_buf && (st = flush_alloc(c, reason, len)) != SD_OK)
+        return st;
     p->flush_each = true;
     return enqueue_flush(c, reason, len);
 }
