@@ -204,10 +204,13 @@ enum sd_status sd_cuda_dnn_setup(struct sd_plan *p, char *reason, size_t len)
         return fst[0] == SD_UNSUPPORTED ? fst[1] : fst[0];
     }
     const bool nhwc = fst[1] == SD_OK && (fst[0] != SD_OK || best[1].time < best[0].time);
-    char times[96];
-    snprintf(times, sizeof(times), "NCHW %s%.4g ms, NHWC %s%.4g ms", fst[0] == SD_OK ? "" : "n/a ",
-             fst[0] == SD_OK ? best[0].time : 0.0, fst[1] == SD_OK ? "" : "n/a ",
-             fst[1] == SD_OK ? best[1].time : 0.0);
+    char t[2][24], times[64];
+    for (int i = 0; i < 2; i++)
+        if (fst[i] == SD_OK)
+            snprintf(t[i], sizeof(t[i]), "%.4g ms", best[i].time);
+        else
+            snprintf(t[i], sizeof(t[i]), "n/a");
+    snprintf(times, sizeof(times), "NCHW %s, NHWC %s", t[0], t[1]);
     return keep_best(p, nhwc, &best[nhwc], times, reason, len);
 }
 

@@ -87,6 +87,7 @@ struct sd_plan {
     bool nhwc;            /* tensors live on the device as NHWC / KRSC (cuDNN's pick) */
     bool hold_off;        /* the stream hold timed out once: time this plan without it */
     bool flush_each;      /* the harness flushes L2 before each timed sample (cold rows) */
+    bool warmed;          /* ran once untimed: kernels loaded (lazy loading) before any hold */
     char note[SD_REASON_LEN];      /* how the plan runs (algorithm, layout, score dtype) */
     struct sd_cuda_igemm_args ig;  /* own gemm/conv: pointers filled at run time */
     struct sd_cuda_attn_args at;   /* flash */
