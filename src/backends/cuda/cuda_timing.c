@@ -56,8 +56,17 @@ enum sd_status sd_cuda_timing_open(struct cuda_ctx *c, char *reason, size_t len)
     c->hold_dev = d;
     /* Load the hold kernel now (CUDA lazy loading) with the flag already released. */
     c->hold_host[0] = 1;
-    CUDA_TRY(c, sd_cuda_hold_launch(c->hold_dev, c->hold_dev + 1, HOLD_TIMEOUT_NS, c->stream));
-    CUDA_TRY(c, cudaStreamSynchronize(c->stream));
+    cudaError_t e = sd_cuda_hold_launch(c->hold_dev, c->hold_dev + 1, HOLD_TIMEOUT_NS, c->stream);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(c->stream);
+    if (e != cudaSuccess) { /* e.g. no kernel image for this GPU: time without the hold (noted) */
+        if (sd_cuda_sticky(e))
+            return sd_cuda_fail(c, e, "hold kernel", __FILE__, __LINE__, reason, len);
+        (void)cudaGetLastError();
+        cudaFreeHost(h);
+        c->hold_host = NULL;
+        c->hold_dev = NULL;
+    }
     return SD_OK;
 }
 
