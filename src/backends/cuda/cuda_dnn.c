@@ -129,8 +129,8 @@ static enum sd_status find_layout(struct sd_plan *p, cudnnTensorFormat_t fmt, co
     for (int i = 0; i < n; i++) { /* sorted fastest first */
         if (perf[i].status != CUDNN_STATUS_SUCCESS)
             continue;
-        if (p->wl.dtype == SD_FP32 && perf[i].mathType != CUDNN_FMA_MATH && perf[i].mathType != CUDNN_DEFAULT_MATH)
-            continue;
+        if (p->wl.dtype == SD_FP32 && perf[i].mathType != CUDNN_FMA_MATH)
+            continue; /* DEFAULT_MATH may use TF32 on sm_80+: not an fp32 row any more */
         *best = perf[i];
         return SD_OK;
     }
