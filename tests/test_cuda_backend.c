@@ -1,9 +1,10 @@
 /* test_cuda_backend.c — the cuda backend.
  * Host-side tests (run everywhere the backend is built, no GPU needed): the row-major ->
- * column-major cuBLAS mapping, the launch configurations, the tracked-allocation accounting and
- * the NVML loader with a missing library.
+ * column-major cuBLAS mapping, the launch configurations and the NVML loader with a missing
+ * library (the tracked-allocation accounting is the core's: test_memtrack.c).
  * GPU tests (skip with a reason when probe() finds no device): every impl x dtype at odd shapes
  * against the CPU reference, an OOM row, poison, timing, memory stats. */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sdmark/backend.h"
 #include "sdmark/verify.h"
@@ -21,8 +23,8 @@
 #include "shapes.h"
 
 #ifdef SDMARK_WITH_CUDA
-#include "backends/cuda/cuda_plan.h"
-#include "backends/cuda/nvml_loader.h"
+#include "../src/backends/cuda/cuda_plan.h"
+#include "../src/backends/cuda/nvml_loader.h"
 
 extern const struct sd_backend_ops sd_backend_cuda;
 
@@ -193,36 +195,6 @@ static void test_flash_config(void **state)
     assert_int_equal(sd_cuda_softmax_config(0, 7, &l, why, sizeof(why)), -1);
 }
 
-/* ------------------------------------------------------------------ host: accounting */
-
-static void test_memtrack(void **state)
-{
-    (void)state;
-    struct sd_memtrack t = {0};
-    int a, b, c; /* fake device pointers */
-    assert_int_equal(sd_memtrack_add(&t, &a, 1000, "input"), 0);
-    assert_int_equal(sd_memtrack_add(&t, &b, 32u << 20, "cublas workspace"), 0);
-    assert_int_equal(t.current, 1000 + (32u << 20));
-    assert_int_equal(t.peak, t.current);
-    assert_int_equal(sd_memtrack_bytes_of(&t, "cublas workspace"), 32u << 20);
-    assert_int_equal(sd_memtrack_remove(&t, &b), 32u << 20);
-    assert_int_equal(t.current, 1000);
-    assert_int_equal(t.peak, 1000 + (32u << 20)); /* the workspace still counts in the peak */
-    assert_int_equal(sd_memtrack_remove(&t, &c), 0); /* unknown pointer */
-    sd_memtrack_reset_peak(&t);
-    assert_int_equal(t.peak, 1000);
-    for (int i = 0; i < 100; i++) /* grows past the initial capacity */
-        assert_int_equal(sd_memtrack_add(&t, (char *)&c + i, 10, "output"), 0);
-    assert_int_equal(t.current, 2000);
-    assert_int_equal(sd_memtrack_bytes_of(&t, "output"), 1000);
-    for (int i = 0; i < 100; i++)
-        assert_int_equal(sd_memtrack_remove(&t, (char *)&c + i), 10);
-    assert_int_equal(sd_memtrack_remove(&t, &a), 1000);
-    assert_int_equal(t.current, 0);
-    assert_int_equal(t.peak, 2000);
-    sd_memtrack_destroy(&t);
-}
-
 /* ------------------------------------------------------------------ host: NVML missing */
 
 static void test_nvml_missing(void **state)
@@ -243,6 +215,102 @@ static void test_nvml_missing(void **state)
     assert_int_equal(env.throttled, -1);
     char buf[32];
     assert_int_equal(sd_nvml_driver_version(NULL, buf, sizeof(buf)), -1);
+}
+
+/* ------------------------------------------------------------------ host: NVML energy + throttle */
+
+static void test_nvml_pure(void **state)
+{
+    (void)state;
+    assert_int_equal(sd_nvml_reasons_throttled(0), 0);
+    assert_int_equal(sd_nvml_reasons_throttled(0x1 | 0x2 | 0x10 | 0x100), 0); /* idle, app clocks, sync, display */
+    assert_int_equal(sd_nvml_reasons_throttled(0x4), 1);                      /* SW power cap */
+    assert_int_equal(sd_nvml_reasons_throttled(0x40 | 0x1), 1);               /* HW thermal */
+    assert_true(fabs(sd_nvml_power_from_energy(1000, 6000, 0.5) - 10.0) < 1e-12);
+    assert_true(sd_nvml_power_from_energy(5000, 5000, 1.0) < 0); /* counter did not advance */
+    assert_true(sd_nvml_power_from_energy(6000, 5000, 1.0) < 0); /* went backwards */
+    assert_true(sd_nvml_power_from_energy(1000, 6000, 0.0) < 0);
+}
+
+/* The loader against a fake NVML: power over the row comes from the energy counter (250 W), not
+ * from the stale one-second power reading (999 W); throttle reasons are read per call. */
+static void test_nvml_energy_fake(void **state)
+{
+    (void)state;
+#ifndef SDMARK_FAKE_NVML
+    print_message("skipped: the fake NVML library was not built\n");
+    skip();
+#else
+    char why[160] = "";
+    setenv("SDMARK_NVML_LIB", SDMARK_FAKE_NVML, 1);
+    struct sd_nvml *n = sd_nvml_open("0000:00:00.0", why, sizeof(why));
+    unsetenv("SDMARK_NVML_LIB");
+    if (!n)
+        fail_msg("fake NVML did not load: %s", why);
+    struct sd_env env;
+    sd_nvml_begin(n, 20);
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    sd_nvml_end(n, &env);
+    print_message("  fake NVML: power %.1f W over 0.3 s, clock %.0f MHz, throttled %d\n", env.power_w_mean,
+                  env.clock_mhz_mean, env.throttled);
+    assert_true(fabs(env.power_w_mean - 250.0) < 25.0);
+    assert_true(env.clock_mhz_mean == 1980);
+    assert_int_equal(env.throttled, 0);
+    assert_int_equal(sd_nvml_throttled_now(n), 0);
+    setenv("SDMARK_FAKE_NVML_REASONS", "0x20", 1); /* SW thermal slowdown */
+    assert_int_equal(sd_nvml_throttled_now(n), 1);
+    unsetenv("SDMARK_FAKE_NVML_REASONS");
+    assert_int_equal(sd_nvml_throttled_now(NULL), -1);
+    sd_nvml_close(n);
+#endif
+}
+
+/* ------------------------------------------------------------------ host: plan policies */
+
+static void test_layouts(void **state)
+{
+    (void)state;
+    enum { N = 2, C = 3, H = 4, W = 5 };
+    float a[N * C * H * W], b[N * C * H * W], r[N * C * H * W];
+    for (int i = 0; i < N * C * H * W; i++)
+        a[i] = (float)i;
+    sd_cuda_nchw_to_nhwc(a, b, N, C, H, W);
+    /* NHWC[n][y][x][c] == NCHW[n][c][y][x] */
+    assert_true(b[((1 * H + 2) * W + 3) * C + 1] == a[((1 * C + 1) * H + 2) * W + 3]);
+    assert_true(b[1] == a[H * W]); /* second element of NHWC: channel 1 of pixel 0 */
+    sd_cuda_nhwc_to_nchw(b, r, N, C, H, W);
+    assert_memory_equal(a, r, sizeof(a));
+}
+
+/* cuDNN 9 codes (cudnn_graph.h; cuda_dnn.c asserts them against the header at compile time). */
+static void test_cudnn_status_class(void **state)
+{
+    (void)state;
+    assert_int_equal(sd_cuda_cudnn_status_class(0), SD_OK);
+    const int unsupported[] = {3000, 3001, 3002, 3003, 3004, 3007, 3010, 3014};
+    for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+        assert_int_equal(sd_cuda_cudnn_status_class(unsupported[i]), SD_UNSUPPORTED);
+    assert_int_equal(sd_cuda_cudnn_status_class(4004), SD_OOM); /* INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED */
+    assert_int_equal(sd_cuda_cudnn_status_class(4003), SD_OOM); /* HOST_ALLOCATION_FAILED = ALLOC_FAILED */
+    const int errors[] = {1001, 2000, 2001, 2005, 4000, 4001, 5000, 5003};
+    for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+        assert_int_equal(sd_cuda_cudnn_status_class(errors[i]), SD_ERROR);
+}
+
+static void test_score_dtype_and_verdict(void **state)
+{
+    (void)state;
+    assert_int_equal(sd_cuda_score_dtype(SD_FP16, SD_FP32), SD_FP32); /* the SD 2.x upcast */
+    assert_int_equal(sd_cuda_score_dtype(SD_BF16, SD_FP32), SD_FP32);
+    assert_int_equal(sd_cuda_score_dtype(SD_FP32, SD_FP32), SD_FP32);
+    assert_int_equal(sd_cuda_score_dtype(SD_TF32, SD_FP32), SD_FP32);
+    assert_int_equal(sd_cuda_score_dtype(SD_FP16, SD_FP16), SD_FP16); /* asked for fp16 accumulation */
+    assert_int_equal(sd_cuda_sample_verdict(0, 0, 0, 3), SD_SAMPLE_KEEP);
+    assert_int_equal(sd_cuda_sample_verdict(0, -1, 0, 3), SD_SAMPLE_KEEP); /* no NVML: keep */
+    assert_int_equal(sd_cuda_sample_verdict(0, 1, 0, 3), SD_SAMPLE_RETAKE);
+    assert_int_equal(sd_cuda_sample_verdict(1, 0, 2, 3), SD_SAMPLE_RETAKE);
+    assert_int_equal(sd_cuda_sample_verdict(0, 1, 3, 3), SD_SAMPLE_KEEP_FLAGGED);
 }
 
 /* ------------------------------------------------------------------ GPU tests */
@@ -282,10 +350,11 @@ static int gpu_teardown(void **state)
         }                                                                                         \
     } while (0)
 
-/* Run one workload with one impl: prepare, upload, poison, run, download, verify.
+/* Run one workload with one impl: prepare, upload, poison, [flush], run, download, verify.
+ * Inputs are scaled by `scale` (large activations); `note` (may be NULL) gets the plan note.
  * Returns the status; on SD_OK *vr holds the verification. */
-static enum sd_status run_one(void *ctx, const struct sd_workload *wl, const char *impl,
-                              struct sd_verify_result *vr, char *reason, size_t len)
+static enum sd_status run_one_ex(void *ctx, const struct sd_workload *wl, const char *impl, float scale,
+                                 bool flush, char *note, struct sd_verify_result *vr, char *reason, size_t len)
 {
     const struct sd_backend_ops *b = &sd_backend_cuda;
     enum sd_status st = b->supports(ctx, wl, impl, reason, len);
@@ -297,6 +366,8 @@ static enum sd_status run_one(void *ctx, const struct sd_workload *wl, const cha
     for (int i = 0; i < t.n_in; i++) {
         in[i] = malloc(t.in[i] * sizeof(float));
         sd_fill_random(in[i], t.in[i], 1234 + 17 * i);
+        for (size_t j = 0; j < t.in[i]; j++)
+            in[i][j] *= scale;
         sd_round_to_dtype(in[i], t.in[i], wl->dtype);
     }
     float *out = malloc(t.out * sizeof(float));
@@ -308,14 +379,18 @@ static enum sd_status run_one(void *ctx, const struct sd_workload *wl, const cha
         st = b->upload(p, 1, (const float *const *)in, reason, len);
     if (st == SD_OK)
         st = b->poison(p, reason, len);
+    if (st == SD_OK && flush)
+        st = b->flush_cache(p, reason, len);
     double ms = -1;
     if (st == SD_OK)
         st = b->run(p, 1, &ms, reason, len);
     if (st == SD_OK)
         st = b->download(p, out, reason, len);
     if (st == SD_OK) {
-        assert_true(ms >= 0);
+        assert_true(ms > 0);
         sd_verify(wl, (const float *const *)in, out, vr);
+        if (note)
+            b->plan_note(p, note, SD_REASON_LEN);
     }
     if (p)
         b->release(p);
@@ -323,6 +398,12 @@ static enum sd_status run_one(void *ctx, const struct sd_workload *wl, const cha
         free(in[i]);
     free(out);
     return st;
+}
+
+static enum sd_status run_one(void *ctx, const struct sd_workload *wl, const char *impl,
+                              struct sd_verify_result *vr, char *reason, size_t len)
+{
+    return run_one_ex(ctx, wl, impl, 1.0f, false, NULL, vr, reason, len);
 }
 
 static const enum sd_dtype all_dtypes[] = {SD_FP32, SD_TF32, SD_FP16, SD_BF16};
@@ -501,14 +582,114 @@ static void test_gpu_poison_and_stats(void **state)
                   env.temp_c_max, env.power_w_mean, env.throttled);
 }
 
+/* The stream hold works (no timeout, no fallback), the L2 flush runs before the sample and the
+ * ok row's note names the library workspace and the timing method. */
+static void test_gpu_timing_notes(void **state)
+{
+    struct gpu *g = *state;
+    NEED_GPU(g);
+    struct sd_workload wl = gemm_wl(1, 256, 320, 320);
+    wl.dtype = SD_FP16;
+    char reason[SD_REASON_LEN] = "", note[SD_REASON_LEN] = "";
+    struct sd_verify_result vr;
+    assert_int_equal(run_one_ex(g->ctx, &wl, "cublas", 1.0f, true, note, &vr, reason, sizeof(reason)), SD_OK);
+    print_message("  cublas note: %s\n", note);
+    assert_true(vr.pass);
+    assert_non_null(strstr(note, "workspace="));
+    assert_non_null(strstr(note, "L2 flushed"));
+    assert_null(strstr(note, "stream hold")); /* neither timed out nor unavailable */
+}
+
+/* cuDNN Find over NCHW and NHWC: the kept algorithm is named, and the output (converted back from
+ * NHWC where that layout won) verifies. */
+static void test_gpu_cudnn_find(void **state)
+{
+    struct gpu *g = *state;
+    NEED_GPU(g);
+    struct sd_workload wl = conv_wl(2, 64, 64, 32, 32, 3, 1, 1);
+    wl.dtype = SD_FP16;
+    char reason[SD_REASON_LEN] = "", note[SD_REASON_LEN] = "";
+    struct sd_verify_result vr;
+    enum sd_status st = run_one_ex(g->ctx, &wl, "cudnn", 1.0f, false, note, &vr, reason, sizeof(reason));
+    if (st == SD_UNSUPPORTED && strstr(reason, "without cuDNN")) {
+        print_message("skipped: built without cuDNN\n");
+        skip();
+    }
+    print_message("  cudnn: %s %s\n", sd_status_name(st), st == SD_OK ? note : reason);
+    assert_int_equal(st, SD_OK);
+    assert_true(vr.pass);
+    assert_non_null(strstr(note, "algo="));
+    assert_non_null(strstr(note, "Find: NCHW"));
+}
+
+/* Largest |q.k|/sqrt(d) of run_one_ex's inputs (same seeds) scaled by `scale`, fp16-rounded. */
+static double max_score(const struct sd_workload *wl, float scale)
+{
+    struct sd_tensors t;
+    sd_workload_tensors(wl, &t);
+    float *q = malloc(t.in[0] * sizeof(float)), *k = malloc(t.in[1] * sizeof(float));
+    sd_fill_random(q, t.in[0], 1234);
+    sd_fill_random(k, t.in[1], 1234 + 17);
+    for (size_t j = 0; j < t.in[0]; j++)
+        q[j] *= scale;
+    for (size_t j = 0; j < t.in[1]; j++)
+        k[j] *= scale;
+    sd_round_to_dtype(q, t.in[0], wl->dtype);
+    sd_round_to_dtype(k, t.in[1], wl->dtype);
+    const int64_t sq = wl->seq_q, skv = wl->seq_kv, d = wl->head_dim;
+    double mx = 0;
+    for (int64_t h = 0; h < wl->batch_heads; h++)
+        for (int64_t i = 0; i < sq; i++)
+            for (int64_t j = 0; j < skv; j++) {
+                double s = 0;
+                for (int64_t x = 0; x < d; x++)
+                    s += (double)q[(h * sq + i) * d + x] * k[(h * skv + j) * d + x];
+                s = fabs(s) / sqrt((double)d);
+                mx = s > mx ? s : mx;
+            }
+    free(q);
+    free(k);
+    return mx;
+}
+
+/* Scores of real-sized activations overflow fp16 (|q.k|/sqrt(d) > 65504): the unfused and sliced
+ * impls keep fp32 scores for fp16 rows and still verify. */
+static void test_gpu_fp16_scores_large(void **state)
+{
+    struct gpu *g = *state;
+    NEED_GPU(g);
+    struct sd_workload wl = attn_wl(2, 64, 77, 64);
+    wl.dtype = SD_FP16;
+    const float scale = 400.0f;
+    const double mx = max_score(&wl, scale);
+    print_message("  largest |score| %.0f (fp16 max 65504)\n", mx);
+    assert_true(mx > 65504.0 * 1.5); /* the test means something: fp16 scores would be inf */
+    const char *impls[] = {"unfused", "sliced"};
+    for (int i = 0; i < 2; i++) {
+        char reason[SD_REASON_LEN] = "", note[SD_REASON_LEN] = "";
+        struct sd_verify_result vr;
+        memset(&vr, 0, sizeof(vr));
+        enum sd_status st = run_one_ex(g->ctx, &wl, impls[i], scale, false, note, &vr, reason, sizeof(reason));
+        print_message("  %s x400: %s %s (max_rel_err %.3g) note: %s\n", impls[i], sd_status_name(st),
+                      st == SD_OK ? (vr.pass ? "pass" : vr.reason) : reason, vr.max_rel_err, note);
+        assert_int_equal(st, SD_OK);
+        assert_true(vr.pass);
+        assert_non_null(strstr(note, "scores fp32"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest host[] = {
         cmocka_unit_test(test_colmajor_map),
         cmocka_unit_test(test_igemm_config),
         cmocka_unit_test(test_flash_config),
-        cmocka_unit_test(test_memtrack),
         cmocka_unit_test(test_nvml_missing),
+        cmocka_unit_test(test_nvml_pure),
+        cmocka_unit_test(test_nvml_energy_fake),
+        cmocka_unit_test(test_layouts),
+        cmocka_unit_test(test_cudnn_status_class),
+        cmocka_unit_test(test_score_dtype_and_verdict),
     };
     const struct CMUnitTest gpu[] = {
         cmocka_unit_test(test_gpu_gemm),
@@ -516,6 +697,9 @@ int main(void)
         cmocka_unit_test(test_gpu_attention),
         cmocka_unit_test(test_gpu_oom),
         cmocka_unit_test(test_gpu_poison_and_stats),
+        cmocka_unit_test(test_gpu_timing_notes),
+        cmocka_unit_test(test_gpu_cudnn_find),
+        cmocka_unit_test(test_gpu_fp16_scores_large),
     };
     int fails = cmocka_run_group_tests_name("cuda_host", host, NULL, NULL);
     fails += cmocka_run_group_tests_name("cuda_gpu", gpu, gpu_setup, gpu_teardown);

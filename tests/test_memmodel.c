@@ -154,12 +154,32 @@ static void test_check_against_measured(void **state)
     assert_non_null(strstr(c[2].note, "fp32"));
 }
 
+/* A backend that names its library workspace ("workspace=N" in an ok row's reason, cuda) has it
+ * taken out: a 32 MiB cuBLAS workspace would otherwise swamp a 4 MiB score matrix. */
+static void test_check_excludes_workspace(void **state)
+{
+    (void)state;
+    double sc = 2.0 * 1024 * 1024 * 4, ws = 32.0 * 1048576; /* fp32 scores of an fp16 row */
+    struct sd_result rows[3] = {attn_row("unfused", 1e6 + sc + ws), attn_row("flash", 1e6), attn_row("unfused", 1e6 + sc + ws)};
+    for (int i = 0; i < 3; i++)
+        rows[i].wl.batch_heads = 2, rows[i].wl.seq_q = rows[i].wl.seq_kv = 1024;
+    snprintf(rows[0].reason, sizeof rows[0].reason, "scores fp32; cublas workspace=33554432");
+    int dev_of[3] = {0, 0, 0};
+    struct sd_rset s = {.rows = rows, .n = 3, .dev_of = dev_of};
+    struct sd_mem_check c[4];
+    assert_int_equal(sd_mem_check_rows(&s, c, 4), 2);
+    assert_true(c[0].ok);
+    assert_true(c[0].measured == sc);
+    assert_false(c[1].ok); /* the same peak without the note: the workspace counts as scores */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_score_matrices), cmocka_unit_test(test_parameters),
         cmocka_unit_test(test_training),       cmocka_unit_test(test_tiers),
         cmocka_unit_test(test_traffic),        cmocka_unit_test(test_check_against_measured),
+        cmocka_unit_test(test_check_excludes_workspace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

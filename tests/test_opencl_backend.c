@@ -270,16 +270,16 @@ static void test_oom(void **state)
     /* total over global memory: simulate a nearly full device (allocating GBs on a shared CI
      * box is not an option; PoCL reports a global size derived from the host's free memory) */
     struct ocl_ctx *oc = g_ctx;
-    uint64_t saved_cur = oc->cur_bytes, saved_peak = oc->peak_bytes;
-    oc->cur_bytes = g_info.mem_bytes - (1u << 20);
+    uint64_t saved_cur = oc->mem.current, saved_peak = oc->mem.peak;
+    oc->mem.current = g_info.mem_bytes - (1u << 20);
     wl = gemm_wl(1, 1024, 1024, 1024); /* 4 MiB per matrix */
     st = B->prepare(g_ctx, &wl, "own", 2, &p, reason, sizeof(reason));
     print_message("gemm 1024^3 on a full device: %s: %s\n", sd_status_name(st), reason);
     assert_int_equal(st, SD_OOM);
     assert_null(p);
-    assert_int_equal(oc->cur_bytes, g_info.mem_bytes - (1u << 20));
-    oc->cur_bytes = saved_cur;
-    oc->peak_bytes = saved_peak;
+    assert_int_equal(oc->mem.current, g_info.mem_bytes - (1u << 20));
+    oc->mem.current = saved_cur;
+    oc->mem.peak = saved_peak;
     B->mem_stats(g_ctx, &ms1);
     assert_int_equal(ms1.current_bytes, ms0.current_bytes);
     /* the sliced impl needs one head's scores only */

@@ -339,6 +339,52 @@ static void test_rotation_respects_backend_limit(void **state)
     assert_int_equal(fake_last_nsets, 2);
 }
 
+/* A backend that flushes its caches (cuda): no rotation, a flush before every timed sample (and
+ * only then), cache_mode "flush", and its plan note in the ok row's reason. */
+static int flushes, timed_runs, unflushed_timed_runs;
+static enum sd_status flushing_run(struct sd_plan *pl, int set, double *ms, char *r, size_t l)
+{
+    if (ms) {
+        timed_runs++;
+        unflushed_timed_runs += flushes == 0;
+        flushes = 0;
+    }
+    return fake_run(pl, set, ms, r, l);
+}
+static enum sd_status count_flush(struct sd_plan *pl, char *r, size_t l)
+{
+    flushes++;
+    return SD_OK;
+}
+static void note(struct sd_plan *pl, char *n, size_t l) { snprintf(n, l, "algo=fake workspace=64"); }
+
+static void test_flush_instead_of_rotation(void **state)
+{
+    struct sd_backend_ops ops = fake;
+    ops.run = flushing_run;
+    ops.flush_cache = count_flush;
+    ops.plan_note = note;
+    struct sd_run_opts o;
+    opts(&o);
+    struct sd_workload wl;
+    gemm_wl(&wl);
+    struct sd_device_info dev;
+    fake_info(NULL, &dev);
+    struct sd_result r;
+    sd_run_row(&ops, (void *)1, &dev, &wl, "good", &o, &r);
+    assert_int_equal(r.status, SD_OK);
+    assert_int_equal(fake_last_nsets, 1);
+    assert_string_equal(r.cache_mode, "flush");
+    assert_string_equal(r.reason, "algo=fake workspace=64");
+    assert_int_equal(unflushed_timed_runs, 1); /* only the verification run is not flushed */
+    assert_int_equal(timed_runs, r.samples + 1);
+    o.hot = true; /* hot rows are never flushed */
+    timed_runs = unflushed_timed_runs = 0;
+    sd_run_row(&ops, (void *)1, &dev, &wl, "good", &o, &r);
+    assert_string_equal(r.cache_mode, "hot");
+    assert_int_equal(unflushed_timed_runs, timed_runs);
+}
+
 static void test_pct_of_spec_uses_card(void **state)
 {
     struct sd_cards cards;
@@ -565,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_huge_shape_is_host_oom_not_malloc),
         cmocka_unit_test(test_timer_is_the_one_samples_used),
         cmocka_unit_test(test_rotation_respects_backend_limit),
+        cmocka_unit_test(test_flush_instead_of_rotation),
         cmocka_unit_test(test_pct_of_spec_uses_card),
         cmocka_unit_test(test_slug_and_counts),
         cmocka_unit_test(test_zero_timer_is_retimed_with_host_clock),

@@ -111,6 +111,13 @@ struct sd_backend_ops {
     void (*env_end)(void *ctx, struct sd_env *out);     /* stop and summarise */
     /* Tune kernel parameters for this device; force=1 ignores the cache. Log to `log`. */
     enum sd_status (*tune)(void *ctx, int force, FILE *log, char *reason, size_t len);
+    /* Cold rows: evict the device's caches before the next timed run (e.g. write an L2-sized
+     * buffer), outside the time run() measures. With it the harness rotates no input sets and
+     * records cache_mode "flush"; without it cold rows rotate input sets ("cold"). */
+    enum sd_status (*flush_cache)(struct sd_plan *p, char *reason, size_t len);
+    /* What an ok row should say about how it ran (chosen algorithm and layout, score dtype,
+     * library workspace bytes as "workspace=N", re-taken samples); written into its `reason`. */
+    void (*plan_note)(struct sd_plan *p, char *note, size_t len);
 };
 
 /* Registry (src/backends/registry.c): the backends compiled into this binary, NULL-terminated,

@@ -36,7 +36,7 @@ struct sd_result {
     double flops, bytes_min;
     /* method */
     char timer[24];                /* cl_event | cuda_event | host_monotonic */
-    char cache_mode[8];            /* cold | hot */
+    char cache_mode[8];            /* hot | cold (input sets rotated) | flush (caches flushed per sample) */
     double warmup_ms;
     int samples;
     char stop_reason[24];          /* noise | min_time | timeout | max_samples | "" */

@@ -10,6 +10,7 @@
 #define SDMARK_ROW_PHASES_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sdmark/backend.h"
@@ -46,6 +47,8 @@ struct sd_sample_opts {
     int nsets;                              /* rotation sets uploaded (samples cycle through them) */
     double first_wall_ms;                   /* the check run's wall time (counts as warm-up) */
     volatile sig_atomic_t *interrupted;     /* stop between samples when *interrupted != 0; may be NULL */
+    bool flush;                             /* call be->flush_cache before every timed run (cold rows of a
+                                             * backend that can flush); the flush is outside both clocks */
 };
 
 struct sd_samples {

@@ -126,16 +126,17 @@ static void row_begin(struct sd_result *row, const struct sd_backend_ops *be, vo
     snprintf(row->impl, sizeof row->impl, "%s", impl);
     row->flops = sd_workload_flops(wl);
     row->bytes_min = sd_workload_bytes_min(wl);
-    snprintf(row->cache_mode, sizeof row->cache_mode, "%s", o->hot ? "hot" : "cold");
+    snprintf(row->cache_mode, sizeof row->cache_mode, "%s", o->hot ? "hot" : be->flush_cache ? "flush" : "cold");
     snprintf(row->timer, sizeof row->timer, "%s", be->timer_name ? be->timer_name(ctx) : "host_monotonic");
     row->tolerance = sd_verify_tolerance(wl);
 }
 
 /* Cold cache: rotate enough input sets that consecutive samples never find their inputs in the
  * last-level cache (>= 3x its size in total), within a memory budget. */
-static int rotation_sets(const struct sd_device_info *dev, const struct sd_workload *wl, bool hot)
+static int rotation_sets(const struct sd_backend_ops *be, const struct sd_device_info *dev,
+                         const struct sd_workload *wl, bool hot)
 {
-    if (hot)
+    if (hot || be->flush_cache) /* a backend that flushes its cache before each sample needs no rotation */
         return 1;
     struct sd_tensors t;
     sd_workload_tensors(wl, &t);
@@ -252,7 +253,7 @@ static void row_measure(const struct sd_backend_ops *be, void *ctx, struct sd_pl
         fail_row(row, st, reason);
         return;
     }
-    struct sd_sample_opts so = {o->m, nsets, first_wall_ms, &sd_interrupted};
+    struct sd_sample_opts so = {o->m, nsets, first_wall_ms, &sd_interrupted, !o->hot};
     st = sd_row_sample(be, ctx, plan, &so, &sm, reason, sizeof reason);
     if (st == SD_OK && sd_interrupted && sm.st.n < o->m.min_samples) {
         st = SD_ERROR;
@@ -263,6 +264,13 @@ static void row_measure(const struct sd_backend_ops *be, void *ctx, struct sd_pl
         return;
     }
     row_publish(row, &sm, o);
+    if (row->status == SD_OK && be->plan_note) { /* e.g. cuDNN's chosen algorithm, library workspace */
+        size_t used = strlen(row->reason);
+        if (used + 3 < sizeof row->reason)
+            be->plan_note(plan, row->reason + used + (used ? 2 : 0), sizeof row->reason - used - (used ? 2 : 0));
+        if (used && row->reason[used + 2])
+            memcpy(row->reason + used, "; ", 2);
+    }
 }
 
 void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_device_info *dev,
@@ -280,7 +288,7 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
         fail_row(row, st, reason[0] ? reason : "not supported");
         return;
     }
-    int nsets = rotation_sets(dev, wl, o->hot);
+    int nsets = rotation_sets(be, dev, wl, o->hot);
     struct sd_plan *plan = NULL;
     if (be->reset_peak)
         be->reset_peak(ctx);

@@ -24,6 +24,7 @@
 
 #include "sdmark/backend.h"
 #include "sdmark/fault.h"
+#include "sdmark/memtrack.h"
 #include "cpu_internal.h"
 
 #define MiB (1024.0 * 1024.0)
@@ -32,8 +33,7 @@
 struct cpu_ctx {
     struct sd_device_info info;
     uint64_t limit;     /* tracked bytes allowed at once */
-    uint64_t current;
-    uint64_t peak;
+    struct sd_memtrack mem; /* current/peak (the core's tracker; sizes live in our header) */
 };
 
 enum cpu_impl { IMPL_GEMM_OPENBLAS, IMPL_CONV_IM2COL, IMPL_ATTN_UNFUSED, IMPL_ATTN_SLICED };
@@ -261,11 +261,11 @@ static float *cpu_alloc(struct cpu_ctx *c, size_t bytes, const char *what, char 
                  what);
         return NULL;
     }
-    if (bytes > c->limit || c->current > c->limit - bytes) {
+    if (bytes > c->limit || c->mem.current > c->limit - bytes) {
         snprintf(reason, len,
                  "cpu: %s needs %.1f MiB, %.1f MiB already allocated, limit %.1f MiB "
                  "(SDMARK_CPU_MEM_LIMIT, default RAM/2)",
-                 what, bytes / MiB, c->current / MiB, c->limit / MiB);
+                 what, bytes / MiB, c->mem.current / MiB, c->limit / MiB);
         return NULL;
     }
     void *p = NULL;
@@ -274,9 +274,7 @@ static float *cpu_alloc(struct cpu_ctx *c, size_t bytes, const char *what, char 
         return NULL;
     }
     *(size_t *)p = bytes;
-    c->current += bytes;
-    if (c->current > c->peak)
-        c->peak = c->current;
+    sd_memtrack_count(&c->mem, (int64_t)bytes);
     return (float *)((char *)p + ALLOC_ALIGN);
 }
 
@@ -285,7 +283,7 @@ static void cpu_free(struct cpu_ctx *c, float *ptr)
     if (!ptr)
         return;
     char *p = (char *)ptr - ALLOC_ALIGN;
-    c->current -= *(size_t *)p;
+    sd_memtrack_count(&c->mem, -(int64_t)*(size_t *)p);
     free(p);
 }
 
@@ -533,8 +531,7 @@ static enum sd_status cpu_download(struct sd_plan *p, float *out, char *reason, 
 static void cpu_mem_stats(void *ctx, struct sd_mem_stats *out)
 {
     struct cpu_ctx *c = ctx;
-    out->current_bytes = c->current;
-    out->peak_bytes = c->peak;
+    sd_memtrack_stats(&c->mem, out);
     out->device_free = avail_bytes();
     out->device_total = phys_bytes();
 }
@@ -542,7 +539,7 @@ static void cpu_mem_stats(void *ctx, struct sd_mem_stats *out)
 static void cpu_reset_peak(void *ctx)
 {
     struct cpu_ctx *c = ctx;
-    c->peak = c->current;
+    sd_memtrack_reset_peak(&c->mem);
 }
 
 static const char *cpu_timer_name(void *ctx) { return "host_monotonic"; }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cuda_plan.h"
+#include "sdmark/status.h"
 #include "sdmark/workload.h"
 
 void sd_cuda_gemm_colmajor_map(int64_t M, int64_t N, int64_t K, int b_trans,
@@ -129,49 +130,60 @@ int sd_cuda_softmax_config(int64_t rows, int64_t cols, struct sd_cuda_launch *l,
     return 0;
 }
 
-/* ---- tracked allocations ---- */
-int sd_memtrack_add(struct sd_memtrack *t, void *ptr, uint64_t bytes, const char *what)
+/* ---- layouts ---- */
+/* One permutation, both directions: element (b, ch, i) sits at (b*c + ch)*hw + i in NCHW and at
+ * (b*hw + i)*c + ch in NHWC. */
+static void permute_nchw_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t h, int64_t w,
+                              int to_nhwc)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 32;
-        struct sd_memtrack_rec *r = realloc(t->rec, cap * sizeof(*r));
-        if (!r)
-            return -1;
-        t->rec = r;
-        t->cap = cap;
-    }
-    t->rec[t->n++] = (struct sd_memtrack_rec){ptr, bytes, what ? what : "?"};
-    t->current += bytes;
-    if (t->current > t->peak)
-        t->peak = t->current;
-    return 0;
+    const int64_t hw = h * w;
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t ch = 0; ch < c; ch++)
+            for (int64_t i = 0; i < hw; i++) {
+                const int64_t nchw = (b * c + ch) * hw + i, nhwc = (b * hw + i) * c + ch;
+                if (to_nhwc)
+                    dst[nhwc] = src[nchw];
+                else
+                    dst[nchw] = src[nhwc];
+            }
 }
 
-uint64_t sd_memtrack_remove(struct sd_memtrack *t, void *ptr)
+void sd_cuda_nchw_to_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t h, int64_t w)
 {
-    for (size_t i = 0; i < t->n; i++)
-        if (t->rec[i].ptr == ptr) {
-            uint64_t b = t->rec[i].bytes;
-            t->rec[i] = t->rec[--t->n];
-            t->current -= b;
-            return b;
-        }
-    return 0;
+    permute_nchw_nhwc(src, dst, n, c, h, w, 1);
 }
 
-void sd_memtrack_reset_peak(struct sd_memtrack *t) { t->peak = t->current; }
-
-uint64_t sd_memtrack_bytes_of(const struct sd_memtrack *t, const char *what)
+void sd_cuda_nhwc_to_nchw(const float *src, float *dst, int64_t n, int64_t c, int64_t h, int64_t w)
 {
-    uint64_t s = 0;
-    for (size_t i = 0; i < t->n; i++)
-        if (strcmp(t->rec[i].what, what) == 0)
-            s += t->rec[i].bytes;
-    return s;
+    permute_nchw_nhwc(src, dst, n, c, h, w, 0);
 }
 
-void sd_memtrack_destroy(struct sd_memtrack *t)
+/* ---- cuDNN 9 status ---- */
+int sd_cuda_cudnn_status_class(int s)
 {
-    free(t->rec);
-    memset(t, 0, sizeof(*t));
+    enum { NOT_SUPPORTED = 3000, HOST_ALLOC = 4003, DEVICE_ALLOC = 4004 }; /* cudnn_graph.h, v9 */
+    if (s == 0)
+        return SD_OK;
+    if (s / 1000 * 1000 == NOT_SUPPORTED)
+        return SD_UNSUPPORTED;
+    if (s == HOST_ALLOC || s == DEVICE_ALLOC)
+        return SD_OOM;
+    return SD_ERROR;
+}
+
+/* ---- attention scores ---- */
+int sd_cuda_score_dtype(int dtype, int acc)
+{
+    if (dtype == SD_FP16 && acc == SD_FP16)
+        return SD_FP16;
+    return SD_FP32;
+}
+
+/* ---- timed samples ---- */
+enum sd_cuda_verdict sd_cuda_sample_verdict(int hold_timed_out, int throttled, int attempt,
+                                            int max_retakes)
+{
+    if (!hold_timed_out && throttled != 1)
+        return SD_SAMPLE_KEEP;
+    return attempt < max_retakes ? SD_SAMPLE_RETAKE : SD_SAMPLE_KEEP_FLAGGED;
 }

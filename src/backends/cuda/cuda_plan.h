@@ -1,8 +1,8 @@
 /* cuda_plan.h — pure C pieces of the cuda backend, shared by the host code (C), the kernels (.cu)
  * and the host tests (no CUDA header needed, no GPU needed):
  *   - the row-major -> column-major operand mapping for cuBLAS,
- *   - kernel argument structs and launch configurations (shape -> grid/block/shared memory),
- *   - the tracked-allocation bookkeeping (current / peak bytes).
+ *   - kernel argument structs and launch configurations (shape -> grid/block/shared memory).
+ * The tracked-allocation bookkeeping is the core's (sdmark/memtrack.h).
  */
 #ifndef SDMARK_CUDA_PLAN_H
 #define SDMARK_CUDA_PLAN_H
@@ -89,25 +89,31 @@ int sd_cuda_flash_padded_dim(int64_t d);
 int sd_cuda_softmax_config(int64_t rows, int64_t cols, struct sd_cuda_launch *l, char *why,
                            size_t len);
 
-/* ---- tracked allocations ------------------------------------------------------------------- */
-struct sd_memtrack_rec {
-    void *ptr;
-    uint64_t bytes;
-    const char *what;          /* static string: "input", "output", "cublas workspace", ... */
-};
-struct sd_memtrack {
-    struct sd_memtrack_rec *rec;
-    size_t n, cap;
-    uint64_t current, peak;
-};
-/* Record an allocation: 0, or -1 if the host is out of memory (nothing recorded). */
-int sd_memtrack_add(struct sd_memtrack *t, void *ptr, uint64_t bytes, const char *what);
-/* Forget an allocation; returns its size (0 if ptr was not tracked). */
-uint64_t sd_memtrack_remove(struct sd_memtrack *t, void *ptr);
-void sd_memtrack_reset_peak(struct sd_memtrack *t);
-/* Bytes tracked for allocations whose `what` equals the given string. */
-uint64_t sd_memtrack_bytes_of(const struct sd_memtrack *t, const char *what);
-void sd_memtrack_destroy(struct sd_memtrack *t);
+/* ---- layouts (cuDNN NHWC plans) ------------------------------------------------------------
+ * The harness's host tensors are NCHW (filters KCRS). A plan that runs NHWC (filters KRSC, the
+ * same permutation with n = c_out) converts on upload and converts the output back on download. */
+void sd_cuda_nchw_to_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t h, int64_t w);
+void sd_cuda_nhwc_to_nchw(const float *src, float *dst, int64_t n, int64_t c, int64_t h, int64_t w);
+
+/* ---- cuDNN 9 status -> row status ----------------------------------------------------------
+ * cuDNN 9 codes are category*1000 + sub-code (CUDNN_STATUS_CATEGORY). NOT_SUPPORTED and every
+ * NOT_SUPPORTED_* sub-code -> SD_UNSUPPORTED; INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED and
+ * INTERNAL_ERROR_HOST_ALLOCATION_FAILED (= the deprecated ALLOC_FAILED) -> SD_OOM; SUCCESS ->
+ * SD_OK; anything else -> SD_ERROR. Takes the int value so the host tests need no cuDNN. */
+int sd_cuda_cudnn_status_class(int cudnn_status);
+
+/* ---- unfused attention scores --------------------------------------------------------------
+ * dtype of the score matrix: fp32 unless the row accumulates in fp16 (fp16 scores overflow with
+ * real activations: the SD 2.x upcast problem); fp16/bf16 rows write 16-bit P over the fp32 rows. */
+int sd_cuda_score_dtype(int dtype, int acc);
+
+/* ---- timed samples -------------------------------------------------------------------------
+ * After a timed sample: keep it, or take it again because the stream hold timed out (the host's
+ * enqueue time is in it) or the GPU reported a throttle reason (1 = throttled, 0 no, -1 n/a).
+ * After max_retakes attempts the sample is kept and flagged. */
+enum sd_cuda_verdict { SD_SAMPLE_KEEP = 0, SD_SAMPLE_RETAKE, SD_SAMPLE_KEEP_FLAGGED };
+enum sd_cuda_verdict sd_cuda_sample_verdict(int hold_timed_out, int throttled, int attempt,
+                                            int max_retakes);
 
 #ifdef __cplusplus
 }

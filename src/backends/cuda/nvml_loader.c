@@ -30,6 +30,7 @@ struct sd_nvml {
     nvml_ret (*temp)(nvml_dev, int, unsigned *);
     nvml_ret (*power)(nvml_dev, unsigned *);
     nvml_ret (*reasons)(nvml_dev, unsigned long long *);
+    nvml_ret (*energy)(nvml_dev, unsigned long long *); /* mJ since the driver loaded */
     nvml_ret (*driver_version)(char *, unsigned);
 
     pthread_t thread;
@@ -40,7 +41,29 @@ struct sd_nvml {
     double clock_sum, power_sum, temp_max;
     long clock_n, power_n;
     int throttled, reasons_ok;
+    unsigned long long energy0;  /* mJ at begin */
+    double t0;                   /* CLOCK_MONOTONIC s at begin */
+    int energy_ok;
 };
+
+int sd_nvml_reasons_throttled(unsigned long long reasons)
+{
+    return (reasons & SD_NVML_THROTTLE_MASK) != 0;
+}
+
+double sd_nvml_power_from_energy(unsigned long long e0_mj, unsigned long long e1_mj, double dt_s)
+{
+    if (e1_mj <= e0_mj || !(dt_s > 0))
+        return -1;
+    return (double)(e1_mj - e0_mj) / 1000.0 / dt_s;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 struct sd_nvml *sd_nvml_open(const char *pci_bus_id, char *why, size_t len)
 {
@@ -73,6 +96,8 @@ struct sd_nvml *sd_nvml_open(const char *pci_bus_id, char *why, size_t len)
         n->reasons = (nvml_ret(*)(nvml_dev, unsigned long long *))dlsym(
             lib, "nvmlDeviceGetCurrentClocksThrottleReasons");
     n->driver_version = (nvml_ret(*)(char *, unsigned))dlsym(lib, "nvmlSystemGetDriverVersion");
+    n->energy = (nvml_ret(*)(nvml_dev, unsigned long long *))dlsym(
+        lib, "nvmlDeviceGetTotalEnergyConsumption");
     if (!init || !by_pci || !n->shutdown) {
         snprintf(why, len, "not available: %s lacks nvmlInit_v2/nvmlDeviceGetHandleByPciBusId_v2",
                  path);
@@ -143,7 +168,7 @@ static void sample(struct sd_nvml *n)
     }
     if (n->reasons && n->reasons(n->dev, &rs) == NVML_SUCCESS) {
         n->reasons_ok = 1;
-        if (rs & SD_NVML_THROTTLE_MASK)
+        if (sd_nvml_reasons_throttled(rs))
             n->throttled = 1;
     }
 }
@@ -182,6 +207,8 @@ void sd_nvml_begin(struct sd_nvml *n, int period_ms)
     n->reasons_ok = 0;
     n->stop = 0;
     n->period_ms = period_ms > 0 ? period_ms : 20;
+    n->energy_ok = n->energy && n->energy(n->dev, &n->energy0) == NVML_SUCCESS;
+    n->t0 = mono_s();
     if (pthread_create(&n->thread, NULL, sampler, n) == 0)
         n->running = 1;
 }
@@ -205,8 +232,19 @@ void sd_nvml_end(struct sd_nvml *n, struct sd_env *out)
         out->clock_mhz_mean = n->clock_sum / n->clock_n;
     if (n->temp_max >= 0)
         out->temp_c_max = n->temp_max;
-    if (n->power_n)
+    unsigned long long e1 = 0;
+    if (n->energy_ok && n->energy(n->dev, &e1) == NVML_SUCCESS)
+        out->power_w_mean = sd_nvml_power_from_energy(n->energy0, e1, mono_s() - n->t0);
+    else if (n->power_n) /* no energy counter (pre-Volta): the mean of the 1 s averages */
         out->power_w_mean = n->power_sum / n->power_n;
     if (n->reasons_ok)
         out->throttled = n->throttled;
+}
+
+int sd_nvml_throttled_now(struct sd_nvml *n)
+{
+    unsigned long long rs = 0;
+    if (!n || !n->reasons || n->reasons(n->dev, &rs) != NVML_SUCCESS)
+        return -1;
+    return sd_nvml_reasons_throttled(rs);
 }

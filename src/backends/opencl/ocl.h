@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "sdmark/backend.h"
+#include "sdmark/memtrack.h"
 
 /* ---- errors (llm.c cudaCheck style: file:line + CL error name into the reason) ---- */
 const char *ocl_err_name(cl_int err);
@@ -71,8 +72,8 @@ struct ocl_ctx {
     bool is_pocl;
     uint64_t local_mem;
     size_t max_wg;
-    /* tracked allocator */
-    uint64_t cur_bytes, peak_bytes;
+    /* tracked allocator: the core's tracker, fed by byte counts (buffer sizes are the callers') */
+    struct sd_memtrack mem;
     /* program cache */
     struct ocl_prog *progs;
     int nprogs, cap_progs;

@@ -316,11 +316,11 @@ enum sd_status ocl_alloc(struct ocl_ctx *c, size_t bytes, cl_mem *out, const cha
                  what, (uint64_t)bytes, c->info.max_alloc_bytes);
         return SD_OOM;
     }
-    if (c->info.mem_bytes && c->cur_bytes + bytes > c->info.mem_bytes) {
+    if (c->info.mem_bytes && c->mem.current + bytes > c->info.mem_bytes) {
         snprintf(reason, len,
                  "%s needs %" PRIu64 " bytes; %" PRIu64 " already allocated of %" PRIu64
                  " global memory",
-                 what, (uint64_t)bytes, c->cur_bytes, c->info.mem_bytes);
+                 what, (uint64_t)bytes, c->mem.current, c->info.mem_bytes);
         return SD_OOM;
     }
     if (sd_fault_hit(SD_FAULT_ALLOC)) {
@@ -350,9 +350,7 @@ enum sd_status ocl_alloc(struct ocl_ctx *c, size_t bytes, cl_mem *out, const cha
         clReleaseMemObject(m);
         return st;
     }
-    c->cur_bytes += bytes;
-    if (c->cur_bytes > c->peak_bytes)
-        c->peak_bytes = c->cur_bytes;
+    sd_memtrack_count(&c->mem, (int64_t)bytes);
     *out = m;
     return SD_OK;
 }
@@ -365,25 +363,19 @@ void ocl_free(struct ocl_ctx *c, cl_mem *m, size_t bytes)
     *m = NULL;
     if (bytes == 0)
         bytes = 4;
-    c->cur_bytes = c->cur_bytes >= bytes ? c->cur_bytes - bytes : 0;
+    sd_memtrack_count(&c->mem, -(int64_t)bytes);
 }
 
 void ocl_track_extra(struct ocl_ctx *c, int64_t bytes)
 {
-    if (bytes < 0 && (uint64_t)(-bytes) > c->cur_bytes)
-        c->cur_bytes = 0;
-    else
-        c->cur_bytes += bytes;
-    if (c->cur_bytes > c->peak_bytes)
-        c->peak_bytes = c->cur_bytes;
+    sd_memtrack_count(&c->mem, bytes);
 }
 
 static void ocl_mem_stats(void *ctx, struct sd_mem_stats *out)
 {
     struct ocl_ctx *c = ctx;
     memset(out, 0, sizeof(*out));
-    out->current_bytes = c->cur_bytes;
-    out->peak_bytes = c->peak_bytes;
+    sd_memtrack_stats(&c->mem, out);
     out->device_free = 0; /* OpenCL has no portable free-memory query */
     out->device_total = c->info.mem_bytes;
 }
@@ -391,7 +383,7 @@ static void ocl_mem_stats(void *ctx, struct sd_mem_stats *out)
 static void ocl_reset_peak(void *ctx)
 {
     struct ocl_ctx *c = ctx;
-    c->peak_bytes = c->cur_bytes;
+    sd_memtrack_reset_peak(&c->mem);
 }
 
 static const char *ocl_timer_name(void *ctx)

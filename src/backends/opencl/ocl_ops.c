@@ -284,11 +284,11 @@ enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl,
             plan_free(p);
             return SD_OOM;
         }
-        if (c->info.mem_bytes && need + (double)c->cur_bytes > (double)c->info.mem_bytes) {
+        if (c->info.mem_bytes && need + (double)c->mem.current > (double)c->info.mem_bytes) {
             snprintf(reason, len,
                      "buffers need %.0f bytes in all (%d input set(s), output, workspace); %" PRIu64
                      " already allocated of %" PRIu64 " global memory",
-                     need, nsets, c->cur_bytes, c->info.mem_bytes);
+                     need, nsets, c->mem.current, c->info.mem_bytes);
             plan_free(p);
             return SD_OOM;
         }
