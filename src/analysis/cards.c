@@ -11,27 +11,11 @@
 #include <string.h>
 
 #include "sdmark/analysis.h"
+#include "sdmark/bench_dir.h"
 
 void sd_cards_default_path(char *buf, size_t len)
 {
-    const char *env = getenv("SDMARK_BENCH_DIR");
-    if (env && *env) {
-        snprintf(buf, len, "%s/cards.csv", env);
-        FILE *f = fopen(buf, "r");
-        if (f) {
-            fclose(f);
-            return;
-        }
-    }
-#ifdef SDMARK_SOURCE_BENCH_DIR
-    snprintf(buf, len, "%s/cards.csv", SDMARK_SOURCE_BENCH_DIR);
-    FILE *f = fopen(buf, "r");
-    if (f) {
-        fclose(f);
-        return;
-    }
-#endif
-    snprintf(buf, len, "bench/cards.csv");
+    sd_bench_path("cards.csv", buf, len);
 }
 
 /* Normalise a name for matching: lowercase, drop "(tm)"/"(r)", '-' '_' -> space, collapse spaces. */
@@ -274,6 +258,66 @@ const struct sd_card *sd_cards_find(const struct sd_cards *c, const char *name)
     for (size_t i = 0; i < c->n; i++)
         if (sd_name_eq(c->v[i].name, name))
             return &c->v[i];
+    return NULL;
+}
+
+/* Does `name` equal one of the card's ';'-separated match strings (normalised)? */
+static bool match_token_eq(const struct sd_card *card, const char *name)
+{
+    char pats[sizeof card->match];
+    snprintf(pats, sizeof pats, "%s", card->match);
+    char *save = NULL;
+    for (char *tok = strtok_r(pats, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
+        if (sd_name_eq(tok, name))
+            return true;
+    return false;
+}
+
+/* Does the card's name share a word of two or more characters with `name`? */
+static bool shares_word(const char *card_name, const char *name)
+{
+    char a[256], b[256];
+    norm(card_name, a, sizeof a);
+    norm(name, b, sizeof b);
+    char *save = NULL;
+    for (char *w = strtok_r(b, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        if (strlen(w) >= 2 && strstr(a, w) && strcmp(w, "rtx") && strcmp(w, "gb"))
+            return true;
+    return false;
+}
+
+static void list_names(const struct sd_cards *c, const char *name, bool (*keep)(const struct sd_card *, const char *),
+                       char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < c->n && o < len; i++)
+        if (!keep || keep(&c->v[i], name))
+            o += (size_t)snprintf(buf + o, len - o, "%s'%s'", o ? ", " : "", c->v[i].name);
+}
+
+static bool keep_close(const struct sd_card *k, const char *name) { return shares_word(k->name, name); }
+
+const struct sd_card *sd_cards_lookup(const struct sd_cards *c, const char *name, char *close, size_t len)
+{
+    if (close && len)
+        close[0] = 0;
+    const struct sd_card *k = sd_cards_find(c, name);
+    if (k || !c)
+        return k;
+    size_t hits = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (match_token_eq(&c->v[i], name)) {
+            k = &c->v[i];
+            hits++;
+        }
+    if (hits == 1)
+        return k;
+    if (close && len) {
+        list_names(c, name, hits ? match_token_eq : keep_close, close, len);
+        if (!close[0])
+            list_names(c, name, NULL, close, len);
+    }
     return NULL;
 }
 
