@@ -213,7 +213,7 @@ static void memory_table(FILE *f, int md)
     if (md) {
         fprintf(f, "| configuration (batch 1, fp16) | total |");
         for (int i = 0; i < sd_mem_ntiers; i++)
-            fprintf(f, " %d GB |", sd_mem_tiers_gb[i]);
+            fprintf(f, " %d GiB |", sd_mem_tiers_gb[i]);
         fprintf(f, "\n|---|---|");
         for (int i = 0; i < sd_mem_ntiers; i++)
             fprintf(f, "---|");
@@ -221,7 +221,7 @@ static void memory_table(FILE *f, int md)
     } else {
         fprintf(f, "<table><tr><th>configuration (batch 1, fp16)</th><th>total</th>");
         for (int i = 0; i < sd_mem_ntiers; i++)
-            fprintf(f, "<th>%d GB</th>", sd_mem_tiers_gb[i]);
+            fprintf(f, "<th>%d GiB</th>", sd_mem_tiers_gb[i]);
         fprintf(f, "</tr>\n");
     }
     for (size_t k = 0; k < sizeof cf / sizeof cf[0]; k++) {
@@ -233,7 +233,7 @@ static void memory_table(FILE *f, int md)
         char err[128], b[32];
         if (sd_mem_compute(&o, &r, err, sizeof err))
             continue;
-        sd_fmt_bytes(r.total, b, sizeof b);
+        sd_fmt_gib(r.total, b, sizeof b);
         fprintf(f, md ? "| %s | %s |" : "<tr><td>%s</td><td>%s</td>", cf[k].what, b);
         for (int i = 0; i < sd_mem_ntiers; i++) {
             bool fit = sd_mem_fits(r.total, sd_mem_tiers_gb[i]);
@@ -264,19 +264,22 @@ static void est_table(FILE *f, struct card_row *v, size_t n, int md)
             snprintf(basis, sizeof basis, "measured");
         else
             snprintf(basis, sizeof basis, "projected from %s", r->e.projected_from);
+        char it[32], kit[32];
+        sd_fmt_sig3(r->e.it_per_s, it, sizeof it);
+        sd_fmt_sig3(r->e.kernel_it_per_s, kit, sizeof kit);
         if (md)
-            fprintf(f, "| %s | %s | %.2f | %.2f | %.2f | %.0f %% |", r->device, basis, r->e.it_per_s, r->e.kernel_it_per_s,
-                    r->e.image_s, 100 * r->e.coverage);
+            fprintf(f, "| %s | %s | %s | %s | %.2f | %.0f %% |", r->device, basis, it, kit, r->e.image_s,
+                    100 * r->e.coverage);
         else {
             fprintf(f, "<tr><td>");
             esc(f, r->device);
             fprintf(f, "</td><td>");
             esc(f, basis);
-            fprintf(f, "</td><td>%.2f</td><td>%.2f</td><td>%.2f</td><td>%.0f %%</td>", r->e.it_per_s,
-                    r->e.kernel_it_per_s, r->e.image_s, 100 * r->e.coverage);
+            fprintf(f, "</td><td>%s</td><td>%s</td><td>%.2f</td><td>%.0f %%</td>", it, kit, r->e.image_s,
+                    100 * r->e.coverage);
         }
         if (price > 0)
-            fprintf(f, md ? " %.0f | %.2f |\n" : "<td>%.0f</td><td>%.2f</td></tr>\n", price, 1000 * r->e.it_per_s / price);
+            fprintf(f, md ? " %.0f | %.3g |\n" : "<td>%.0f</td><td>%.3g</td></tr>\n", price, 1000 * r->e.it_per_s / price);
         else
             fprintf(f, md ? " n/a | n/a |\n" : "<td>n/a</td><td>n/a</td></tr>\n");
     }
@@ -290,15 +293,13 @@ static void claims_table(FILE *f, const struct sd_rset *s, const struct sd_cards
     char err[256];
     if (sd_claims_eval(s, cards, c, err, sizeof err))
         return;
-    if (md)
-        fprintf(f, "| id | verdict | basis | claim |\n|---|---|---|---|\n");
-    else
-        fprintf(f, "<table><tr><th>id</th><th>verdict</th><th>basis</th><th>claim</th><th>evidence</th></tr>\n");
+    if (md) {
+        sd_claims_print(f, c, SD_FMT_MD);
+        sd_claims_free(c);
+        return;
+    }
+    fprintf(f, "<table><tr><th>id</th><th>verdict</th><th>basis</th><th>claim</th><th>evidence</th></tr>\n");
     for (int i = 0; i < SD_NCLAIMS; i++) {
-        if (md) {
-            fprintf(f, "| %s | **%s** | %s | %s |\n", c[i].id, sd_verdict_name(c[i].verdict), c[i].basis, c[i].claim);
-            continue;
-        }
         fprintf(f, "<tr><td>%s</td><td class=\"v\">%s</td><td>", c[i].id, sd_verdict_name(c[i].verdict));
         esc(f, c[i].basis);
         fprintf(f, "</td><td>");
@@ -313,8 +314,7 @@ static void claims_table(FILE *f, const struct sd_rset *s, const struct sd_cards
         free(dup);
         fprintf(f, "</ul></td></tr>\n");
     }
-    if (!md)
-        fprintf(f, "</table>\n");
+    fprintf(f, "</table>\n");
     sd_claims_free(c);
 }
 

@@ -75,7 +75,10 @@ int sd_rset_add(struct sd_rset *s, const char *path, char *err, size_t errlen)
         size_t L = strlen(e->d_name);
         if (L > 4 && !strcmp(e->d_name + L - 4, ".csv")) {
             names = realloc(names, (nn + 1) * sizeof *names);
-            if (asprintf(&names[nn], "%s/%s", path, e->d_name) < 0)
+            size_t pl = strlen(path);
+            while (pl > 1 && path[pl - 1] == '/')
+                pl--;
+            if (asprintf(&names[nn], "%.*s/%s", (int)pl, path, e->d_name) < 0)
                 names[nn] = NULL;
             nn++;
         }
