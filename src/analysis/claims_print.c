@@ -7,6 +7,7 @@
 
 #include <cJSON.h>
 
+#include "sdmark/json_out.h"
 #include "sdmark/claims.h"
 
 static void print_json(FILE *f, const struct sd_claim_result *c)
@@ -25,10 +26,7 @@ static void print_json(FILE *f, const struct sd_claim_result *c)
         cJSON_AddStringToObject(o, "basis", c[i].basis);
         cJSON_AddItemToArray(arr, o);
     }
-    char *s = cJSON_Print(arr);
-    fprintf(f, "%s\n", s);
-    free(s);
-    cJSON_Delete(arr);
+    sd_json_emit(f, arr);
 }
 
 static void print_text(FILE *f, const struct sd_claim_result *c)

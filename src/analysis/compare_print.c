@@ -8,6 +8,7 @@
 
 #include <cJSON.h>
 
+#include "sdmark/json_out.h"
 #include "sdmark/compare.h"
 
 static const char *rule_text(const struct sd_cmp_opts *o, char *b, size_t l)
@@ -151,10 +152,7 @@ static void print_json(FILE *f, const struct sd_cmp_pair *p, size_t n, const str
     cJSON *arr = cJSON_AddArrayToObject(root, "comparisons");
     for (size_t i = 0; i < n; i++)
         cJSON_AddItemToArray(arr, json_pair(&p[i]));
-    char *s = cJSON_Print(root);
-    fprintf(f, "%s\n", s);
-    free(s);
-    cJSON_Delete(root);
+    sd_json_emit(f, root);
 }
 
 void sd_compare_print(FILE *f, const struct sd_cmp_pair *p, size_t n, const struct sd_cmp_opts *o, enum sd_format fmt)

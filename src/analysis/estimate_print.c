@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 
+#include "sdmark/json_out.h"
 #include "sdmark/estimate.h"
 #include "sdmark/text_util.h"
 
@@ -98,14 +99,6 @@ static void print_text(FILE *f, const struct sd_estimate *e)
     print_notes(f, e);
 }
 
-static void jnum(cJSON *o, const char *k, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
-}
-
 static void json_basis(cJSON *o, const struct sd_estimate *e)
 {
     cJSON *parts = cJSON_AddObjectToObject(o, "basis");
@@ -142,25 +135,25 @@ static cJSON *to_json(const struct sd_estimate *e)
     cJSON_AddStringToObject(o, "impl_rule", e->impl_rule);
     cJSON_AddNumberToObject(o, "res", e->res);
     cJSON_AddNumberToObject(o, "steps", e->steps);
-    jnum(o, "step_ms", e->step_ms);
-    jnum(o, "it_per_s", e->it_per_s);
-    jnum(o, "image_s", e->image_s);
+    sd_json_num(o, "step_ms", e->step_ms);
+    sd_json_num(o, "it_per_s", e->it_per_s);
+    sd_json_num(o, "image_s", e->image_s);
     cJSON_AddBoolToObject(o, "image_includes_vae", isfinite(e->vae_ms));
-    jnum(o, "coverage", e->coverage);
-    jnum(o, "kernel_step_ms", e->kernel_ms);
-    jnum(o, "kernel_it_per_s", e->kernel_it_per_s);
-    jnum(o, "kernel_ms_measured", e->kernel_ms_measured);
+    sd_json_num(o, "coverage", e->coverage);
+    sd_json_num(o, "kernel_step_ms", e->kernel_ms);
+    sd_json_num(o, "kernel_it_per_s", e->kernel_it_per_s);
+    sd_json_num(o, "kernel_ms_measured", e->kernel_ms_measured);
     cJSON_AddBoolToObject(o, "kernel_extrapolated", e->kernel_extrapolated);
-    jnum(o, "small_kernels_ms", e->small_ms);
-    jnum(o, "small_kernels", e->traffic.n_small);
-    jnum(o, "small_kernel_bytes", e->traffic.bytes);
-    jnum(o, "bandwidth_gbs", e->bw_gbs);
+    sd_json_num(o, "small_kernels_ms", e->small_ms);
+    sd_json_num(o, "small_kernels", e->traffic.n_small);
+    sd_json_num(o, "small_kernel_bytes", e->traffic.bytes);
+    sd_json_num(o, "bandwidth_gbs", e->bw_gbs);
     cJSON_AddStringToObject(o, "bandwidth_source", e->bw_source);
-    jnum(o, "launch_floor_us", e->launch_us);
+    sd_json_num(o, "launch_floor_us", e->launch_us);
     cJSON_AddStringToObject(o, "launch_source", e->launch_source);
-    jnum(o, "vae_ms", e->vae_ms);
+    sd_json_num(o, "vae_ms", e->vae_ms);
     cJSON_AddStringToObject(o, "vae_note", e->vae_note);
-    jnum(o, "flops_per_call", e->flops_per_call);
+    sd_json_num(o, "flops_per_call", e->flops_per_call);
     json_basis(o, e);
     cJSON_AddNumberToObject(o, "quick_rows_used", (double)e->nquick_used);
     cJSON_AddNumberToObject(o, "quick_rows_ignored", (double)e->nquick_ignored);
@@ -188,10 +181,7 @@ void sd_estimate_print(FILE *f, const struct sd_estimate *e, size_t n, enum sd_f
         cJSON *j = n == 1 ? to_json(&e[0]) : cJSON_CreateArray();
         for (size_t i = 0; n != 1 && i < n; i++)
             cJSON_AddItemToArray(j, to_json(&e[i]));
-        char *s = cJSON_Print(j);
-        fprintf(f, "%s\n", s);
-        free(s);
-        cJSON_Delete(j);
+        sd_json_emit(f, j);
     } else if (fmt == SD_FMT_MD) {
         print_md(f, e, n);
     } else {

@@ -6,6 +6,7 @@
 
 #include <cJSON.h>
 
+#include "sdmark/json_out.h"
 #include "sdmark/memory_summary.h"
 
 static const char *precision(const struct sd_mem_opts *o)
@@ -190,10 +191,7 @@ static void print_json(FILE *f, const struct sd_mem_summary *m)
             cJSON_AddItemToArray(tiers, cJSON_CreateNumber(sd_mem_tiers_gb[i]));
     if (m->checked)
         json_checks(j, m);
-    char *s = cJSON_Print(j);
-    fprintf(f, "%s\n", s);
-    free(s);
-    cJSON_Delete(j);
+    sd_json_emit(f, j);
 }
 
 /* ------------------------------------------------------------------ markdown */

@@ -287,6 +287,18 @@ static void est_table(FILE *f, struct card_row *v, size_t n, int md)
         fprintf(f, "</table>\n");
 }
 
+/* Predicted it/s per measured device and projected card, or why there are none. */
+static void est_section(FILE *f, const struct sd_rset *s, const struct sd_cards *cards, int md)
+{
+    size_t n = 0;
+    struct card_row *v = estimates(s, cards, &n);
+    if (n)
+        est_table(f, v, n, md);
+    else
+        fprintf(f, md ? "No estimates (no results with sd15 rows).\n" : "<p>No estimates (no results with sd15 rows).</p>\n");
+    free(v);
+}
+
 static void claims_table(FILE *f, const struct sd_rset *s, const struct sd_cards *cards, int md)
 {
     struct sd_claim_result c[SD_NCLAIMS];
@@ -357,13 +369,7 @@ int sd_report_html(FILE *f, const struct sd_rset *s, const struct sd_cards *card
                "<p>512², 20 steps, fp16 where measured. Pipeline = measured kernels + small kernels modelled from the "
                "model's shapes at the measured bandwidth; projected cards scale each row by the efficiency measured on "
                "the closest measured GPU of the same vendor.</p>\n");
-    size_t n = 0;
-    struct card_row *v = estimates(s, cards, &n);
-    if (n)
-        est_table(f, v, n, 0);
-    else
-        fprintf(f, "<p>No estimates (no results with sd15 rows).</p>\n");
-    free(v);
+    est_section(f, s, cards, 0);
     fprintf(f, "</section>\n<section id=\"memory\">\n<h2>Memory tiers (memory model)</h2>\n");
     memory_table(f, 0);
     fprintf(f, "</section>\n<section id=\"claims\">\n<h2>Claims C1–C9</h2>\n");
@@ -380,13 +386,7 @@ int sd_report_md(FILE *f, const struct sd_rset *s, const struct sd_cards *cards,
     for (size_t i = 0; i < s->nfiles; i++)
         fprintf(f, " `%s`", s->files[i]);
     fprintf(f, "%s\n\n### Predicted SD 1.5 it/s (512², 20 steps)\n\n", s->nfiles ? "" : " none");
-    size_t n = 0;
-    struct card_row *v = estimates(s, cards, &n);
-    if (n)
-        est_table(f, v, n, 1);
-    else
-        fprintf(f, "No estimates (no results with sd15 rows).\n");
-    free(v);
+    est_section(f, s, cards, 1);
     fprintf(f, "\n### Memory tiers (memory model)\n\n");
     memory_table(f, 1);
     fprintf(f, "\n### Claims\n\n");

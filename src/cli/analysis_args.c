@@ -67,3 +67,15 @@ int sd_cli_inputs(const char *cmd, struct sd_inputs *in, const struct sd_paths *
         fprintf(stderr, "sdmark %s: %s\n", cmd, in->warning);
     return 0;
 }
+
+int sd_cli_positional_inputs(const char *cmd, int argc, char **argv, unsigned flags, struct sd_inputs *in)
+{
+    struct sd_paths paths;
+    memset(in, 0, sizeof *in);
+    if (sd_paths_init(&paths, argc))
+        return -1;
+    sd_paths_rest(&paths, argc, argv);
+    int rc = sd_cli_inputs(cmd, in, &paths, flags);
+    sd_paths_free(&paths);
+    return rc;
+}

@@ -26,5 +26,7 @@ int sd_cli_format(const char *cmd, const char *s, unsigned allowed, enum sd_form
 int sd_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
 /* sd_inputs_load with the command's name on the error or the warning (stderr): 0 or -1. */
 int sd_cli_inputs(const char *cmd, struct sd_inputs *in, const struct sd_paths *p, unsigned flags);
+/* The same for the positional arguments left by getopt (argv[optind..]). */
+int sd_cli_positional_inputs(const char *cmd, int argc, char **argv, unsigned flags, struct sd_inputs *in);
 
 #endif

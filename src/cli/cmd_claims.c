@@ -38,15 +38,11 @@ int sd_cmd_claims(int argc, char **argv)
             usage(stderr);
         return SD_EXIT_USAGE;
     }
-    struct sd_paths paths;
-    struct sd_inputs in = {0};
-    if (sd_paths_init(&paths, argc))
-        return SD_EXIT_FAIL;
-    sd_paths_rest(&paths, argc, argv);
+    struct sd_inputs in;
     int rc = SD_EXIT_FAIL;
     char err[1024];
     struct sd_claim_result res[SD_NCLAIMS];
-    if (sd_cli_inputs("claims", &in, &paths, SD_INPUTS_DEFAULT_RESULTS | SD_INPUTS_CARDS))
+    if (sd_cli_positional_inputs("claims", argc, argv, SD_INPUTS_DEFAULT_RESULTS | SD_INPUTS_CARDS, &in))
         goto out;
     if (sd_claims_eval(&in.set, &in.cards, res, err, sizeof err)) {
         fprintf(stderr, "sdmark claims: %s\n", err);
@@ -57,6 +53,5 @@ int sd_cmd_claims(int argc, char **argv)
     rc = SD_EXIT_OK;
 out:
     sd_inputs_free(&in);
-    sd_paths_free(&paths);
     return rc;
 }

@@ -76,15 +76,10 @@ int sd_cmd_report(int argc, char **argv)
             return SD_EXIT_USAGE;
         }
     }
-    struct sd_paths paths;
-    struct sd_inputs in = {0};
-    if (sd_paths_init(&paths, argc))
-        return SD_EXIT_FAIL;
-    sd_paths_rest(&paths, argc, argv);
+    struct sd_inputs in;
     int rc = SD_EXIT_FAIL;
-    if (!sd_cli_inputs("report", &in, &paths, SD_INPUTS_DEFAULT_RESULTS | SD_INPUTS_CARDS))
+    if (!sd_cli_positional_inputs("report", argc, argv, SD_INPUTS_DEFAULT_RESULTS | SD_INPUTS_CARDS, &in))
         rc = write_atomic(out, &in, fmt);
     sd_inputs_free(&in);
-    sd_paths_free(&paths);
     return rc;
 }
