@@ -32,6 +32,9 @@ struct sd_inputs {
 int sd_inputs_load(struct sd_inputs *in, const char *const *paths, size_t npaths, unsigned flags, char *err,
                    size_t errlen);
 void sd_inputs_free(struct sd_inputs *in);
+/* The cards step alone: `path` (NULL = cards.csv in the bench folder). Missing: in->warning set,
+ * 0; malformed: -1 with file:line in err. */
+int sd_inputs_cards(struct sd_inputs *in, const char *path, char *err, size_t errlen);
 
 #define SD_INPUTS_HELP                                                                                             \
     "Inputs: any number of results files (.csv or .json) and directories (every *.csv in them).\n"             \

@@ -15,11 +15,13 @@ static bool is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* cards.csv: absent -> warning and no cards; present but unreadable or malformed -> error. */
-static int load_cards(struct sd_inputs *in, char *err, size_t errlen)
+int sd_inputs_cards(struct sd_inputs *in, const char *path, char *err, size_t errlen)
 {
-    char path[1024];
-    sd_cards_default_path(path, sizeof path);
+    char def[1024];
+    if (!path) {
+        sd_cards_default_path(def, sizeof def);
+        path = def;
+    }
     struct stat st;
     if (stat(path, &st) != 0) {
         snprintf(in->warning, sizeof in->warning,
@@ -37,7 +39,7 @@ int sd_inputs_load(struct sd_inputs *in, const char *const *paths, size_t npaths
                    size_t errlen)
 {
     memset(in, 0, sizeof *in);
-    if ((flags & SD_INPUTS_CARDS) && load_cards(in, err, errlen))
+    if ((flags & SD_INPUTS_CARDS) && sd_inputs_cards(in, NULL, err, errlen))
         return -1;
     static const char *const def[] = {"results"};
     if (!npaths && (flags & SD_INPUTS_DEFAULT_RESULTS) && is_dir("results")) {
