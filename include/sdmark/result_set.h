@@ -15,6 +15,7 @@ struct sd_device_ref {
     char backend[16];
     char name[128];
     char arch[64];
+    enum sd_device_kind kind;     /* from the rows when the file carries it, else SD_DEVICE_OTHER */
     bool shared_name;             /* another host has a device of this backend and name */
     const struct sd_card *card;   /* matched spec row, or NULL (CPUs, unknown GPUs) */
 };

@@ -108,6 +108,7 @@ static void add_device(struct sd_rset *s, const struct sd_result *r, const struc
     snprintf(x->backend, sizeof x->backend, "%s", r->dev.backend);
     snprintf(x->name, sizeof x->name, "%s", r->dev.name);
     snprintf(x->arch, sizeof x->arch, "%s", r->dev.arch);
+    x->kind = r->dev.kind;
     /* A card spec applies only to a GPU device: the cpu backend and PoCL never match. */
     x->card = sd_device_is_gpu(x) ? sd_cards_match_device(cards, r->dev.name, r->dev.mem_bytes) : NULL;
 }
@@ -158,6 +159,8 @@ void sd_device_display(const struct sd_device_ref *d, char *buf, size_t len)
 
 bool sd_device_is_gpu(const struct sd_device_ref *d)
 {
+    if (d->kind != SD_DEVICE_OTHER) /* the backend said so */
+        return d->kind == SD_DEVICE_GPU;
     if (!strcmp(d->backend, "cuda"))
         return true;
     if (!strcmp(d->backend, "cpu"))
