@@ -188,7 +188,7 @@ static enum sd_verdict much_faster_than_cpu(struct ctx *c, struct sd_buf *ev)
                 best_proj = r;
         }
     if (best_proj > 0 && cpu >= 0)
-        add(ev, "projected GPUs (cards.csv x measured efficiency): best CPU/GPU = %.1fx", best_proj);
+        add(ev, "GPUs projected from spec (cards.csv x measured efficiency): best CPU/GPU = %.1fx", best_proj);
     if (cpu < 0 || (best_meas == 0 && best_proj == 0)) {
         if (cpu >= 0)
             for (size_t k = 0; k < nc; k++)
@@ -612,11 +612,20 @@ static const struct claim_check {
     {"C9", "Occasional use needs no high-end card; production and training need large VRAM.", occasional_vs_production},
 };
 
+static size_t count_of(const char *s, const char *w)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, w)); p += strlen(w))
+        n++;
+    return n;
+}
+
 /* Which kinds of figures the evidence rests on, from the words every evidence line uses. */
 static char *basis_of_evidence(const char *evidence)
 {
-    bool meas = strstr(evidence, "measured on") != NULL, proj = strstr(evidence, "projected") != NULL,
-         model = strstr(evidence, "memory model") != NULL;
+    /* a projection says "projected from spec (efficiency measured on X)": that is not a measurement */
+    bool meas = count_of(evidence, "measured on") > count_of(evidence, "efficiency measured on"),
+         proj = strstr(evidence, "projected from") != NULL, model = strstr(evidence, "memory model") != NULL;
     struct sd_buf b = {0};
     if (meas)
         sd_buf_printf(&b, "measured");
