@@ -103,8 +103,9 @@ static void text_checks(FILE *f, const struct sd_mem_summary *m)
 static void print_text(FILE *f, const struct sd_mem_summary *m)
 {
     char b[32];
-    fprintf(f, "%s @ %dx%d, batch %d, %s, attention %s, %s\n", sd_model_title(m->o.model), m->o.res, m->o.res,
-            m->o.batch, mode_title(&m->o), sd_attn_mode_name(m->o.attn), precision(&m->o));
+    fprintf(f, "%s @ %dx%d, batch %d, %s, attention %s, %s, VAE %s\n", sd_model_title(m->o.model), m->o.res,
+            m->o.res, m->o.batch, mode_title(&m->o), sd_attn_mode_name(m->o.attn), precision(&m->o),
+            m->o.vae_slicing ? "sliced (one image at a time)" : "decodes the whole batch");
     text_weights(f, m);
     text_activations(f, m);
     sd_fmt_gib(m->r.weights, b, sizeof b);
@@ -181,6 +182,7 @@ static void print_json(FILE *f, const struct sd_mem_summary *m)
     cJSON_AddStringToObject(j, "attention", sd_attn_mode_name(m->o.attn));
     cJSON_AddStringToObject(j, "train", sd_train_mode_name(m->o.train));
     cJSON_AddStringToObject(j, "precision", precision(&m->o));
+    cJSON_AddBoolToObject(j, "vae_slicing", m->o.vae_slicing);
     json_weights(j, m);
     json_activations(j, m);
     cJSON_AddNumberToObject(j, "total_bytes", m->r.total);

@@ -130,6 +130,15 @@ static void lead(FILE *f, int md, const struct sd_rset *s, const struct head *h)
     fprintf(f, md ? ".\n\n" : ".</p>\n");
 }
 
+/* Projections need a measured GPU with a spec row (estimate.c). */
+static bool can_project(const struct sd_rset *s, const struct sd_cards *cards)
+{
+    for (size_t d = 0; cards && cards->n && d < s->ndev; d++)
+        if (s->dev[d].card)
+            return true;
+    return false;
+}
+
 void sd_report_headline(FILE *f, const struct sd_rset *s, const struct sd_cards *cards, int md)
 {
     struct head h;
@@ -152,7 +161,7 @@ void sd_report_headline(FILE *f, const struct sd_rset *s, const struct sd_cards 
                     "s/image = 20 steps + VAE decode.%s\n\n"
                   : "<p>it/s = expected pipeline (measured kernels + small kernels modelled at the measured "
                     "bandwidth); s/image = 20 steps + VAE decode.%s</p>\n",
-            cards && cards->n ? " Cards nobody measured are projected in the per-card table below." : "");
+            can_project(s, cards) ? " Cards nobody measured are projected in the per-card table below." : "");
     head_free(&h);
 }
 

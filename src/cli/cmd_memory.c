@@ -16,7 +16,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: sdmark memory --model sd15|sd21|sdxl [--res N] [--batch N] [--attention unfused|flash]\n"
-            "                     [--train none|lora|full] [--lora-rank R] [--precision fp16|fp32]\n"
+            "                     [--train none|lora|full] [--lora-rank R] [--precision fp16|fp32] [--vae-slicing]\n"
             "                     [FILE|DIR ...] [--results FILE|DIR ...] [--format text|json|md]\n\n"
             "Memory needed to run (or train) a model: weights per component (fp16 and fp32), the\n"
             "largest activations, the unfused attention score matrix, the VAE decode, and for training\n"
@@ -34,6 +34,8 @@ static void usage(FILE *f)
             "  --train T        none (inference, default), lora or full (DreamBooth / full fine-tune)\n"
             "  --lora-rank R    LoRA rank on attention q/k/v/out (default 4, the diffusers default)\n"
             "  --precision P    fp16 (default) or fp32 weights and activations for inference\n"
+            "  --vae-slicing    decode the batch one image at a time (diffusers enable_vae_slicing); by\n"
+            "                   default the VAE decodes all N images at once, as diffusers does\n"
             "  --results F      also check the model against measured peak memory of attention/conv rows\n"
             "                   (exit 1 when a check disagrees by more than 10 %%)\n"
             "  --format F       text (default), json or md\n");
@@ -83,10 +85,10 @@ static int parse_args(int argc, char **argv, struct mem_args *a)
         {"train", required_argument, 0, 't'},     {"lora-rank", required_argument, 0, 'l'},
         {"precision", required_argument, 0, 'p'}, {"results", required_argument, 0, 'R'},
         {"format", required_argument, 0, 'f'},    {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"vae-slicing", no_argument, 0, 'V'},     {0, 0, 0, 0}};
     int c, bad = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:r:b:a:t:l:p:R:f:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:r:b:a:t:l:p:R:f:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'm': a->model = optarg; break;
         case 'r': bad = sd_cli_int("memory", "res", optarg, 1, 1000000, &a->res); break;
@@ -94,6 +96,7 @@ static int parse_args(int argc, char **argv, struct mem_args *a)
         case 'l': bad = sd_cli_int("memory", "lora-rank", optarg, 1, 1000000, &a->o.lora_rank); break;
         case 'a': case 't': case 'p': bad = parse_enum(c, optarg, a); break;
         case 'R': sd_paths_add(&a->paths, optarg); break;
+        case 'V': a->o.vae_slicing = true; break;
         case 'f': bad = sd_cli_format("memory", optarg, SD_FMT_TEXT | SD_FMT_JSON | SD_FMT_MD, &a->fmt); break;
         case 'h': usage(stdout); return SD_EXIT_OK;
         default: usage(stderr); return SD_EXIT_USAGE;
@@ -122,6 +125,7 @@ static int finish_opts(struct mem_args *a)
     o.train = a->o.train;
     o.lora_rank = a->o.lora_rank;
     o.act_bytes = o.train == SD_TRAIN_NONE ? a->eb : 2;
+    o.vae_slicing = a->o.vae_slicing;
     a->o = o;
     return 0;
 }
