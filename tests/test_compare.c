@@ -203,6 +203,45 @@ static void test_dirs_and_keys(void **state)
     assert_int_equal(by_impl, 0);
 }
 
+/* --fleet: three hosts of one card; node-b (cmp-b.csv: g3 20 % slower, g2 10 % faster) against the
+ * median of the three. Geomean of node-b / median over g1..g4 = (1.003 * 0.9 * 1.2 * 1.04)^(1/4) =
+ * 1.033: not an outlier at 5 %, an outlier at 2 %. */
+static void test_fleet(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sdmark-fleet-XXXXXX", cmd[2048];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "sed 's/,fixture-host,/,node-a,/' '%s/cmp-a.csv' > '%s/a.csv' && "
+             "sed 's/,fixture-host,/,node-b,/' '%s/cmp-b.csv' > '%s/b.csv' && "
+             "sed 's/,fixture-host,/,node-c,/' '%s/cmp-a.csv' > '%s/c.csv'",
+             DATA, dir, DATA, dir, DATA, dir);
+    assert_int_equal(system(cmd), 0);
+    int rc;
+    snprintf(cmd, sizeof cmd, "compare --fleet %s --format json", dir);
+    char *out = run(cmd, &rc);
+    assert_int_equal(rc, 0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "fleets"), 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(g, "nodes")), 3);
+    cJSON *b = cJSON_GetArrayItem(cJSON_GetObjectItem(g, "nodes"), 1);
+    assert_non_null(strstr(cJSON_GetObjectItem(b, "node")->valuestring, "@node-b"));
+    double want = pow(1.003 * 0.9 * 1.2 * 1.04, 0.25);
+    assert_true(fabs(cJSON_GetObjectItem(b, "ratio_to_median")->valuedouble - want) < 1e-9);
+    assert_int_equal(cJSON_GetObjectItem(b, "slow_rows")->valueint, 1);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(b, "outlier")));
+    cJSON_Delete(j);
+    free(out);
+    snprintf(cmd, sizeof cmd, "compare --fleet %s --threshold 2", dir);
+    out = run(cmd, &rc);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "1 outlier node beyond 2.0 %"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_cli_text_and_errors),
         cmocka_unit_test(test_threshold),
         cmocka_unit_test(test_dirs_and_keys),
+        cmocka_unit_test(test_fleet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,15 @@ struct sd_cmp_pair {
     size_t nregressions;
 };
 
+/* One row per key of a set (or of device `dev` only, -1 = all): by workload the fastest usable
+ * row (else the first), by impl the first with duplicates counted. calloc'd into *out. */
+struct sd_cmp_keyed {
+    char key[400];
+    const struct sd_result *r;
+    bool matched;
+};
+size_t sd_cmp_index(const struct sd_rset *s, int dev, enum sd_cmp_key k, struct sd_cmp_keyed **out, size_t *ndup);
+
 /* Compare side B against the baseline A (each a loaded set of one or more files). */
 int sd_compare_sets(const struct sd_rset *a, const char *name_a, const struct sd_rset *b, const char *name_b,
                     const struct sd_cmp_opts *o, struct sd_cmp_pair *out, char *err, size_t errlen);
@@ -63,5 +72,34 @@ void sd_cmp_pair_free(struct sd_cmp_pair *p);
 /* Render n comparisons (all against one baseline) as text, JSON or markdown. */
 void sd_compare_print(FILE *f, const struct sd_cmp_pair *p, size_t n, const struct sd_cmp_opts *o,
                       enum sd_format fmt);
+
+/* Fleets (compare_fleet.c): devices of one backend and name on several hosts are nodes of one
+ * fleet. Per workload the fleet median of the nodes' fastest usable times; per node the geometric
+ * mean of its time / median, and the rows slower than the median by more than the threshold. A
+ * node is an OUTLIER when its geometric mean is slower than the fleet by more than the threshold
+ * (SuperBench's habit: every node against the fleet, not against the best). */
+struct sd_fleet_node {
+    char device[256];          /* backend:name@host */
+    size_t rows;               /* workloads shared with at least one other node */
+    double ratio;              /* geomean of time / fleet median (> 1 = slower) */
+    size_t slow_rows;          /* rows slower than the median by more than the threshold */
+    char worst[400];           /* key of its slowest row against the median */
+    double worst_ratio;
+    bool outlier;
+};
+struct sd_fleet_group {
+    char name[200];            /* backend:name */
+    struct sd_fleet_node *nodes;
+    size_t n;
+};
+struct sd_fleet {
+    struct sd_fleet_group *g;
+    size_t ng;
+    double threshold;
+    size_t noutliers;
+};
+int sd_fleet_compare(const struct sd_rset *s, double threshold, struct sd_fleet *out, char *err, size_t errlen);
+void sd_fleet_free(struct sd_fleet *f);
+void sd_fleet_print(FILE *f, const struct sd_fleet *fl, enum sd_format fmt);
 
 #endif

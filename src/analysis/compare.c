@@ -54,13 +54,6 @@ double sd_geomean(const double *x, size_t n)
     return exp(s / (double)n);
 }
 
-/* One entry per key on one side. */
-struct keyed {
-    char key[400];
-    const struct sd_result *r;
-    bool matched;
-};
-
 static void row_key(const struct sd_result *r, enum sd_cmp_key k, char *buf, size_t len)
 {
     if (k == SD_CMP_BY_IMPL) { /* an impl name belongs to its backend ("own" on cpu is not "own" on OpenCL) */
@@ -80,13 +73,13 @@ static bool better(const struct sd_result *r, const struct sd_result *cur)
     return sd_row_usable(r) && (!sd_row_usable(cur) || r->time_ms_median < cur->time_ms_median);
 }
 
-/* By workload: the fastest usable row per key (else the first). By impl: the first, duplicates
- * counted. Returns the number of keys (calloc'd into *out). */
-static size_t index_side(const struct sd_rset *s, enum sd_cmp_key k, struct keyed **out, size_t *ndup)
+size_t sd_cmp_index(const struct sd_rset *s, int dev, enum sd_cmp_key k, struct sd_cmp_keyed **out, size_t *ndup)
 {
-    struct keyed *v = calloc(s->n + 1, sizeof *v);
+    struct sd_cmp_keyed *v = calloc(s->n + 1, sizeof *v);
     size_t n = 0;
     for (size_t i = 0; v && i < s->n; i++) {
+        if (dev >= 0 && s->dev_of[i] != dev)
+            continue;
         char key[400];
         row_key(&s->rows[i], k, key, sizeof key);
         size_t j;
@@ -129,7 +122,7 @@ static void side_devices(const struct sd_rset *s, char *buf, size_t len)
         snprintf(buf, len, "(empty)");
 }
 
-static void add_row(struct sd_cmp_pair *p, const struct keyed *ka, const struct sd_result *b, double thr_user)
+static void add_row(struct sd_cmp_pair *p, const struct sd_cmp_keyed *ka, const struct sd_result *b, double thr_user)
 {
     const struct sd_result *a = ka->r;
     struct sd_cmp_row *x = &p->rows[p->nrows++];
@@ -149,7 +142,7 @@ static void add_row(struct sd_cmp_pair *p, const struct keyed *ka, const struct 
     p->nregressions += x->regression;
 }
 
-static void add_failed(struct sd_cmp_pair *p, const struct keyed *ka, const struct sd_result *b)
+static void add_failed(struct sd_cmp_pair *p, const struct sd_cmp_keyed *ka, const struct sd_result *b)
 {
     struct sd_cmp_failed *x = &p->failed[p->nfailed++];
     snprintf(x->key, sizeof x->key, "%s", ka->key);
@@ -181,11 +174,11 @@ static int alloc_pair(struct sd_cmp_pair *p, size_t na, size_t nb)
     return p->rows && p->failed && p->only_a && p->only_b ? 0 : -1;
 }
 
-static void match_rows(struct sd_cmp_pair *p, struct keyed *ka, size_t na, struct keyed *kb, size_t nb,
+static void match_rows(struct sd_cmp_pair *p, struct sd_cmp_keyed *ka, size_t na, struct sd_cmp_keyed *kb, size_t nb,
                        double thr_user)
 {
     for (size_t i = 0; i < na; i++) {
-        struct keyed *b = NULL;
+        struct sd_cmp_keyed *b = NULL;
         for (size_t j = 0; j < nb && !b; j++)
             if (!kb[j].matched && !strcmp(ka[i].key, kb[j].key))
                 b = &kb[j];
@@ -211,8 +204,8 @@ int sd_compare_sets(const struct sd_rset *a, const char *name_a, const struct sd
     snprintf(p->file, sizeof p->file, "%s", name_b);
     side_devices(a, p->dev_a, sizeof p->dev_a);
     side_devices(b, p->dev_b, sizeof p->dev_b);
-    struct keyed *ka = NULL, *kb = NULL;
-    size_t na = index_side(a, o->key, &ka, &p->nduplicates), nb = index_side(b, o->key, &kb, &p->nduplicates);
+    struct sd_cmp_keyed *ka = NULL, *kb = NULL;
+    size_t na = sd_cmp_index(a, -1, o->key, &ka, &p->nduplicates), nb = sd_cmp_index(b, -1, o->key, &kb, &p->nduplicates);
     int rc = 0;
     if (!ka || !kb || alloc_pair(p, na, nb)) {
         snprintf(err, errlen, "out of memory comparing %s with %s", name_b, name_a);

@@ -15,7 +15,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: sdmark compare BASELINE OTHER [MORE ...] [--threshold PCT] [--by-impl] [--format text|json|md]\n\n"
+            "usage: sdmark compare BASELINE OTHER [MORE ...] [--threshold PCT] [--by-impl] [--format text|json|md]\n"
+            "       sdmark compare --fleet FILE|DIR ... [--threshold PCT] [--format text|json|md]\n\n"
             "Each argument is a results file or a directory (its *.csv files taken together). Rows are\n"
             "matched by workload (suite, op, label, dtype, acc, shape) taking the fastest usable impl on\n"
             "each side, so a cpu run and an OpenCL run meet on every workload; --by-impl matches the\n"
@@ -25,10 +26,15 @@ static void usage(FILE *f)
             "REGRESSION when it is slower beyond its noise band and by more than --threshold. Geometric\n"
             "mean speedup per op and overall. Rows present on one side only and rows that failed on\n"
             "either are listed separately. Files of an unknown schema_version are refused.\n\n"
-            "Exit status: 0 when no row regressed (a file against itself passes), 1 when a row regressed\n"
+            "--fleet: all inputs together; a device (backend and name) measured on several hosts is a\n"
+            "fleet, each host a node, and every node is set against the fleet median per workload: the\n"
+            "geometric mean of its time / median, the rows slower than the median by more than\n"
+            "--threshold, and OUTLIER when the geometric mean is.\n\n"
+            "Exit status: 0 when no row regressed (and no node is an outlier) (a file against itself passes), 1 when a row regressed\n"
             "or an input could not be read, 2 on a usage error.\n\n"
             "  -t, --threshold PCT  regression threshold in percent (default 5; 0 = the noise band only)\n"
             "  -i, --by-impl        match rows by backend, workload and impl\n"
+            "      --fleet          every node of a fleet against the fleet median (see above)\n"
             "  -f, --format FMT     text (default), json or md (markdown table)\n"
             "  -h, --help           this help\n");
 }
@@ -46,11 +52,12 @@ static int parse_threshold(const char *s, double *out)
 }
 
 /* Options into o and fmt; -1 to go on, else the exit code. */
-static int parse_args(int argc, char **argv, struct sd_cmp_opts *o, enum sd_format *fmt)
+static int parse_args(int argc, char **argv, struct sd_cmp_opts *o, enum sd_format *fmt, int *fleet)
 {
     static const struct option opts[] = {{"format", required_argument, 0, 'f'},
                                          {"threshold", required_argument, 0, 't'},
                                          {"by-impl", no_argument, 0, 'i'},
+                                         {"fleet", no_argument, 0, 'F'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -61,6 +68,8 @@ static int parse_args(int argc, char **argv, struct sd_cmp_opts *o, enum sd_form
             return SD_EXIT_USAGE;
         if (c == 'i')
             o->key = SD_CMP_BY_IMPL;
+        else if (c == 'F')
+            *fleet = 1;
         else if (c == 'h') {
             usage(stdout);
             return SD_EXIT_OK;
@@ -69,7 +78,11 @@ static int parse_args(int argc, char **argv, struct sd_cmp_opts *o, enum sd_form
             return SD_EXIT_USAGE;
         }
     }
-    if (argc - optind < 2) {
+    if (*fleet && argc - optind < 1) {
+        fprintf(stderr, "sdmark compare: --fleet needs results files or directories (try --help)\n");
+        return SD_EXIT_USAGE;
+    }
+    if (!*fleet && argc - optind < 2) {
         fprintf(stderr, "sdmark compare: need a baseline and at least one other results file or directory (try "
                         "--help)\n");
         return SD_EXIT_USAGE;
@@ -84,13 +97,36 @@ static int load_side(const char *path, struct sd_inputs *in)
     return sd_cli_inputs("compare", in, &p, 0);
 }
 
+/* --fleet: all inputs as one set, every node against its fleet's median. */
+static int compare_fleet(int argc, char **argv, double threshold, enum sd_format fmt)
+{
+    struct sd_inputs in;
+    struct sd_fleet fl = {0};
+    char err[256];
+    int rc = SD_EXIT_FAIL;
+    if (!sd_cli_positional_inputs("compare", argc, argv, 0, &in)) {
+        if (sd_fleet_compare(&in.set, threshold, &fl, err, sizeof err))
+            fprintf(stderr, "sdmark compare: %s\n", err);
+        else {
+            sd_fleet_print(stdout, &fl, fmt);
+            rc = fl.noutliers ? SD_EXIT_FAIL : SD_EXIT_OK;
+        }
+    }
+    sd_fleet_free(&fl);
+    sd_inputs_free(&in);
+    return rc;
+}
+
 int sd_cmd_compare(int argc, char **argv)
 {
     struct sd_cmp_opts o = {.key = SD_CMP_BY_WORKLOAD, .threshold = 0.05};
     enum sd_format fmt = SD_FMT_TEXT;
-    int rc = parse_args(argc, argv, &o, &fmt);
+    int fleet = 0;
+    int rc = parse_args(argc, argv, &o, &fmt, &fleet);
     if (rc >= 0)
         return rc;
+    if (fleet)
+        return compare_fleet(argc, argv, o.threshold, fmt);
     size_t n = (size_t)(argc - optind - 1);
     const char *base = argv[optind];
     struct sd_inputs a = {0}, b = {0};
