@@ -23,6 +23,11 @@ void sd_fmt_gib(double bytes, char *buf, size_t len);
 /* A rate with three significant digits ("0.00813", "1.27", "12.7", "127"); "n/a" when not finite. */
 void sd_fmt_sig3(double v, char *buf, size_t len);
 
+/* Write s HTML-escaped (& < > "). */
+void sd_html_esc(FILE *f, const char *s);
+/* Write s for a markdown table cell ('|' escaped). */
+void sd_md_cell(FILE *f, const char *s);
+
 /* Output formats of the analysis printers (one printer per module renders each). */
 enum sd_format { SD_FMT_TEXT = 1, SD_FMT_JSON = 2, SD_FMT_MD = 4, SD_FMT_HTML = 8 };
 /* Parse "text" | "json" | "md" | "html" among `allowed` (a mask). -1 when not allowed. */

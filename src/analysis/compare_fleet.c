@@ -9,6 +9,7 @@
 
 #include "sdmark/compare.h"
 #include "sdmark/json_out.h"
+#include "sdmark/text_util.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -153,10 +154,33 @@ static void print_json(FILE *f, const struct sd_fleet *fl)
     sd_json_emit(f, root);
 }
 
+static void print_html(FILE *f, const struct sd_fleet *fl)
+{
+    for (size_t i = 0; i < fl->ng; i++) {
+        fprintf(f, "<p>Fleet of %zu nodes: ", fl->g[i].n);
+        sd_html_esc(f, fl->g[i].name);
+        fprintf(f, "</p>\n<table><tr><th>node</th><th>rows</th><th>time / fleet median "
+                   "(geomean)</th><th>rows slower than +%.1f %%</th><th>verdict</th></tr>\n",
+                100 * fl->threshold);
+        for (size_t j = 0; j < fl->g[i].n; j++) {
+            const struct sd_fleet_node *n = &fl->g[i].nodes[j];
+            fprintf(f, "<tr><td>");
+            sd_html_esc(f, n->device);
+            fprintf(f, "</td><td>%zu</td><td>%.3fx</td><td>%zu</td><td class=\"%s\">%s</td></tr>\n", n->rows, n->ratio,
+                    n->slow_rows, n->outlier ? "n" : "y", n->outlier ? "OUTLIER" : n->rows ? "ok" : "no shared rows");
+        }
+        fprintf(f, "</table>\n");
+    }
+}
+
 void sd_fleet_print(FILE *f, const struct sd_fleet *fl, enum sd_format fmt)
 {
     if (fmt == SD_FMT_JSON) {
         print_json(f, fl);
+        return;
+    }
+    if (fmt == SD_FMT_HTML) {
+        print_html(f, fl);
         return;
     }
     int md = fmt == SD_FMT_MD;
@@ -169,10 +193,15 @@ void sd_fleet_print(FILE *f, const struct sd_fleet *fl, enum sd_format fmt)
                 fl->g[i].n, fl->g[i].name, 100 * fl->threshold);
         for (size_t j = 0; j < fl->g[i].n; j++) {
             const struct sd_fleet_node *n = &fl->g[i].nodes[j];
-            fprintf(f, md ? "| %s | %zu | %.3fx | %zu | %s %.3fx | %s |\n" : "  %-50s %4zu rows  %.3fx median  %3zu slow  "
-                                                                              "slowest %s %.3fx  %s\n",
-                    n->device, n->rows, n->ratio, n->slow_rows, n->worst, n->worst_ratio,
-                    n->outlier ? "OUTLIER" : n->rows ? "ok" : "no shared rows");
+            const char *verdict = n->outlier ? "OUTLIER" : n->rows ? "ok" : "no shared rows";
+            if (!md) {
+                fprintf(f, "  %-50s %4zu rows  %.3fx median  %3zu slow  slowest %s %.3fx  %s\n", n->device, n->rows,
+                        n->ratio, n->slow_rows, n->worst, n->worst_ratio, verdict);
+                continue;
+            }
+            fprintf(f, "| %s | %zu | %.3fx | %zu | ", n->device, n->rows, n->ratio, n->slow_rows);
+            sd_md_cell(f, n->worst);
+            fprintf(f, " %.3fx | %s |\n", n->worst_ratio, verdict);
         }
     }
     fprintf(f, "%s%zu outlier node%s beyond %.1f %%\n", md ? "\n" : "", fl->noutliers, fl->noutliers == 1 ? "" : "s",

@@ -12,6 +12,7 @@
 
 #include "sdmark/analysis.h"
 #include "report_parts.h"
+#include "sdmark/text_util.h"
 
 struct card_row {
     const struct sd_card *card;
@@ -145,9 +146,9 @@ static void est_table(FILE *f, struct card_row *v, size_t n, int md)
                     100 * r->e.coverage);
         else {
             fprintf(f, "<tr><td>");
-            sd_report_esc(f, r->device);
+            sd_html_esc(f, r->device);
             fprintf(f, "</td><td>");
-            sd_report_esc(f, basis);
+            sd_html_esc(f, basis);
             fprintf(f, "</td><td>%s</td><td>%s</td><td>%.2f</td><td>%.0f %%</td>", it, kit, r->e.image_s,
                     100 * r->e.coverage);
         }
@@ -201,14 +202,14 @@ static void claims_table(FILE *f, const struct sd_rset *s, const struct sd_cards
     fprintf(f, "<table><tr><th>id</th><th>verdict</th><th>basis</th><th>claim</th><th>evidence</th></tr>\n");
     for (int i = 0; i < SD_NCLAIMS; i++) {
         fprintf(f, "<tr><td>%s</td><td class=\"v\">%s</td><td>", c[i].id, sd_verdict_name(c[i].verdict));
-        sd_report_esc(f, c[i].basis);
+        sd_html_esc(f, c[i].basis);
         fprintf(f, "</td><td>");
-        sd_report_esc(f, c[i].claim);
+        sd_html_esc(f, c[i].claim);
         fprintf(f, "</td><td><ul>");
         char *dup = strdup(c[i].evidence), *save = NULL;
         for (char *l = strtok_r(dup, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
             fprintf(f, "<li>");
-            sd_report_esc(f, l);
+            sd_html_esc(f, l);
             fprintf(f, "</li>");
         }
         free(dup);
@@ -237,9 +238,9 @@ static void devices_table(FILE *f, const struct sd_rset *s)
         char name[200];
         sd_device_display(&s->dev[d], name, sizeof name);
         fprintf(f, "<tr><td style=\"background:%s\"></td><td>", sd_report_palette[d % SD_REPORT_NCOLORS]);
-        sd_report_esc(f, name);
+        sd_html_esc(f, name);
         fprintf(f, "</td><td>");
-        sd_report_esc(f, s->dev[d].card ? s->dev[d].card->name : "none (no spec row)");
+        sd_html_esc(f, s->dev[d].card ? s->dev[d].card->name : "none (no spec row)");
         fprintf(f, "</td></tr>\n");
     }
     fprintf(f, "</table>\n");
@@ -264,6 +265,21 @@ static void throughput_section(FILE *f, const struct sd_rset *s)
         }
     }
     fprintf(f, "</section>\n");
+}
+
+/* Nodes of a fleet (one card on several hosts) against the fleet median; nothing without one. */
+static void fleet_section(FILE *f, const struct sd_rset *s, int md)
+{
+    struct sd_fleet fl;
+    char err[128];
+    if (!sd_fleet_compare(s, 0.05, &fl, err, sizeof err) && fl.ng) {
+        fprintf(f, md ? "\n### Fleet: each node against the fleet median\n" : "<section id=\"fleet\">\n<h2>Fleet: each "
+                        "node against the fleet median</h2>\n");
+        sd_fleet_print(f, &fl, md ? SD_FMT_MD : SD_FMT_HTML);
+        if (!md)
+            fprintf(f, "</section>\n");
+    }
+    sd_fleet_free(&fl);
 }
 
 /* Memory tiers, claims and provenance: the same sections in HTML and markdown. */
@@ -300,6 +316,7 @@ int sd_report_html(FILE *f, const struct sd_rset *s, const struct sd_cards *card
                "the closest measured GPU of the same vendor.</p>\n");
     est_section(f, s, cards, 0);
     fprintf(f, "</section>\n");
+    fleet_section(f, s, 0);
     throughput_section(f, s);
     fprintf(f, "<section id=\"roofline\">\n<h2>Roofline</h2>\n<p>Achieved TFLOP/s against arithmetic intensity. "
                "Roofs: a measured card's spec sheet (solid: fp16 tensor core with fp32 accumulate, dashed: fp32; "
@@ -320,6 +337,7 @@ int sd_report_md(FILE *f, const struct sd_rset *s, const struct sd_cards *cards,
     sd_report_headline(f, s, cards, 1);
     fprintf(f, "### Predicted SD 1.5 it/s (512², 20 steps)\n\n");
     est_section(f, s, cards, 1);
+    fleet_section(f, s, 1);
     tail_sections(f, s, cards, 1);
     return ferror(f) ? -1 : 0;
 }

@@ -65,7 +65,7 @@ static void cell(FILE *f, int md, const char *text)
         fprintf(f, " %s |", text);
     else {
         fprintf(f, "<td>");
-        sd_report_esc(f, text);
+        sd_html_esc(f, text);
         fprintf(f, "</td>");
     }
 }
@@ -121,7 +121,7 @@ static void lead(FILE *f, int md, const struct sd_rset *s, const struct head *h)
     sd_fmt_sig3(h->e[0][best].it_per_s, it, sizeof it);
     sd_fmt_sig3(h->e[0][best].image_s, img, sizeof img);
     fprintf(f, md ? "**Fastest measured: " : "<p class=\"lead\">Fastest measured: <b>");
-    sd_report_esc(f, name);
+    sd_html_esc(f, name);
     fprintf(f, md ? "**: %s it/s on SD 1.5 (512², 20 steps), %s s per image, measured"
                   : "</b>: <b>%s it/s</b> on SD 1.5 (512², 20 steps), <b>%s s</b> per image, measured",
             it, img);
@@ -191,7 +191,7 @@ static void prov_line(FILE *f, int md, const char *what, const char *value)
         return;
     }
     fprintf(f, "<tr><th>%s</th><td>", what);
-    sd_report_esc(f, value);
+    sd_html_esc(f, value);
     fprintf(f, "</td></tr>\n");
 }
 

@@ -12,8 +12,6 @@
 #define SD_REPORT_NCOLORS 10
 extern const char *const sd_report_palette[SD_REPORT_NCOLORS];
 
-/* HTML-escape s. */
-void sd_report_esc(FILE *f, const char *s);
 /* Throughput bars of one op in one suite, one bar per device, value labels, log axis. */
 void sd_report_bars(FILE *f, const struct sd_rset *s, enum sd_op op, const char *suite);
 /* Suites with usable rows of `op`, model suites first, "quick" last; returns how many (max n). */

@@ -13,19 +13,6 @@
 const char *const sd_report_palette[SD_REPORT_NCOLORS] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                                           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
-void sd_report_esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
 static double row_tflops(const struct sd_result *r)
 {
     return (isfinite(r->flops) ? r->flops : sd_workload_flops(&r->wl)) / (r->time_ms_median * 1e9);
@@ -132,7 +119,7 @@ void sd_report_bars(FILE *f, const struct sd_rset *s, enum sd_op op, const char 
     for (size_t k = 0; k < ng; k++) {
         int y = top + (int)k * gh;
         fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">", left - 6, y + (int)ns * bh / 2 + 3);
-        sd_report_esc(f, g[k].key);
+        sd_html_esc(f, g[k].key);
         fprintf(f, "</text>\n");
         for (size_t d = 0; d < nd; d++) {
             if (!(g[k].v[d] > 0))
@@ -199,7 +186,7 @@ static void roof(FILE *f, const struct frame *fr, double peak_tflops, double bw_
             fx(fr, ridge), fy(fr, peak_tflops), fx(fr, xe), fy(fr, peak_tflops), color, dashed ? "5 3" : "none");
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\" fill=\"%s\">", fx(fr, xe) - 2,
             fy(fr, peak_tflops) + (dashed ? 12 : -3), color);
-    sd_report_esc(f, label);
+    sd_html_esc(f, label);
     fprintf(f, "</text>\n");
 }
 
@@ -255,7 +242,7 @@ void sd_report_roofline(FILE *f, const struct sd_rset *s)
             continue;
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"><title>", fx(&fr, ai), fy(&fr, tf),
                 sd_report_palette[s->dev_of[i] % SD_REPORT_NCOLORS]);
-        sd_report_esc(f, r->wl.label);
+        sd_html_esc(f, r->wl.label);
         fprintf(f, " %s %s: %.3g TFLOP/s</title></circle>\n", r->impl, sd_dtype_name(r->wl.dtype), tf);
     }
     fprintf(f, "</svg>\n");
@@ -282,7 +269,7 @@ void sd_report_it_chart(FILE *f, const char *const *names, const double *its, co
         char val[32];
         sd_fmt_sig3(its[i], val, sizeof val);
         fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">", left - 6, y + bh - 4);
-        sd_report_esc(f, names[i]);
+        sd_html_esc(f, names[i]);
         fprintf(f, "</text>\n<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"%s/>"
                    "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">%s%s</text>\n",
                 left, y, w, bh, projected[i] ? "#9ecae1" : "#1f77b4",

@@ -116,3 +116,25 @@ void sd_format_list(unsigned allowed, char *buf, size_t len)
             o += (size_t)snprintf(buf + o, len - o, "%s%s", n == 1 ? "" : n == total ? " or " : ", ", fmt_names[i]);
         }
 }
+
+void sd_html_esc(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+void sd_md_cell(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+}
