@@ -125,10 +125,10 @@ static void memory_table(FILE *f, int md)
 static void est_table(FILE *f, struct card_row *v, size_t n, int md)
 {
     if (md)
-        fprintf(f, "| device / card | basis | it/s (pipeline) | it/s (kernel ceiling) | s per 512² image | coverage | MSRP $ | it/s per $1000 |\n"
-                   "|---|---|---|---|---|---|---|---|\n");
+        fprintf(f, "| device / card | basis | dtype | it/s (pipeline) | it/s (kernel ceiling) | s per 512² image | coverage "
+                   "| MSRP $ | it/s per $1000 |\n|---|---|---|---|---|---|---|---|---|\n");
     else
-        fprintf(f, "<table><tr><th>device / card</th><th>basis</th><th>it/s (pipeline)</th><th>it/s (kernel "
+        fprintf(f, "<table><tr><th>device / card</th><th>basis</th><th>dtype</th><th>it/s (pipeline)</th><th>it/s (kernel "
                    "ceiling)</th><th>s per 512² image</th><th>coverage</th><th>MSRP $</th><th>it/s per $1000</th></tr>\n");
     for (size_t i = 0; i < n; i++) {
         const struct card_row *r = &v[i];
@@ -142,15 +142,15 @@ static void est_table(FILE *f, struct card_row *v, size_t n, int md)
         sd_fmt_sig3(r->e.it_per_s, it, sizeof it);
         sd_fmt_sig3(r->e.kernel_it_per_s, kit, sizeof kit);
         if (md)
-            fprintf(f, "| %s | %s | %s | %s | %.2f | %.0f %% |", r->device, basis, it, kit, r->e.image_s,
+            fprintf(f, "| %s | %s | %s | %s | %s | %.2f | %.0f %% |", r->device, basis, r->e.dtype, it, kit, r->e.image_s,
                     100 * r->e.coverage);
         else {
             fprintf(f, "<tr><td>");
             sd_html_esc(f, r->device);
             fprintf(f, "</td><td>");
             sd_html_esc(f, basis);
-            fprintf(f, "</td><td>%s</td><td>%s</td><td>%.2f</td><td>%.0f %%</td>", it, kit, r->e.image_s,
-                    100 * r->e.coverage);
+            fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td>%.2f</td><td>%.0f %%</td>", r->e.dtype, it, kit,
+                    r->e.image_s, 100 * r->e.coverage);
         }
         if (price > 0)
             fprintf(f, md ? " %.0f | %.3g |\n" : "<td>%.0f</td><td>%.3g</td></tr>\n", price, 1000 * r->e.it_per_s / price);

@@ -1,5 +1,6 @@
 /* analysis_args.c — command-line pieces the analysis commands share (analysis_args.h). */
 #define _GNU_SOURCE
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,6 @@ void sd_paths_add(struct sd_paths *p, const char *path)
 
 void sd_paths_rest(struct sd_paths *p, int argc, char **argv)
 {
-    extern int optind;
     while (optind < argc)
         sd_paths_add(p, argv[optind++]);
 }
