@@ -1,4 +1,5 @@
-/* text_util.h — small text helpers for the analysis layer: suite lookup by name, a growable string buffer, byte formatting.
+/* text_util.h — small text helpers for the analysis layer: suite lookup by name, a growable string
+ * buffer, memory sizes in GiB, rates, HTML/markdown escaping, output-format names.
  * Implementation: src/analysis/text_util.c. Reads result files and suites only, never a backend. */
 #ifndef SDMARK_TEXT_UTIL_H
 #define SDMARK_TEXT_UTIL_H
@@ -16,8 +17,6 @@ struct sd_buf {
 };
 void sd_buf_printf(struct sd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sd_buf_free(struct sd_buf *b);
-/* Human-readable bytes ("1.72 GB", decimal). */
-void sd_fmt_bytes(double bytes, char *buf, size_t len);
 /* Memory sizes in binary units ("46.5 GiB"): what memory tiers and cards are sold in. */
 void sd_fmt_gib(double bytes, char *buf, size_t len);
 /* A rate with three significant digits ("0.00813", "1.27", "12.7", "127"); "n/a" when not finite. */

@@ -54,20 +54,6 @@ void sd_buf_free(struct sd_buf *b)
     b->len = b->cap = 0;
 }
 
-void sd_fmt_bytes(double bytes, char *buf, size_t len)
-{
-    if (!(bytes == bytes))
-        snprintf(buf, len, "n/a");
-    else if (bytes >= 1e9)
-        snprintf(buf, len, "%.2f GB", bytes / 1e9);
-    else if (bytes >= 1e6)
-        snprintf(buf, len, "%.1f MB", bytes / 1e6);
-    else if (bytes >= 1e3)
-        snprintf(buf, len, "%.1f kB", bytes / 1e3);
-    else
-        snprintf(buf, len, "%.0f B", bytes);
-}
-
 void sd_fmt_gib(double bytes, char *buf, size_t len)
 {
     const double gib = 1073741824.0;
