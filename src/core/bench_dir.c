@@ -2,6 +2,7 @@
  * the compiled-in source tree, ./bench (order and reasons in bench_dir.h). */
 #define _GNU_SOURCE
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +41,12 @@ int sd_bench_path(const char *name, char *path, size_t len)
             return 0;
     }
     for (size_t i = 0; exe[0] && i < sizeof rel / sizeof rel[0]; i++) {
-        snprintf(path, len, "%s/%s/%s", exe, rel[i], name);
-        if (is_file(path))
+        char p[4096 + 64], real[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s/%s", exe, rel[i], name);
+        if (is_file(p)) { /* "<prefix>/share/...", not "<prefix>/bin/../share/..." in messages */
+            snprintf(path, len, "%s", realpath(p, real) ? real : p);
             return 0;
+        }
     }
 #ifdef SDMARK_SOURCE_BENCH_DIR
     snprintf(path, len, "%s/%s", SDMARK_SOURCE_BENCH_DIR, name);
