@@ -12,7 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "sdmark/analysis.h"
+#include "sdmark/bench_dir.h"
 
 static struct sd_cards cards;
 
@@ -146,12 +149,103 @@ static void test_bad_tables(void **state)
     unlink(path);
 }
 
+/* --card NAME: a card name, or one card's `match` string; several or none -> NULL + candidates. */
+static void test_lookup_by_match(void **state)
+{
+    (void)state;
+    char close[1024];
+    const struct sd_card *c = sd_cards_lookup(&cards, "rtx 3060", close, sizeof close);
+    assert_non_null(c);
+    assert_string_equal(c->name, "RTX 3060 12GB");
+    c = sd_cards_lookup(&cards, "RTX 3060 Ti", close, sizeof close); /* the exact name wins */
+    assert_string_equal(c->name, "RTX 3060 Ti");
+    c = sd_cards_lookup(&cards, "h100 80gb hbm3", close, sizeof close);
+    assert_string_equal(c->name, "H100 SXM");
+    /* two cards list "RTX 4060 Ti": ambiguous, both named */
+    assert_null(sd_cards_lookup(&cards, "rtx 4060 ti", close, sizeof close));
+    assert_non_null(strstr(close, "'RTX 4060 Ti 8GB'"));
+    assert_non_null(strstr(close, "'RTX 4060 Ti 16GB'"));
+    assert_null(strstr(close, "RTX 4090"));
+    /* nothing matches: names sharing a word */
+    assert_null(sd_cards_lookup(&cards, "RTX 4090 Super", close, sizeof close));
+    assert_non_null(strstr(close, "'RTX 4090'"));
+    assert_null(strstr(close, "RTX 3060"));
+}
+
+/* The bench folder: $SDMARK_BENCH_DIR first, then next to the executable, then the source tree. */
+static void test_bench_path(void **state)
+{
+    (void)state;
+    char path[1024], dir[] = "/tmp/sdmark-bench-XXXXXX", f[1100];
+    assert_non_null(mkdtemp(dir));
+    snprintf(f, sizeof f, "%s/cards.csv", dir);
+    FILE *fp = fopen(f, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    setenv("SDMARK_BENCH_DIR", dir, 1);
+    assert_int_equal(sd_bench_path("cards.csv", path, sizeof path), 0);
+    assert_string_equal(path, f);
+    /* a file not in $SDMARK_BENCH_DIR falls through to the next folders */
+    assert_int_equal(sd_bench_path("sd15.suite", path, sizeof path), 0);
+    assert_string_equal(path, SDMARK_BENCH_DIR_FOR_TESTS "/sd15.suite");
+    unsetenv("SDMARK_BENCH_DIR");
+    unlink(f);
+    /* next to the executable: <exe dir>/bench comes before the compiled-in source tree */
+    char exe[1024], probe[1200];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    assert_true(n > 0);
+    exe[n] = 0;
+    *strrchr(exe, '/') = 0;
+    snprintf(probe, sizeof probe, "%s/bench", exe);
+    int made = mkdir(probe, 0755) == 0;
+    snprintf(probe, sizeof probe, "%s/bench/sdmark-probe.suite", exe);
+    fp = fopen(probe, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(sd_bench_path("sdmark-probe.suite", path, sizeof path), 0);
+    assert_string_equal(path, probe);
+    unlink(probe);
+    if (made) {
+        snprintf(probe, sizeof probe, "%s/bench", exe);
+        rmdir(probe);
+    }
+    /* nowhere: -1 and a path that names the file, not the build machine */
+    assert_int_equal(sd_bench_path("nope.suite", path, sizeof path), -1);
+    assert_string_equal(path, "bench/nope.suite");
+    rmdir(dir);
+}
+
+/* The loader without cards.csv warns and goes on; a malformed one is an error naming file:line. */
+static void test_inputs_cards(void **state)
+{
+    (void)state;
+    struct sd_inputs in;
+    char err[512] = "";
+    memset(&in, 0, sizeof in);
+    assert_int_equal(sd_inputs_cards(&in, "/nonexistent/cards.csv", err, sizeof err), 0);
+    assert_false(in.have_cards);
+    assert_non_null(strstr(in.warning, "no cards.csv"));
+    assert_non_null(strstr(in.warning, "going on without cards"));
+    sd_inputs_free(&in);
+    char bad[] = "/tmp/sdmark-cards-XXXXXX";
+    int fd = mkstemp(bad);
+    assert_true(fd >= 0);
+    assert_true(write(fd, "card,vendor\n", 12) == 12);
+    close(fd);
+    memset(&in, 0, sizeof in);
+    assert_int_equal(sd_inputs_cards(&in, bad, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":1: missing column"));
+    sd_inputs_free(&in);
+    unlink(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_card_of_reference), cmocka_unit_test(test_find_case_insensitive),
         cmocka_unit_test(test_peaks_by_dtype), cmocka_unit_test(test_match_driver_names),
-        cmocka_unit_test(test_bad_tables),
+        cmocka_unit_test(test_bad_tables), cmocka_unit_test(test_lookup_by_match),
+        cmocka_unit_test(test_bench_path), cmocka_unit_test(test_inputs_cards),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -138,6 +138,39 @@ static void test_cli_json(void **state)
     cJSON_Delete(j);
 }
 
+/* One card on three hosts: the claims quote the median node, never the first or the fastest of
+ * all, and each node stays its own device. */
+static void test_card_on_several_hosts(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sdmark-claims-XXXXXX", cmd[4096], pa[600], pb[600], pc[600];
+    assert_non_null(mkdtemp(dir));
+    snprintf(pa, sizeof pa, "%s/a.csv", dir);
+    snprintf(pb, sizeof pb, "%s/b.csv", dir);
+    snprintf(pc, sizeof pc, "%s/c.csv", dir);
+    snprintf(cmd, sizeof cmd,
+             "sed 's/,fixture-host,/,node-a,/' '%s/fleet/4090.csv' > '%s' && "
+             "sed 's/,fixture-host,/,node-b,/' '%s/fleet/4090.csv' > '%s' && "
+             "sed 's/,fixture-host,/,node-c,/' '%s/fleet/4090.csv' > '%s'",
+             DATA, pa, DATA, pb, DATA, pc);
+    assert_int_equal(system(cmd), 0);
+    const char *p[] = {pa, pb, pc, NULL};
+    struct sd_claim_result c[SD_NCLAIMS];
+    eval(p, c);
+    /* C1 lists every node of the card; C4 quotes the card from its median node (node-b) */
+    assert_non_null(strstr(c[0].evidence, "@node-a"));
+    assert_non_null(strstr(c[0].evidence, "@node-c"));
+    const char *line = strstr(c[3].evidence, "\nRTX 4090: ");
+    assert_non_null(line);
+    const char *end = strchr(line + 1, '\n');
+    char quoted[512];
+    snprintf(quoted, sizeof quoted, "%.*s", end ? (int)(end - line) : (int)strlen(line), line);
+    assert_non_null(strstr(quoted, "measured on cuda:NVIDIA GeForce RTX 4090@node-b"));
+    sd_claims_free(c);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_cpu_only),
         cmocka_unit_test(test_no_results),
         cmocka_unit_test(test_cli_json),
+        cmocka_unit_test(test_card_on_several_hosts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

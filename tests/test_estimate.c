@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -252,6 +253,64 @@ static void test_cli(void **state)
     free(out);
 }
 
+/* Labels: a projection is tagged with its source, never [measured]; --card takes a `match` string. */
+static void test_cli_labels(void **state)
+{
+    (void)state;
+    int rc;
+    char *out = run("estimate --suite sd15 --results " DATA "/mini.csv --card 'rtx 3060'", &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "RTX 3060 12GB (projected)"));
+    assert_non_null(strstr(out, "[projected from cuda:"));
+    assert_null(strstr(out, "[measured]"));
+    assert_null(strstr(out, "n/a = n/a"));
+    free(out);
+    out = run("estimate --suite sd15 --results " DATA "/mini.csv --card 'rtx 4060 ti'", &rc);
+    assert_int_equal(rc, 2); /* two cards list that string: both named */
+    assert_non_null(strstr(out, "'RTX 4060 Ti 8GB', 'RTX 4060 Ti 16GB'"));
+    free(out);
+    out = run("estimate --suite sd15 --results " DATA "/mini.csv --vae-suite none", &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "VAE decode NOT included"));
+    assert_null(strstr(out, "+ VAE decode"));
+    free(out);
+}
+
+/* Fleets: the same card on two hosts is two devices, each estimated on its own rows. */
+static void test_hosts_kept_apart(void **state)
+{
+    (void)state;
+    char other[] = "/tmp/sdmark-host-XXXXXX.csv", cmd[1024];
+    int fd = mkstemps(other, 4);
+    assert_true(fd >= 0);
+    close(fd);
+    /* node-b: the same 4090 rows from another host: a second device, not merged into the first */
+    snprintf(cmd, sizeof cmd, "sed 's/,fixture-host,/,node-b,/' '%s/mini.csv' > '%s'", DATA, other);
+    assert_int_equal(system(cmd), 0);
+    struct sd_rset s;
+    load(&s, DATA "/mini.csv");
+    char err[256];
+    assert_int_equal(sd_rset_add(&s, other, err, sizeof err), 0);
+    sd_rset_index(&s, &cards);
+    assert_int_equal(s.ndev, 2);
+    char a[256], b[256];
+    sd_device_display(&s.dev[0], a, sizeof a);
+    sd_device_display(&s.dev[1], b, sizeof b);
+    assert_non_null(strstr(a, "@fixture-host"));
+    assert_non_null(strstr(b, "@node-b"));
+    sd_rset_free(&s);
+    int rc;
+    snprintf(cmd, sizeof cmd, "estimate --suite sd15 %s/mini.csv %s --format json", DATA, other);
+    char *out = run(cmd, &rc);
+    assert_int_equal(rc, 0);
+    cJSON *j = cJSON_Parse(out);
+    assert_true(cJSON_IsArray(j));
+    assert_int_equal(cJSON_GetArraySize(j), 2);
+    cJSON_Delete(j);
+    free(out);
+    unlink(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +318,8 @@ int main(void)
         cmocka_unit_test(test_projection_arithmetic),
         cmocka_unit_test(test_quick_rows_and_spec_bound),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_cli_labels),
+        cmocka_unit_test(test_hosts_kept_apart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

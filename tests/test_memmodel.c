@@ -173,9 +173,28 @@ static void test_check_excludes_workspace(void **state)
     assert_false(c[1].ok); /* the same peak without the note: the workspace counts as scores */
 }
 
+/* The VAE decodes the whole batch at once unless slicing is on (diffusers' default). */
+static void test_vae_batch(void **state)
+{
+    (void)state;
+    struct sd_mem_opts o;
+    struct sd_mem_report r1, r4, r4s;
+    char err[128];
+    sd_mem_opts_default(&o, SD_MODEL_SD15);
+    assert_int_equal(sd_mem_compute(&o, &r1, err, sizeof err), 0);
+    o.batch = 4;
+    assert_int_equal(sd_mem_compute(&o, &r4, err, sizeof err), 0);
+    o.vae_slicing = true;
+    assert_int_equal(sd_mem_compute(&o, &r4s, err, sizeof err), 0);
+    assert_true(fabs(r4.vae_decode_peak - 4 * r1.vae_decode_peak) <= 1e-6 * r4.vae_decode_peak);
+    assert_true(fabs(r4s.vae_decode_peak - r1.vae_decode_peak) <= 1e-6 * r1.vae_decode_peak);
+    assert_true(r4s.total <= r4.total);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vae_batch),
         cmocka_unit_test(test_score_matrices), cmocka_unit_test(test_parameters),
         cmocka_unit_test(test_training),       cmocka_unit_test(test_tiers),
         cmocka_unit_test(test_traffic),        cmocka_unit_test(test_check_against_measured),

@@ -29,14 +29,18 @@ struct sd_cards {
     char path[512];
 };
 
-/* Default path: $SDMARK_BENCH_DIR/cards.csv, else <source tree>/bench/cards.csv, else
- * ./bench/cards.csv. */
+/* Path of cards.csv in the bench folder (sd_bench_path, bench_dir.h); "bench/cards.csv" when
+ * none has it. */
 void sd_cards_default_path(char *buf, size_t len);
 /* Load cards.csv (RFC 4180 quoting). Errors name file:line. */
 int sd_cards_load(const char *path, struct sd_cards *out, char *err, size_t errlen);
 void sd_cards_free(struct sd_cards *c);
 /* Exact name, case-insensitive, runs of spaces/'-'/'_' treated as one space. NULL if none. */
 const struct sd_card *sd_cards_find(const struct sd_cards *c, const char *name);
+/* --card NAME: the card of that name, else the one card whose `match` column lists NAME (both
+ * case-insensitive: "rtx 3060" -> "RTX 3060 12GB"). NULL when none or several match; then `close`
+ * gets the candidates as "'A', 'B'": the several, else names sharing a word with NAME, else all. */
+const struct sd_card *sd_cards_lookup(const struct sd_cards *c, const char *name, char *close, size_t len);
 /* The card a driver device name belongs to (longest `match` substring wins). NULL if none. */
 const struct sd_card *sd_cards_match_device(const struct sd_cards *c, const char *device_name,
                                            uint64_t mem_bytes);

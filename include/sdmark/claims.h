@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include "sdmark/cards.h"
 #include "sdmark/result_set.h"
+#include "sdmark/text_util.h"
 
 enum sd_verdict { SD_V_SUPPORTED, SD_V_REFUTED, SD_V_PARTLY, SD_V_NO_DATA };
 const char *sd_verdict_name(enum sd_verdict v);
@@ -22,7 +23,8 @@ struct sd_claim_result {
 int sd_claims_eval(const struct sd_rset *s, const struct sd_cards *cards, struct sd_claim_result out[SD_NCLAIMS],
                    char *err, size_t errlen);
 void sd_claims_free(struct sd_claim_result out[SD_NCLAIMS]);
-/* Table + evidence (text) or a JSON list (src/analysis/claims_print.c) of {id, claim, verdict, evidence[], basis}. */
-int sd_claims_print(FILE *f, const struct sd_claim_result *c, int json);
+/* Table + evidence (text), a JSON list of {id, claim, verdict, evidence[], basis}, or a markdown
+ * table (src/analysis/claims_print.c). */
+void sd_claims_print(FILE *f, const struct sd_claim_result *c, enum sd_format fmt);
 
 #endif

@@ -10,6 +10,7 @@
 #include "sdmark/memory_model.h"
 #include "sdmark/result_set.h"
 #include "sdmark/suite.h"
+#include "sdmark/text_util.h"
 
 enum { SD_EST_MAX_MISSING = 256 };
 
@@ -80,8 +81,8 @@ int sd_closest_device(const struct sd_rset *s, const struct sd_card *target);
  * path for the dtype. An upper bound of speed, never a prediction. */
 double sd_spec_bound_ms(const struct sd_suite *suite, const struct sd_card *card, enum sd_dtype dtype,
                         enum sd_dtype acc);
-/* Print an estimate as text or JSON (cJSON). */
-void sd_estimate_print_text(FILE *f, const struct sd_estimate *e);
-char *sd_estimate_json(const struct sd_estimate *e); /* malloc'd */
+/* Render n estimates (src/analysis/estimate_print.c): text blocks, JSON (an object for one, an
+ * array for several) or a markdown table. */
+void sd_estimate_print(FILE *f, const struct sd_estimate *e, size_t n, enum sd_format fmt);
 
 #endif

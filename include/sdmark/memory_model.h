@@ -34,6 +34,8 @@ struct sd_mem_opts {
     enum sd_train_mode train;
     int lora_rank;
     size_t act_bytes;       /* bytes per activation element (2 = fp16) */
+    bool vae_slicing;       /* decode one image at a time (diffusers enable_vae_slicing); default: the
+                               whole batch at once, as diffusers does unless slicing is on */
 };
 void sd_mem_opts_default(struct sd_mem_opts *o, enum sd_model m);
 

@@ -23,8 +23,8 @@ int sd_suite_parse(const char *name, const char *path_for_msgs, const char *text
                    struct sd_suite *out, char *err, size_t errlen);
 void sd_suite_free(struct sd_suite *s);
 
-/* Resolve --suite NAME|FILE: an existing file path, else <bench dir>/NAME.suite where the bench
- * dir is $SDMARK_BENCH_DIR, else the source tree's bench/ (compiled in), else ./bench. */
+/* Resolve --suite NAME|FILE: an existing file path, else NAME.suite in the bench folder
+ * (sd_bench_path, bench_dir.h: $SDMARK_BENCH_DIR, next to the binary, ..., ./bench). */
 int sd_suite_resolve(const char *name_or_file, char *path, size_t len, char *err, size_t errlen);
 
 /* Sum of count * flops over the suite (for one dtype: each label counted once). */

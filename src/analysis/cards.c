@@ -11,27 +11,11 @@
 #include <string.h>
 
 #include "sdmark/analysis.h"
+#include "sdmark/bench_dir.h"
 
 void sd_cards_default_path(char *buf, size_t len)
 {
-    const char *env = getenv("SDMARK_BENCH_DIR");
-    if (env && *env) {
-        snprintf(buf, len, "%s/cards.csv", env);
-        FILE *f = fopen(buf, "r");
-        if (f) {
-            fclose(f);
-            return;
-        }
-    }
-#ifdef SDMARK_SOURCE_BENCH_DIR
-    snprintf(buf, len, "%s/cards.csv", SDMARK_SOURCE_BENCH_DIR);
-    FILE *f = fopen(buf, "r");
-    if (f) {
-        fclose(f);
-        return;
-    }
-#endif
-    snprintf(buf, len, "bench/cards.csv");
+    sd_bench_path("cards.csv", buf, len);
 }
 
 /* Normalise a name for matching: lowercase, drop "(tm)"/"(r)", '-' '_' -> space, collapse spaces. */
@@ -138,126 +122,156 @@ static int parse_num(const char *s, double *out, int required)
     return 0;
 }
 
+/* Whole file into a NUL-terminated buffer (malloc'd), or NULL with a message. */
+static char *read_all(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "%s: cannot open card spec table: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = NULL, chunk[8192];
+    size_t cap = 0, got;
+    *len = 0;
+    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0) {
+        if (*len + got + 1 > cap) {
+            cap = (*len + got + 1) * 2;
+            char *t = realloc(text, cap);
+            if (!t)
+                break;
+            text = t;
+        }
+        memcpy(text + *len, chunk, got);
+        *len += got;
+    }
+    fclose(fp);
+    if (!text)
+        snprintf(err, errlen, "%s: empty card spec table", path);
+    else
+        text[*len] = 0;
+    return text;
+}
+
+/* Column positions from the header line; -1 with a message naming the missing column. */
+static int parse_header(char **f, int nf, int idx[], const char *path, int line, char *err, size_t errlen)
+{
+    for (int k = 0; k < NCARDCOLS; k++) {
+        idx[k] = -1;
+        for (int c = 0; c < nf; c++)
+            if (!strcmp(f[c], card_cols[k]))
+                idx[k] = c;
+        if (idx[k] < 0) {
+            snprintf(err, errlen, "%s:%d: missing column '%s' in the header", path, line, card_cols[k]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* One data record into a card; -1 with a message naming file:line and the column. */
+static int parse_card(char **f, int nf, const int idx[], struct sd_card *c, const char *path, int line, char *err,
+                      size_t errlen)
+{
+    for (int k = 0; k < NCARDCOLS; k++)
+        if (idx[k] >= nf) {
+            snprintf(err, errlen, "%s:%d: %d fields, expected %d", path, line, nf, NCARDCOLS);
+            return -1;
+        }
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", f[idx[0]]);
+    snprintf(c->vendor, sizeof c->vendor, "%s", f[idx[1]]);
+    snprintf(c->arch, sizeof c->arch, "%s", f[idx[2]]);
+    snprintf(c->sm, sizeof c->sm, "%s", f[idx[3]]);
+    double *nums[] = {&c->fp32, &c->tf32, &c->fp16, &c->fp16_f32acc, &c->bf16, &c->mem_gb, &c->bw_gbs, &c->msrp_usd};
+    /* fp32, memory and bandwidth are required: every card has them. */
+    const int required[] = {1, 0, 0, 0, 0, 1, 1, 0};
+    for (int k = 0; k < 8; k++)
+        if (parse_num(f[idx[4 + k]], nums[k], required[k])) {
+            snprintf(err, errlen, "%s:%d: column '%s' of card '%s': '%s' is not a non-negative number%s", path, line,
+                     card_cols[4 + k], c->name, f[idx[4 + k]], required[k] ? " (required)" : "");
+            return -1;
+        }
+    snprintf(c->match, sizeof c->match, "%s", f[idx[12]]);
+    snprintf(c->source, sizeof c->source, "%s", f[idx[13]]);
+    snprintf(c->date, sizeof c->date, "%s", f[idx[14]]);
+    if (!c->name[0]) {
+        snprintf(err, errlen, "%s:%d: empty card name", path, line);
+        return -1;
+    }
+    return 0;
+}
+
+/* Append a parsed card; -1 when the name is listed twice or memory runs out. */
+static int add_card(struct sd_cards *out, size_t *capn, const struct sd_card *c, const char *path, int line, char *err,
+                    size_t errlen)
+{
+    for (size_t j = 0; j < out->n; j++)
+        if (sd_name_eq(out->v[j].name, c->name)) {
+            snprintf(err, errlen, "%s:%d: card '%s' listed twice", path, line, c->name);
+            return -1;
+        }
+    if (out->n == *capn) {
+        size_t cap = *capn ? *capn * 2 : 32;
+        struct sd_card *v = realloc(out->v, cap * sizeof *v);
+        if (!v) {
+            snprintf(err, errlen, "%s:%d: out of memory", path, line);
+            return -1;
+        }
+        out->v = v;
+        *capn = cap;
+    }
+    out->v[out->n++] = *c;
+    return 0;
+}
+
+/* Skip a comment or blank line at *pos; returns 1 when one was skipped. */
+static int skip_comment(const char *text, size_t len, size_t *pos)
+{
+    if (text[*pos] != '#' && text[*pos] != '\n' && text[*pos] != '\r')
+        return 0;
+    while (*pos < len && text[*pos] != '\n')
+        (*pos)++;
+    (*pos)++;
+    return 1;
+}
+
 int sd_cards_load(const char *path, struct sd_cards *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->path, sizeof out->path, "%s", path);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: cannot open card spec table: %s", path, strerror(errno));
+    size_t len = 0, pos = 0, capn = 0;
+    char *text = read_all(path, &len, err, errlen);
+    if (!text)
         return -1;
-    }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    char chunk[8192];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0) {
-        if (len + got + 1 > cap) {
-            cap = (len + got + 1) * 2;
-            text = realloc(text, cap);
-        }
-        memcpy(text + len, chunk, got);
-        len += got;
-    }
-    fclose(fp);
-    if (!text) {
-        snprintf(err, errlen, "%s: empty card spec table", path);
-        return -1;
-    }
-    text[len] = 0;
-    int idx[NCARDCOLS];
-    for (int i = 0; i < NCARDCOLS; i++)
-        idx[i] = -1;
-    int have_header = 0, line = 1;
-    size_t pos = 0, capn = 0;
-    char buf[4096];
-    char *f[64];
-    int rc = 0;
-    while (pos < len) {
+    int idx[NCARDCOLS], have_header = 0, line = 1, rc = 0;
+    char buf[4096], *f[64];
+    while (!rc && pos < len) {
         int rec_line = line, extra = 0;
-        if (text[pos] == '#' || text[pos] == '\n' || text[pos] == '\r') {
-            while (pos < len && text[pos] != '\n')
-                pos++;
-            pos++;
+        if (skip_comment(text, len, &pos)) {
             line++;
             continue;
         }
         int nf = csv_split(text, len, &pos, buf, sizeof buf, f, 64, &extra);
         line += 1 + extra;
+        struct sd_card c;
         if (nf < 0) {
             snprintf(err, errlen, "%s:%d: unterminated quoted field", path, rec_line);
             rc = -1;
-            break;
-        }
-        if (!have_header) {
-            for (int c = 0; c < nf; c++)
-                for (int k = 0; k < NCARDCOLS; k++)
-                    if (!strcmp(f[c], card_cols[k]))
-                        idx[k] = c;
-            for (int k = 0; k < NCARDCOLS; k++)
-                if (idx[k] < 0) {
-                    snprintf(err, errlen, "%s:%d: missing column '%s' in the header", path, rec_line, card_cols[k]);
-                    rc = -1;
-                    goto done;
-                }
+        } else if (!have_header) {
+            rc = parse_header(f, nf, idx, path, rec_line, err, errlen);
             have_header = 1;
-            continue;
-        }
-        if (nf == 1 && !f[0][0])
-            continue;
-        for (int k = 0; k < NCARDCOLS; k++)
-            if (idx[k] >= nf) {
-                snprintf(err, errlen, "%s:%d: %d fields, expected %d", path, rec_line, nf, NCARDCOLS);
-                rc = -1;
-                goto done;
-            }
-        if (out->n == capn) {
-            capn = capn ? capn * 2 : 32;
-            out->v = realloc(out->v, capn * sizeof *out->v);
-        }
-        struct sd_card *c = &out->v[out->n];
-        memset(c, 0, sizeof *c);
-        snprintf(c->name, sizeof c->name, "%s", f[idx[0]]);
-        snprintf(c->vendor, sizeof c->vendor, "%s", f[idx[1]]);
-        snprintf(c->arch, sizeof c->arch, "%s", f[idx[2]]);
-        snprintf(c->sm, sizeof c->sm, "%s", f[idx[3]]);
-        double *nums[] = {&c->fp32, &c->tf32, &c->fp16, &c->fp16_f32acc, &c->bf16, &c->mem_gb, &c->bw_gbs,
-                          &c->msrp_usd};
-        /* fp32, memory and bandwidth are required: every card has them. */
-        const int required[] = {1, 0, 0, 0, 0, 1, 1, 0};
-        for (int k = 0; k < 8; k++)
-            if (parse_num(f[idx[4 + k]], nums[k], required[k])) {
-                snprintf(err, errlen, "%s:%d: column '%s' of card '%s': '%s' is not a non-negative number%s",
-                         path, rec_line, card_cols[4 + k], c->name, f[idx[4 + k]],
-                         required[k] ? " (required)" : "");
-                rc = -1;
-                goto done;
-            }
-        snprintf(c->match, sizeof c->match, "%s", f[idx[12]]);
-        snprintf(c->source, sizeof c->source, "%s", f[idx[13]]);
-        snprintf(c->date, sizeof c->date, "%s", f[idx[14]]);
-        if (!c->name[0]) {
-            snprintf(err, errlen, "%s:%d: empty card name", path, rec_line);
-            rc = -1;
-            goto done;
-        }
-        for (size_t j = 0; j < out->n; j++)
-            if (sd_name_eq(out->v[j].name, c->name)) {
-                snprintf(err, errlen, "%s:%d: card '%s' listed twice", path, rec_line, c->name);
-                rc = -1;
-                goto done;
-            }
-        out->n++;
+        } else if (!(nf == 1 && !f[0][0]))
+            rc = parse_card(f, nf, idx, &c, path, rec_line, err, errlen) ||
+                 add_card(out, &capn, &c, path, rec_line, err, errlen);
     }
     if (!rc && !have_header) {
         snprintf(err, errlen, "%s: no header line", path);
         rc = -1;
     }
-done:
     free(text);
     if (rc)
         sd_cards_free(out);
-    return rc;
+    return rc ? -1 : 0;
 }
 
 void sd_cards_free(struct sd_cards *c)
@@ -274,6 +288,66 @@ const struct sd_card *sd_cards_find(const struct sd_cards *c, const char *name)
     for (size_t i = 0; i < c->n; i++)
         if (sd_name_eq(c->v[i].name, name))
             return &c->v[i];
+    return NULL;
+}
+
+/* Does `name` equal one of the card's ';'-separated match strings (normalised)? */
+static bool match_token_eq(const struct sd_card *card, const char *name)
+{
+    char pats[sizeof card->match];
+    snprintf(pats, sizeof pats, "%s", card->match);
+    char *save = NULL;
+    for (char *tok = strtok_r(pats, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
+        if (sd_name_eq(tok, name))
+            return true;
+    return false;
+}
+
+/* Does the card's name share a word of two or more characters with `name`? */
+static bool shares_word(const char *card_name, const char *name)
+{
+    char a[256], b[256];
+    norm(card_name, a, sizeof a);
+    norm(name, b, sizeof b);
+    char *save = NULL;
+    for (char *w = strtok_r(b, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        if (strlen(w) >= 2 && strstr(a, w) && strcmp(w, "rtx") && strcmp(w, "gb"))
+            return true;
+    return false;
+}
+
+static void list_names(const struct sd_cards *c, const char *name, bool (*keep)(const struct sd_card *, const char *),
+                       char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < c->n && o < len; i++)
+        if (!keep || keep(&c->v[i], name))
+            o += (size_t)snprintf(buf + o, len - o, "%s'%s'", o ? ", " : "", c->v[i].name);
+}
+
+static bool keep_close(const struct sd_card *k, const char *name) { return shares_word(k->name, name); }
+
+const struct sd_card *sd_cards_lookup(const struct sd_cards *c, const char *name, char *close, size_t len)
+{
+    if (close && len)
+        close[0] = 0;
+    const struct sd_card *k = sd_cards_find(c, name);
+    if (k || !c)
+        return k;
+    size_t hits = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (match_token_eq(&c->v[i], name)) {
+            k = &c->v[i];
+            hits++;
+        }
+    if (hits == 1)
+        return k;
+    if (close && len) {
+        list_names(c, name, hits ? match_token_eq : keep_close, close, len);
+        if (!close[0])
+            list_names(c, name, NULL, close, len);
+    }
     return NULL;
 }
 

@@ -61,18 +61,6 @@ const char *sd_verdict_name(enum sd_verdict v)
     return v <= SD_V_NO_DATA ? n[v] : "?";
 }
 
-static const char *const claim_text[SD_NCLAIMS] = {
-    "GPU parallelism makes image generation much faster than on a CPU.",
-    "VRAM size decides the maximum image resolution and complexity.",
-    "RTX 40-series 4th-gen Tensor Cores speed up deep-learning training and inference.",
-    "A GPU gives fast previews / real-time feedback.",
-    "AI painting needs at least 12 GB of VRAM to start; more than 12 GB supports training.",
-    "RTX 3060 12GB and RTX 4060 Ti 16GB are the best value; 4070 / 4070 Ti / 4080 / 4090 for bigger budgets.",
-    "Budget tiers run from RTX 2060 12GB (entry) to RTX 4090 24GB (high end).",
-    "NVIDIA's CUDA ecosystem is better supported under PyTorch; AMD / Intel / CPU on Windows need DirectML.",
-    "Occasional use needs no high-end card; production and training need large VRAM.",
-};
-
 struct card_est {
     const struct sd_card *card;
     bool have;
@@ -103,6 +91,26 @@ static void add(struct sd_buf *b, const char *fmt, ...)
     sd_buf_printf(b, "%s%s", b->len ? "\n" : "", line);
 }
 
+/* The measured device of a card to quote: with several nodes (hosts) of the card, the one with the
+ * median step time (the lower median), never the fastest of all; -1 when none was measured. */
+static int median_node(const struct ctx *c, const struct sd_card *card)
+{
+    int *v = calloc(c->s->ndev + 1, sizeof *v);
+    size_t n = 0;
+    for (size_t d = 0; v && d < c->s->ndev; d++)
+        if (c->dev_ok[d] && c->s->dev[d].card == card)
+            v[n++] = (int)d;
+    for (size_t i = 1; i < n; i++) /* insertion sort by step time: a fleet has few nodes */
+        for (size_t j = i; j > 0 && c->dev_est[v[j]].step_ms < c->dev_est[v[j - 1]].step_ms; j--) {
+            int t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    int best = n ? v[(n - 1) / 2] : -1;
+    free(v);
+    return best;
+}
+
 static void prepare(struct ctx *c)
 {
     char err[512];
@@ -124,16 +132,15 @@ static void prepare(struct ctx *c)
     for (size_t k = 0; k < nc; k++) {
         struct card_est *x = &c->ce[k];
         x->card = &c->cards->v[k];
-        for (size_t d = 0; d < c->s->ndev; d++)
-            if (c->dev_ok[d] && c->s->dev[d].card == x->card) {
-                x->have = true;
-                x->kernel_ms = c->dev_est[d].kernel_ms;
-                x->step_ms = c->dev_est[d].step_ms;
-                x->it_s = c->dev_est[d].it_per_s;
-                x->image_s = c->dev_est[d].image_s;
-                sd_device_display(&c->s->dev[d], x->from, sizeof x->from);
-                break;
-            }
+        int d = median_node(c, x->card);
+        if (d >= 0) {
+            x->have = true;
+            x->kernel_ms = c->dev_est[d].kernel_ms;
+            x->step_ms = c->dev_est[d].step_ms;
+            x->it_s = c->dev_est[d].it_per_s;
+            x->image_s = c->dev_est[d].image_s;
+            sd_device_display(&c->s->dev[d], x->from, sizeof x->from);
+        }
         if (!x->have && !sd_estimate_project(c->s, x->card, &c->sd15, c->have_vae ? &c->vae : NULL, &o, tmp, err,
                                              sizeof err) && tmp->coverage > 0) {
             x->have = x->projected = true;
@@ -165,7 +172,7 @@ static const struct card_est *card_est(const struct ctx *c, const char *name)
 }
 
 /* ---------------------------------------------------------------- C1 */
-static enum sd_verdict c1(struct ctx *c, struct sd_buf *ev)
+static enum sd_verdict much_faster_than_cpu(struct ctx *c, struct sd_buf *ev)
 {
     int cpu = -1;
     for (size_t d = 0; d < c->s->ndev; d++)
@@ -187,8 +194,11 @@ static enum sd_verdict c1(struct ctx *c, struct sd_buf *ev)
     for (size_t d = 0; d < c->s->ndev; d++)
         if (c->dev_ok[d] && sd_device_is_gpu(&c->s->dev[d])) {
             double r = cpu_ms / c->dev_est[d].kernel_ms;
-            add(ev, "GPU: %.2f ms per step, measured on %s%s%.1fx", c->dev_est[d].kernel_ms, c->dev_est[d].device,
-                cpu >= 0 ? " -> CPU/GPU = " : "", cpu >= 0 ? r : 0);
+            if (cpu >= 0)
+                add(ev, "GPU: %.2f ms per step, measured on %s -> CPU/GPU = %.1fx", c->dev_est[d].kernel_ms,
+                    c->dev_est[d].device, r);
+            else
+                add(ev, "GPU: %.2f ms per step, measured on %s", c->dev_est[d].kernel_ms, c->dev_est[d].device);
             if (r > best_meas)
                 best_meas = r;
         }
@@ -200,7 +210,7 @@ static enum sd_verdict c1(struct ctx *c, struct sd_buf *ev)
                 best_proj = r;
         }
     if (best_proj > 0 && cpu >= 0)
-        add(ev, "projected GPUs (cards.csv x measured efficiency): best CPU/GPU = %.1fx", best_proj);
+        add(ev, "GPUs projected from spec (cards.csv x measured efficiency): best CPU/GPU = %.1fx", best_proj);
     if (cpu < 0 || (best_meas == 0 && best_proj == 0)) {
         if (cpu >= 0)
             for (size_t k = 0; k < nc; k++)
@@ -218,7 +228,7 @@ static enum sd_verdict c1(struct ctx *c, struct sd_buf *ev)
 }
 
 /* ---------------------------------------------------------------- C2 */
-static enum sd_verdict c2(struct ctx *c, struct sd_buf *ev)
+static enum sd_verdict vram_decides_resolution(struct ctx *c, struct sd_buf *ev)
 {
     struct sd_mem_opts o;
     sd_mem_opts_default(&o, SD_MODEL_SD15);
@@ -229,7 +239,7 @@ static enum sd_verdict c2(struct ctx *c, struct sd_buf *ev)
         int ru = sd_mem_max_res(&o, tiers[i]);
         o.attn = SD_ATTN_FLASH;
         int rf = sd_mem_max_res(&o, tiers[i]);
-        add(ev, "%2d GB: largest SD 1.5 image %4d^2 with unfused attention, %4d^2 with flash (memory model)", tiers[i],
+        add(ev, "%2d GiB: largest SD 1.5 image %4d^2 with unfused attention, %4d^2 with flash (memory model)", tiers[i],
             ru, rf);
         if (ru > prev && i)
             rises++;
@@ -250,8 +260,8 @@ static enum sd_verdict c2(struct ctx *c, struct sd_buf *ev)
         if (chk[i].ok && i != big)
             continue; /* show the failures and the largest score-matrix check */
         char a[32], b[32];
-        sd_fmt_bytes(chk[i].model, a, sizeof a);
-        sd_fmt_bytes(chk[i].measured, b, sizeof b);
+        sd_fmt_gib(chk[i].model, a, sizeof a);
+        sd_fmt_gib(chk[i].measured, b, sizeof b);
         add(ev, "%s: model %s vs measured %s on %s (%s)", chk[i].what, a, b, chk[i].device,
             chk[i].ok ? "agrees within 10 %" : "DISAGREES");
     }
@@ -275,7 +285,7 @@ static enum sd_verdict c2(struct ctx *c, struct sd_buf *ev)
 }
 
 /* ---------------------------------------------------------------- C3 */
-static enum sd_verdict c3(struct ctx *c, struct sd_buf *ev)
+static enum sd_verdict tensor_cores_speed_up(struct ctx *c, struct sd_buf *ev)
 {
     int any = 0, ada_ok = 0, other_ok = 0, all_low = 1;
     for (size_t d = 0; d < c->s->ndev; d++) {
@@ -324,7 +334,7 @@ static enum sd_verdict c3(struct ctx *c, struct sd_buf *ev)
     const struct card_est *a = card_est(c, "RTX 3060 12GB"), *b = card_est(c, "RTX 4060 Ti 16GB");
     char b1[256], b2[256];
     if (a && b && a->have && b->have)
-        add(ev, "generation at equal tier: RTX 3060 12GB %.2f it/s (%s) vs RTX 4060 Ti 16GB %.2f it/s (%s)", a->it_s,
+        add(ev, "generation at equal tier: RTX 3060 12GB %.3g it/s (%s) vs RTX 4060 Ti 16GB %.3g it/s (%s)", a->it_s,
             basis_of(a, b1, sizeof b1), b->it_s, basis_of(b, b2, sizeof b2));
     if (!any) {
         const struct sd_card *k = sd_cards_find(c->cards, "RTX 4090");
@@ -342,19 +352,19 @@ static enum sd_verdict c3(struct ctx *c, struct sd_buf *ev)
 }
 
 /* ---------------------------------------------------------------- C4 */
-static enum sd_verdict c4(struct ctx *c, struct sd_buf *ev)
+static enum sd_verdict realtime_previews(struct ctx *c, struct sd_buf *ev)
 {
     int n = 0, ok = 0;
     char b[256];
     size_t nc = c->cards ? c->cards->n : 0;
     for (size_t d = 0; d < c->s->ndev; d++)
         if (c->dev_ok[d] && !sd_device_is_gpu(&c->s->dev[d]))
-            add(ev, "CPU for contrast: %.1f s per 512^2 image, %.3f it/s, measured on %s", c->dev_est[d].image_s,
+            add(ev, "CPU for contrast: %.1f s per 512^2 image, %.3g it/s, measured on %s", c->dev_est[d].image_s,
                 c->dev_est[d].it_per_s, c->dev_est[d].device);
     for (size_t d = 0; d < c->s->ndev; d++)
         if (c->dev_ok[d] && sd_device_is_gpu(&c->s->dev[d]) && !c->s->dev[d].card) {
             bool m = c->dev_est[d].it_per_s >= 1 && c->dev_est[d].image_s <= 5;
-            add(ev, "%.2f s per image, %.1f it/s (%s), measured on %s", c->dev_est[d].image_s, c->dev_est[d].it_per_s,
+            add(ev, "%.2f s per image, %.3g it/s (%s), measured on %s", c->dev_est[d].image_s, c->dev_est[d].it_per_s,
                 m ? "real time" : "not real time", c->dev_est[d].device);
             n++;
             ok += m;
@@ -364,7 +374,7 @@ static enum sd_verdict c4(struct ctx *c, struct sd_buf *ev)
         if (!x->have)
             continue;
         bool m = x->it_s >= 1 && x->image_s <= 5;
-        add(ev, "%s: %.2f s per image, %.1f it/s (%s), %s", x->card->name, x->image_s, x->it_s,
+        add(ev, "%s: %.2f s per image, %.3g it/s (%s), %s", x->card->name, x->image_s, x->it_s,
             m ? "real time" : "not real time", basis_of(x, b, sizeof b));
         n++;
         ok += m;
@@ -391,7 +401,7 @@ static int smallest_tier(const struct sd_mem_opts *o, double *total)
     return 0;
 }
 
-static enum sd_verdict c5(struct ctx *c, struct sd_buf *ev)
+static enum sd_verdict twelve_gb_to_start(struct ctx *c, struct sd_buf *ev)
 {
     int below12 = 0;
     char b[32];
@@ -400,8 +410,8 @@ static enum sd_verdict c5(struct ctx *c, struct sd_buf *ev)
         sd_mem_opts_default(&o, (enum sd_model)m);
         double t;
         int tier = smallest_tier(&o, &t);
-        sd_fmt_bytes(t, b, sizeof b);
-        add(ev, "%s inference @%d^2 fp16 batch 1 unfused attention: %s -> smallest tier %d GB (memory model)",
+        sd_fmt_gib(t, b, sizeof b);
+        add(ev, "%s inference @%d^2 fp16 batch 1 unfused attention: %s -> smallest tier %d GiB (memory model)",
             sd_model_title((enum sd_model)m), o.res, b, tier);
         below12 += tier > 0 && tier < 12;
     }
@@ -414,16 +424,16 @@ static enum sd_verdict c5(struct ctx *c, struct sd_buf *ev)
         o.train = t ? SD_TRAIN_FULL : SD_TRAIN_LORA;
         double tot;
         int tier = smallest_tier(&o, &tot);
-        sd_fmt_bytes(tot, b, sizeof b);
+        sd_fmt_gib(tot, b, sizeof b);
         fits[t] = sd_mem_fits(tot, 16);
-        add(ev, "SD 1.5 %s training @512^2 batch 1 flash attention: %s -> smallest tier %d GB (memory model)",
+        add(ev, "SD 1.5 %s training @512^2 batch 1 flash attention: %s -> smallest tier %d GiB (memory model)",
             t ? "full fine-tune (Adam, 16 B/param)" : "LoRA (rank 4)", b, tier);
         struct sd_mem_opts x = o;
         x.model = SD_MODEL_SDXL;
         x.res = 1024;
         tier = smallest_tier(&x, &tot);
-        sd_fmt_bytes(tot, b, sizeof b);
-        add(ev, "SDXL %s training @1024^2 batch 1 flash attention: %s -> smallest tier %d GB (memory model)",
+        sd_fmt_gib(tot, b, sizeof b);
+        add(ev, "SDXL %s training @1024^2 batch 1 flash attention: %s -> smallest tier %d GiB (memory model)",
             t ? "full fine-tune" : "LoRA (rank 4)", b, tier);
     }
     enum sd_verdict bv = fits[0] && fits[1] ? SD_V_SUPPORTED : fits[0] ? SD_V_PARTLY : SD_V_REFUTED;
@@ -437,7 +447,7 @@ static enum sd_verdict c5(struct ctx *c, struct sd_buf *ev)
 }
 
 /* ---------------------------------------------------------------- C6 */
-static enum sd_verdict c6(struct ctx *c, struct sd_buf *ev)
+static enum sd_verdict best_value_cards(struct ctx *c, struct sd_buf *ev)
 {
     size_t nc = c->cards ? c->cards->n : 0;
     const struct card_est *v[64];
@@ -460,7 +470,7 @@ static enum sd_verdict c6(struct ctx *c, struct sd_buf *ev)
     char b[256];
     for (size_t i = 0; i < n; i++) {
         bool named = !strcmp(v[i]->card->name, "RTX 3060 12GB") || !strcmp(v[i]->card->name, "RTX 4060 Ti 16GB");
-        add(ev, "#%zu %s: %.2f it/s per $1000 (%.1f it/s, $%.0f, %.0f GB), %s", i + 1, v[i]->card->name,
+        add(ev, "#%zu %s: %.2f it/s per $1000 (%.3g it/s, $%.0f, %.0f GiB), %s", i + 1, v[i]->card->name,
             1000 * v[i]->it_s / v[i]->card->msrp_usd, v[i]->it_s, v[i]->card->msrp_usd, v[i]->card->mem_gb,
             basis_of(v[i], b, sizeof b));
         if (named && i < 3)
@@ -470,7 +480,7 @@ static enum sd_verdict c6(struct ctx *c, struct sd_buf *ev)
 }
 
 /* ---------------------------------------------------------------- C7 */
-static enum sd_verdict c7(struct ctx *c, struct sd_buf *ev)
+static enum sd_verdict budget_tiers(struct ctx *c, struct sd_buf *ev)
 {
     static const char *const order[] = {"RTX 2060 12GB", "RTX 3060 12GB", "RTX 4060 Ti 16GB", "RTX 4070",
                                         "RTX 4070 Ti",   "RTX 4080",      "RTX 4090"};
@@ -489,7 +499,7 @@ static enum sd_verdict c7(struct ctx *c, struct sd_buf *ev)
         struct sd_mem_report r;
         char err[64];
         sd_mem_compute(&o, &r, err, sizeof err);
-        add(ev, "%s: %.2f it/s (SD 1.5), %.0f GB (%s SDXL fp16 unfused), %s", order[i], x->it_s, x->card->mem_gb,
+        add(ev, "%s: %.3g it/s (SD 1.5), %.0f GiB (%s SDXL fp16 unfused), %s", order[i], x->it_s, x->card->mem_gb,
             sd_mem_fits(r.total, x->card->mem_gb) ? "fits" : "does not fit", basis_of(x, b, sizeof b));
         if (isfinite(prev)) {
             double step = x->it_s / prev;
@@ -508,7 +518,7 @@ static enum sd_verdict c7(struct ctx *c, struct sd_buf *ev)
 }
 
 /* ---------------------------------------------------------------- C8 */
-static enum sd_verdict c8(struct ctx *c, struct sd_buf *ev)
+static enum sd_verdict cuda_better_supported(struct ctx *c, struct sd_buf *ev)
 {
     int pairs = 0, cov_ok = 0, speed_ok = 0;
     for (size_t d = 0; d < c->s->ndev; d++) {
@@ -572,7 +582,7 @@ static enum sd_verdict c8(struct ctx *c, struct sd_buf *ev)
 }
 
 /* ---------------------------------------------------------------- C9 */
-static enum sd_verdict c9(struct ctx *c, struct sd_buf *ev)
+static enum sd_verdict occasional_vs_production(struct ctx *c, struct sd_buf *ev)
 {
     char b[256];
     int a = -1;
@@ -595,14 +605,57 @@ static enum sd_verdict c9(struct ctx *c, struct sd_buf *ev)
     double t;
     int tier = smallest_tier(&o, &t);
     char bb[32];
-    sd_fmt_bytes(t, bb, sizeof bb);
+    sd_fmt_gib(t, bb, sizeof bb);
     bool big = !sd_mem_fits(t, 24);
-    add(ev, "SDXL full fine-tune: %s -> smallest tier %d GB (memory model)", bb, tier);
+    add(ev, "SDXL full fine-tune: %s -> smallest tier %d GiB (memory model)", bb, tier);
     if (a == 1 && big)
         return SD_V_SUPPORTED;
     if (a == 0 && !big)
         return SD_V_REFUTED;
     return SD_V_PARTLY;
+}
+
+/* The claims, in docs/claims.md order: id, the claim's words, the check that weighs its evidence. */
+static const struct claim_check {
+    const char *id;
+    const char *text;
+    enum sd_verdict (*check)(struct ctx *, struct sd_buf *);
+} claim_checks[SD_NCLAIMS] = {
+    {"C1", "GPU parallelism makes image generation much faster than on a CPU.", much_faster_than_cpu},
+    {"C2", "VRAM size decides the maximum image resolution and complexity.", vram_decides_resolution},
+    {"C3", "RTX 40-series 4th-gen Tensor Cores speed up deep-learning training and inference.", tensor_cores_speed_up},
+    {"C4", "A GPU gives fast previews / real-time feedback.", realtime_previews},
+    {"C5", "AI painting needs at least 12 GB of VRAM to start; more than 12 GB supports training.", twelve_gb_to_start},
+    {"C6", "RTX 3060 12GB and RTX 4060 Ti 16GB are the best value; 4070 / 4070 Ti / 4080 / 4090 for bigger budgets.",
+     best_value_cards},
+    {"C7", "Budget tiers run from RTX 2060 12GB (entry) to RTX 4090 24GB (high end).", budget_tiers},
+    {"C8", "NVIDIA's CUDA ecosystem is better supported under PyTorch; AMD / Intel / CPU on Windows need DirectML.",
+     cuda_better_supported},
+    {"C9", "Occasional use needs no high-end card; production and training need large VRAM.", occasional_vs_production},
+};
+
+static size_t count_of(const char *s, const char *w)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, w)); p += strlen(w))
+        n++;
+    return n;
+}
+
+/* Which kinds of figures the evidence rests on, from the words every evidence line uses. */
+static char *basis_of_evidence(const char *evidence)
+{
+    /* a projection says "projected from spec (efficiency measured on X)": that is not a measurement */
+    bool meas = count_of(evidence, "measured on") > count_of(evidence, "efficiency measured on"),
+         proj = strstr(evidence, "projected from") != NULL, model = strstr(evidence, "memory model") != NULL;
+    struct sd_buf b = {0};
+    if (meas)
+        sd_buf_printf(&b, "measured");
+    if (proj)
+        sd_buf_printf(&b, "%sprojected from spec", b.len ? ", " : "");
+    if (model)
+        sd_buf_printf(&b, "%smemory model", b.len ? ", " : "");
+    return b.s ? b.s : strdup("none");
 }
 
 int sd_claims_eval(const struct sd_rset *s, const struct sd_cards *cards, struct sd_claim_result out[SD_NCLAIMS],
@@ -612,25 +665,14 @@ int sd_claims_eval(const struct sd_rset *s, const struct sd_cards *cards, struct
     (void)errlen;
     struct ctx c = {.s = s, .cards = cards};
     prepare(&c);
-    enum sd_verdict (*fn[SD_NCLAIMS])(struct ctx *, struct sd_buf *) = {c1, c2, c3, c4, c5, c6, c7, c8, c9};
     for (int i = 0; i < SD_NCLAIMS; i++) {
         struct sd_buf ev = {0};
         memset(&out[i], 0, sizeof out[i]);
-        snprintf(out[i].id, sizeof out[i].id, "C%d", i + 1);
-        out[i].claim = claim_text[i];
-        out[i].verdict = fn[i](&c, &ev);
+        snprintf(out[i].id, sizeof out[i].id, "%s", claim_checks[i].id);
+        out[i].claim = claim_checks[i].text;
+        out[i].verdict = claim_checks[i].check(&c, &ev);
         out[i].evidence = ev.s ? ev.s : strdup("");
-        /* basis: which kinds of figures the evidence rests on */
-        bool meas = strstr(out[i].evidence, "measured on") != NULL, proj = strstr(out[i].evidence, "projected") != NULL,
-             model = strstr(out[i].evidence, "memory model") != NULL;
-        struct sd_buf b = {0};
-        if (meas)
-            sd_buf_printf(&b, "measured");
-        if (proj)
-            sd_buf_printf(&b, "%sprojected from spec", b.len ? ", " : "");
-        if (model)
-            sd_buf_printf(&b, "%smemory model", b.len ? ", " : "");
-        out[i].basis = b.s ? b.s : strdup("none");
+        out[i].basis = basis_of_evidence(out[i].evidence);
     }
     if (c.have_suite)
         sd_suite_free(&c.sd15);

@@ -1,5 +1,9 @@
-/* compare.c — two or more results files, rows matched by workload key
- * (suite|op|impl|label|dtype|acc|shape, sd_result_key), the first file being the baseline.
+/* compare.c — two result sets (files or directories), rows matched by key, the first set being
+ * the baseline A.
+ *
+ * Key: by workload (suite|op|label|dtype|acc|shape), taking on each side the fastest usable impl
+ * of that workload, so a cpu run and an OpenCL run meet on every workload; or, with
+ * SD_CMP_BY_IMPL, by backend, workload and impl (sd_result_key), same impl on both sides.
  *
  * Verdict per row, using both rows' noise (rel_noise = stdev/mean of batch medians):
  *   d = t_B / t_A - 1;  threshold = max(2 * sqrt(noise_A^2 + noise_B^2), 1 %)
@@ -7,18 +11,18 @@
  *   d < 0 -> faster (B takes less time), d > 0 -> slower.
  * The 2·σ of the difference of two independent estimates is a ~95 % band; the 1 % floor keeps
  * clock/thermal drift between runs (docs/measurement.md: 10–30 % without control, ~1 % with)
- * from being reported as a change. Speedup = t_A / t_B; geometric means per op and overall are
- * over rows usable in both files. Rows in only one file, and rows that failed in either, are
- * listed separately and never enter a mean. */
+ * from being reported as a change. A regression (what fails CI) is a row slower beyond its noise
+ * band AND by more than the user's threshold: nvbench_compare's max(noise, threshold) rule.
+ * Speedup = t_A / t_B; geometric means per op and overall are over rows usable in both sets.
+ * Rows in only one set, and rows that failed in either, are listed separately and never enter a
+ * mean. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cJSON.h>
-
-#include "sdmark/analysis.h"
+#include "sdmark/compare.h"
 
 const char *sd_cmp_verdict_name(enum sd_cmp_verdict v)
 {
@@ -50,227 +54,176 @@ double sd_geomean(const double *x, size_t n)
     return exp(s / (double)n);
 }
 
-struct keyed {
-    char key[400];
-    const struct sd_result *r;
-    int line;
-    int matched;
-};
-
-static int load(const char *path, struct sd_result **rows, size_t *n, struct keyed **k, char *err, size_t errlen)
+static void row_key(const struct sd_result *r, enum sd_cmp_key k, char *buf, size_t len)
 {
-    if (sd_results_read(path, rows, n, err, errlen))
-        return -1;
-    *k = calloc(*n + 1, sizeof **k);
-    for (size_t i = 0; i < *n; i++) {
-        sd_result_key(&(*rows)[i], (*k)[i].key, sizeof (*k)[i].key);
-        (*k)[i].r = &(*rows)[i];
-        (*k)[i].line = (int)i + 2;
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp((*k)[j].key, (*k)[i].key)) {
-                fprintf(stderr, "sdmark compare: %s:%d: duplicate workload %s (first at line %d); using the first\n",
-                        path, (int)i + 2, (*k)[i].key, (*k)[j].line);
-                (*k)[i].matched = -1; /* ignored */
-                break;
-            }
+    if (k == SD_CMP_BY_IMPL) { /* an impl name belongs to its backend ("own" on cpu is not "own" on OpenCL) */
+        char key[380];
+        sd_result_key(r, key, sizeof key);
+        snprintf(buf, len, "%s:%s", r->dev.backend, key);
+        return;
     }
-    return 0;
+    char shape[160];
+    sd_workload_shape_str(&r->wl, shape, sizeof shape);
+    snprintf(buf, len, "%s|%s|%s|%s|%s|%s", r->wl.suite, sd_op_name(r->wl.op), r->wl.label,
+             sd_dtype_name(r->wl.dtype), sd_dtype_name(r->wl.acc), shape);
 }
 
-static const char *devname(const struct sd_result *rows, size_t n)
+static bool better(const struct sd_result *r, const struct sd_result *cur)
 {
-    return n ? rows[0].dev.name : "(empty)";
+    return sd_row_usable(r) && (!sd_row_usable(cur) || r->time_ms_median < cur->time_ms_median);
 }
 
-static void shape_of(const struct sd_result *r, char *b, size_t l) { sd_workload_shape_str(&r->wl, b, l); }
+size_t sd_cmp_index(const struct sd_rset *s, int dev, enum sd_cmp_key k, struct sd_cmp_keyed **out, size_t *ndup)
+{
+    struct sd_cmp_keyed *v = calloc(s->n + 1, sizeof *v);
+    size_t n = 0;
+    for (size_t i = 0; v && i < s->n; i++) {
+        if (dev >= 0 && s->dev_of[i] != dev)
+            continue;
+        char key[400];
+        row_key(&s->rows[i], k, key, sizeof key);
+        size_t j;
+        for (j = 0; j < n && strcmp(v[j].key, key); j++)
+            ;
+        if (j == n) {
+            snprintf(v[n].key, sizeof v[n].key, "%s", key);
+            v[n++].r = &s->rows[i];
+        } else if (k == SD_CMP_BY_IMPL)
+            (*ndup)++;
+        else if (better(&s->rows[i], v[j].r))
+            v[j].r = &s->rows[i];
+    }
+    *out = v;
+    return n;
+}
 
-static const char *failtxt(const struct sd_result *r, char *b, size_t l)
+static const char *state_txt(const struct sd_result *r, char *b, size_t l)
 {
     if (sd_row_usable(r))
-        snprintf(b, l, "ok");
+        snprintf(b, l, "ok (%s)", r->impl);
     else if (r->status == SD_OK)
-        snprintf(b, l, "ok but unusable (verify %s)", r->verify);
+        snprintf(b, l, "ok but unusable (%s, verify %s)", r->impl, r->verify);
     else
-        snprintf(b, l, "%s: %.120s", sd_status_name(r->status), r->reason);
+        snprintf(b, l, "%s (%s): %.120s", sd_status_name(r->status), r->impl, r->reason);
     return b;
 }
 
-static int compare_pair(FILE *out, const char *fa, const char *fb, const char *format, cJSON *jarr, char *err,
-                        size_t errlen)
+/* "name" for one device, "name; name; ..." for several, "(empty)" for none. */
+static void side_devices(const struct sd_rset *s, char *buf, size_t len)
 {
-    struct sd_result *ra = NULL, *rb = NULL;
-    size_t na = 0, nb = 0;
-    struct keyed *ka = NULL, *kb = NULL;
-    int rc = -1;
-    if (load(fa, &ra, &na, &ka, err, errlen) || load(fb, &rb, &nb, &kb, err, errlen))
-        goto done;
-    int md = !strcmp(format, "md"), js = !strcmp(format, "json");
-    cJSON *jc = NULL, *jrows = NULL, *jonlya = NULL, *jonlyb = NULL, *jfail = NULL;
-    if (js) {
-        jc = cJSON_CreateObject();
-        cJSON_AddStringToObject(jc, "baseline", fa);
-        cJSON_AddStringToObject(jc, "baseline_device", devname(ra, na));
-        cJSON_AddStringToObject(jc, "file", fb);
-        cJSON_AddStringToObject(jc, "device", devname(rb, nb));
-        jrows = cJSON_AddArrayToObject(jc, "rows");
-        jonlya = cJSON_AddArrayToObject(jc, "only_in_baseline");
-        jonlyb = cJSON_AddArrayToObject(jc, "only_in_file");
-        jfail = cJSON_AddArrayToObject(jc, "failed");
-        cJSON_AddItemToArray(jarr, jc);
-    } else if (md) {
-        fprintf(out, "### %s vs baseline %s\n\nB = %s, A = %s\n\n", fb, fa, devname(rb, nb), devname(ra, na));
-        fprintf(out, "| op | label | impl | dtype | shape | A ms | B ms | speedup A/B | threshold | verdict |\n"
-                     "|---|---|---|---|---|---|---|---|---|---|\n");
-    } else {
-        fprintf(out, "B = %s (%s)\nA = %s (%s, baseline)\n", fb, devname(rb, nb), fa, devname(ra, na));
-        fprintf(out, "%-9s %-22s %-8s %-5s %-30s %10s %10s %8s %6s  %s\n", "op", "label", "impl", "dtype", "shape",
-                "A ms", "B ms", "A/B", "+-thr", "verdict");
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t d = 0; d < s->ndev && o < len; d++) {
+        char name[200];
+        sd_device_display(&s->dev[d], name, sizeof name);
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", d ? "; " : "", name);
     }
-    double *sp[SD_OP_COUNT + 1];
-    size_t nsp[SD_OP_COUNT + 1] = {0};
-    for (int i = 0; i <= SD_OP_COUNT; i++)
-        sp[i] = calloc(na + 1, sizeof(double));
-    int counts[3] = {0};
-    struct sd_buf fails = {0}, onlya = {0}, onlyb = {0};
+    if (!s->ndev)
+        snprintf(buf, len, "(empty)");
+}
+
+static void add_row(struct sd_cmp_pair *p, const struct sd_cmp_keyed *ka, const struct sd_result *b, double thr_user)
+{
+    const struct sd_result *a = ka->r;
+    struct sd_cmp_row *x = &p->rows[p->nrows++];
+    snprintf(x->key, sizeof x->key, "%s", ka->key);
+    x->op = a->wl.op;
+    snprintf(x->label, sizeof x->label, "%s", a->wl.label);
+    snprintf(x->dtype, sizeof x->dtype, "%s", sd_dtype_name(a->wl.dtype));
+    sd_workload_shape_str(&a->wl, x->shape, sizeof x->shape);
+    snprintf(x->impl_a, sizeof x->impl_a, "%s", a->impl);
+    snprintf(x->impl_b, sizeof x->impl_b, "%s", b->impl);
+    x->ta = a->time_ms_median;
+    x->tb = b->time_ms_median;
+    x->speedup = x->ta / x->tb;
+    x->verdict = sd_cmp_verdict(x->ta, a->rel_noise, x->tb, b->rel_noise, &x->noise_thr);
+    x->regression = x->verdict == SD_CMP_SLOWER && x->tb / x->ta - 1 > thr_user;
+    p->counts[x->verdict]++;
+    p->nregressions += x->regression;
+}
+
+static void add_failed(struct sd_cmp_pair *p, const struct sd_cmp_keyed *ka, const struct sd_result *b)
+{
+    struct sd_cmp_failed *x = &p->failed[p->nfailed++];
+    snprintf(x->key, sizeof x->key, "%s", ka->key);
+    state_txt(ka->r, x->a, sizeof x->a);
+    state_txt(b, x->b, sizeof x->b);
+}
+
+/* Geometric-mean speedups per op and overall over the compared rows. */
+static void geomeans(struct sd_cmp_pair *p)
+{
+    double *x = calloc(p->nrows + 1, sizeof *x);
+    for (int op = 0; op <= SD_OP_COUNT; op++) {
+        size_t n = 0;
+        for (size_t i = 0; x && i < p->nrows; i++)
+            if (op == SD_OP_COUNT || p->rows[i].op == (enum sd_op)op)
+                x[n++] = p->rows[i].speedup;
+        p->ngeo[op] = n;
+        p->geomean[op] = sd_geomean(x, n);
+    }
+    free(x);
+}
+
+static int alloc_pair(struct sd_cmp_pair *p, size_t na, size_t nb)
+{
+    p->rows = calloc(na + 1, sizeof *p->rows);
+    p->failed = calloc(na + 1, sizeof *p->failed);
+    p->only_a = calloc(na + 1, sizeof *p->only_a);
+    p->only_b = calloc(nb + 1, sizeof *p->only_b);
+    return p->rows && p->failed && p->only_a && p->only_b ? 0 : -1;
+}
+
+static void match_rows(struct sd_cmp_pair *p, struct sd_cmp_keyed *ka, size_t na, struct sd_cmp_keyed *kb, size_t nb,
+                       double thr_user)
+{
     for (size_t i = 0; i < na; i++) {
-        if (ka[i].matched < 0)
-            continue;
-        const struct sd_result *a = ka[i].r, *b = NULL;
-        for (size_t j = 0; j < nb; j++)
-            if (kb[j].matched >= 0 && !kb[j].matched && !strcmp(ka[i].key, kb[j].key)) {
-                b = kb[j].r;
-                kb[j].matched = 1;
-                break;
-            }
-        char shape[160], f1[200], f2[200];
-        shape_of(a, shape, sizeof shape);
-        if (!b) {
-            if (js)
-                cJSON_AddItemToArray(jonlya, cJSON_CreateString(ka[i].key));
-            else
-                sd_buf_printf(&onlya, "  %s\n", ka[i].key);
-            continue;
-        }
-        if (!sd_row_usable(a) || !sd_row_usable(b)) {
-            failtxt(a, f1, sizeof f1);
-            failtxt(b, f2, sizeof f2);
-            if (js) {
-                cJSON *x = cJSON_CreateObject();
-                cJSON_AddStringToObject(x, "key", ka[i].key);
-                cJSON_AddStringToObject(x, "baseline", f1);
-                cJSON_AddStringToObject(x, "file", f2);
-                cJSON_AddItemToArray(jfail, x);
-            } else
-                sd_buf_printf(&fails, "  %s\n    A: %s\n    B: %s\n", ka[i].key, f1, f2);
-            continue;
-        }
-        double thr;
-        enum sd_cmp_verdict v = sd_cmp_verdict(a->time_ms_median, a->rel_noise, b->time_ms_median, b->rel_noise, &thr);
-        double s = a->time_ms_median / b->time_ms_median;
-        counts[v]++;
-        sp[a->wl.op][nsp[a->wl.op]++] = s;
-        sp[SD_OP_COUNT][nsp[SD_OP_COUNT]++] = s;
-        if (js) {
-            cJSON *x = cJSON_CreateObject();
-            cJSON_AddStringToObject(x, "key", ka[i].key);
-            cJSON_AddStringToObject(x, "op", sd_op_name(a->wl.op));
-            cJSON_AddStringToObject(x, "label", a->wl.label);
-            cJSON_AddStringToObject(x, "impl", a->impl);
-            cJSON_AddStringToObject(x, "dtype", sd_dtype_name(a->wl.dtype));
-            cJSON_AddStringToObject(x, "shape", shape);
-            cJSON_AddNumberToObject(x, "baseline_ms", a->time_ms_median);
-            cJSON_AddNumberToObject(x, "ms", b->time_ms_median);
-            cJSON_AddNumberToObject(x, "speedup", s);
-            cJSON_AddNumberToObject(x, "threshold", thr);
-            cJSON_AddStringToObject(x, "verdict", sd_cmp_verdict_name(v));
-            cJSON_AddItemToArray(jrows, x);
-        } else if (md) {
-            fprintf(out, "| %s | %s | %s | %s | %s | %.4g | %.4g | %.3f | %.1f %% | %s |\n", sd_op_name(a->wl.op),
-                    a->wl.label, a->impl, sd_dtype_name(a->wl.dtype), shape, a->time_ms_median, b->time_ms_median, s,
-                    100 * thr, sd_cmp_verdict_name(v));
-        } else {
-            fprintf(out, "%-9s %-22s %-8s %-5s %-30s %10.4g %10.4g %7.3fx %5.1f%%  %s\n", sd_op_name(a->wl.op),
-                    a->wl.label, a->impl, sd_dtype_name(a->wl.dtype), shape, a->time_ms_median, b->time_ms_median, s,
-                    100 * thr, sd_cmp_verdict_name(v));
-        }
+        struct sd_cmp_keyed *b = NULL;
+        for (size_t j = 0; j < nb && !b; j++)
+            if (!kb[j].matched && !strcmp(ka[i].key, kb[j].key))
+                b = &kb[j];
+        if (!b)
+            snprintf(p->only_a[p->nonly_a++], sizeof p->only_a[0], "%s", ka[i].key);
+        else if (!sd_row_usable(ka[i].r) || !sd_row_usable(b->r))
+            add_failed(p, &ka[i], b->r);
+        else
+            add_row(p, &ka[i], b->r, thr_user);
+        if (b)
+            b->matched = true;
     }
     for (size_t j = 0; j < nb; j++)
-        if (!kb[j].matched) {
-            if (js)
-                cJSON_AddItemToArray(jonlyb, cJSON_CreateString(kb[j].key));
-            else
-                sd_buf_printf(&onlyb, "  %s\n", kb[j].key);
-        }
-    cJSON *jg = js ? cJSON_AddObjectToObject(jc, "geomean_speedup") : NULL;
-    if (!js)
-        fprintf(out, md ? "\n**Geometric-mean speedup A/B**: " : "\ngeomean speedup A/B:");
-    for (int op = 0; op <= SD_OP_COUNT; op++) {
-        if (!nsp[op])
-            continue;
-        double g = sd_geomean(sp[op], nsp[op]);
-        const char *name = op == SD_OP_COUNT ? "overall" : sd_op_name((enum sd_op)op);
-        if (js)
-            cJSON_AddNumberToObject(jg, name, g);
-        else
-            fprintf(out, " %s %.3fx (%zu rows)%s", name, g, nsp[op], op == SD_OP_COUNT ? "" : ",");
-    }
-    if (js) {
-        cJSON *jv = cJSON_AddObjectToObject(jc, "verdicts");
-        cJSON_AddNumberToObject(jv, "faster", counts[SD_CMP_FASTER]);
-        cJSON_AddNumberToObject(jv, "slower", counts[SD_CMP_SLOWER]);
-        cJSON_AddNumberToObject(jv, "same", counts[SD_CMP_SAME]);
+        if (!kb[j].matched)
+            snprintf(p->only_b[p->nonly_b++], sizeof p->only_b[0], "%s", kb[j].key);
+}
+
+int sd_compare_sets(const struct sd_rset *a, const char *name_a, const struct sd_rset *b, const char *name_b,
+                    const struct sd_cmp_opts *o, struct sd_cmp_pair *p, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->baseline, sizeof p->baseline, "%s", name_a);
+    snprintf(p->file, sizeof p->file, "%s", name_b);
+    side_devices(a, p->dev_a, sizeof p->dev_a);
+    side_devices(b, p->dev_b, sizeof p->dev_b);
+    struct sd_cmp_keyed *ka = NULL, *kb = NULL;
+    size_t na = sd_cmp_index(a, -1, o->key, &ka, &p->nduplicates), nb = sd_cmp_index(b, -1, o->key, &kb, &p->nduplicates);
+    int rc = 0;
+    if (!ka || !kb || alloc_pair(p, na, nb)) {
+        snprintf(err, errlen, "out of memory comparing %s with %s", name_b, name_a);
+        rc = -1;
     } else {
-        if (!nsp[SD_OP_COUNT])
-            fprintf(out, " none (no row usable in both files)");
-        fprintf(out, "\n%s%d faster, %d slower, %d same within noise\n", md ? "\n" : "", counts[SD_CMP_FASTER],
-                counts[SD_CMP_SLOWER], counts[SD_CMP_SAME]);
-        if (onlya.len)
-            fprintf(out, "%sonly in %s (%s):\n%s", md ? "\n" : "", fa, "baseline", onlya.s);
-        if (onlyb.len)
-            fprintf(out, "%sonly in %s:\n%s", md ? "\n" : "", fb, onlyb.s);
-        if (fails.len)
-            fprintf(out, "%sfailed in either file (not compared):\n%s", md ? "\n" : "", fails.s);
-        fprintf(out, "\n");
+        match_rows(p, ka, na, kb, nb, o->threshold);
+        geomeans(p);
     }
-    sd_buf_free(&fails);
-    sd_buf_free(&onlya);
-    sd_buf_free(&onlyb);
-    for (int i = 0; i <= SD_OP_COUNT; i++)
-        free(sp[i]);
-    rc = 0;
-done:
-    free(ra);
-    free(rb);
     free(ka);
     free(kb);
     return rc;
 }
 
-int sd_compare_files(FILE *out, const char *const *files, int n, const char *format, char *err, size_t errlen)
+void sd_cmp_pair_free(struct sd_cmp_pair *p)
 {
-    if (n < 2) {
-        snprintf(err, errlen, "compare needs at least two results files");
-        return -1;
-    }
-    cJSON *root = NULL, *arr = NULL;
-    if (!strcmp(format, "json")) {
-        root = cJSON_CreateObject();
-        cJSON_AddStringToObject(root, "baseline", files[0]);
-        cJSON_AddStringToObject(root, "verdict_rule",
-                                "same when |tB/tA-1| <= max(2*sqrt(noiseA^2+noiseB^2), 1%) (5% if a noise is "
-                                "unknown); speedup = tA/tB");
-        arr = cJSON_AddArrayToObject(root, "comparisons");
-    }
-    int rc = 0;
-    for (int i = 1; i < n && !rc; i++)
-        rc = compare_pair(out, files[0], files[i], format, arr, err, errlen);
-    if (root) {
-        if (!rc) {
-            char *s = cJSON_Print(root);
-            fprintf(out, "%s\n", s);
-            free(s);
-        }
-        cJSON_Delete(root);
-    }
-    return rc;
+    free(p->rows);
+    free(p->failed);
+    free(p->only_a);
+    free(p->only_b);
+    memset(p, 0, sizeof *p);
 }

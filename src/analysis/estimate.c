@@ -31,8 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cJSON.h>
-
 #include "sdmark/analysis.h"
 
 void sd_est_opts_default(struct sd_est_opts *o)
@@ -211,21 +209,11 @@ static double suite_sum(const struct sd_rset *s, int dev, const struct sd_suite 
     return ms;
 }
 
-static int run_estimate(const struct sd_rset *s, int dev, const struct sd_suite *suite, const struct sd_suite *vae,
-                        const struct sd_est_opts *o, const struct scale *sc, struct sd_estimate *e, char *err,
-                        size_t errlen)
+/* Model, device, dtype and impl rule of the estimate; -1 when the suite cannot be estimated. */
+static int est_header(const struct sd_rset *s, int dev, const struct sd_suite *suite, const struct sd_est_opts *o,
+                      const struct scale *sc, enum sd_model model, struct sd_estimate *e, int *dtype, char *err,
+                      size_t errlen)
 {
-    memset(e, 0, sizeof *e);
-    enum sd_model model;
-    if (sd_model_from_suite(suite->name, &model)) {
-        snprintf(err, errlen, "%s: suite '%s' is not a UNet model suite (sd15, sd21 or sdxl); estimate needs "
-                 "one", suite->path ? suite->path : suite->name, suite->name);
-        return -1;
-    }
-    if (dev < 0 || (size_t)dev >= s->ndev) {
-        snprintf(err, errlen, "no such device");
-        return -1;
-    }
     const struct sd_device_ref *d = &s->dev[dev];
     snprintf(e->model, sizeof e->model, "%s", sd_model_name(model));
     snprintf(e->suite, sizeof e->suite, "%s", suite->name);
@@ -241,45 +229,31 @@ static int run_estimate(const struct sd_rset *s, int dev, const struct sd_suite 
     }
     e->res = o->res > 0 ? o->res : sd_model_default_res(model);
     e->steps = o->steps > 0 ? o->steps : 20;
-    int dtype = choose_dtype(s, dev, suite, o);
+    *dtype = choose_dtype(s, dev, suite, o);
     bool any = false;
     for (size_t i = 0; i < suite->n; i++)
-        if ((int)suite->items[i].dtype == dtype)
-            any = true;
+        any |= (int)suite->items[i].dtype == *dtype;
     if (!any) {
         snprintf(err, errlen, "%s: suite '%s' has no %s workloads", suite->path ? suite->path : suite->name,
-                 suite->name, sd_dtype_name((enum sd_dtype)dtype));
+                 suite->name, sd_dtype_name((enum sd_dtype)*dtype));
         return -1;
     }
-    snprintf(e->dtype, sizeof e->dtype, "%s", sd_dtype_name((enum sd_dtype)dtype));
+    snprintf(e->dtype, sizeof e->dtype, "%s", sd_dtype_name((enum sd_dtype)*dtype));
     snprintf(e->acc, sizeof e->acc, "%s",
-             dtype == SD_FP32 || dtype == SD_TF32 ? "fp32" : sd_dtype_name(o->acc < 0 ? SD_FP32 : (enum sd_dtype)o->acc));
+             *dtype == SD_FP32 || *dtype == SD_TF32 ? "fp32"
+                                                    : sd_dtype_name(o->acc < 0 ? SD_FP32 : (enum sd_dtype)o->acc));
     if (o->impl)
         snprintf(e->impl_rule, sizeof e->impl_rule, "impl %s only", o->impl);
     else
         snprintf(e->impl_rule, sizeof e->impl_rule, "fastest usable impl per workload");
-    size_t nquick = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->dev_of[i] == dev && !strcmp(s->rows[i].wl.suite, "quick"))
-            nquick++;
+    return 0;
+}
 
-    int n_attn = 0, n_flash = 0;
-    double cov = 0, tot = 0;
-    e->kernel_ms_measured = suite_sum(s, dev, suite, dtype, o, sc, 1, 1, e, true, &cov, &tot, &n_flash, &n_attn);
-    e->coverage = cov;
-    e->nquick_ignored = nquick - e->nquick_used;
-    e->flops_per_call = tot;
-    if (cov > 0 && cov < 1 - 1e-9) {
-        e->kernel_ms = e->kernel_ms_measured / cov;
-        e->kernel_extrapolated = true;
-    } else {
-        e->kernel_ms = cov > 0 ? e->kernel_ms_measured : NAN;
-    }
-
-    /* bandwidth and per-kernel floor of this device */
-    double bw = 0, launch_ms = NAN;
+/* The device's measured bandwidth (a bw.* row) and per-kernel floor (a launch.* row). */
+static void est_probes(const struct sd_rset *s, int dev, const struct scale *sc, struct sd_estimate *e)
+{
+    double bw = 0, launch_ms = NAN, bw_best_v = 0;
     const struct sd_result *bw_row = NULL, *bw_best = NULL, *launch_row = NULL;
-    double bw_best_v = 0;
     for (size_t i = 0; i < s->n; i++) {
         const struct sd_result *r = &s->rows[i];
         if (s->dev_of[i] != dev || !sd_row_usable(r))
@@ -303,68 +277,99 @@ static int run_estimate(const struct sd_rset *s, int dev, const struct sd_suite 
     }
     double bw_fac = sc->src ? sc->dst->bw_gbs / sc->src->bw_gbs : 1;
     const char *proj_note = sc->src ? " x target/source spec bandwidth" : "";
+    e->bw_gbs = NAN;
+    /* The GB/s of compute-bound rows says nothing about the bandwidth an elementwise kernel gets:
+     * without a bw.* row the small kernels are left out, and the output says so. */
     if (bw_row) {
         e->bw_gbs = bw * bw_fac;
-        snprintf(e->bw_source, sizeof e->bw_source, "measured: row %s (%.1f GB/s)%s", bw_row->wl.label, bw,
-                 proj_note);
-    } else {
-        /* The GB/s of compute-bound rows says nothing about the bandwidth an elementwise kernel
-         * gets: without a bw.* row the small kernels are left out, and the output says so. */
-        e->bw_gbs = NAN;
-        if (bw_best)
-            snprintf(e->bw_source, sizeof e->bw_source,
-                     "not measured (no bw.* row; the best other row reached only %.1f GB/s, %s): small kernels "
-                     "NOT included", bw_best_v, bw_best->wl.label);
-        else
-            snprintf(e->bw_source, sizeof e->bw_source, "not measured (no bw.* row): small kernels NOT included");
-    }
-    if (launch_row) {
-        e->launch_us = launch_ms * 1000;
+        snprintf(e->bw_source, sizeof e->bw_source, "measured: row %s (%.1f GB/s)%s", bw_row->wl.label, bw, proj_note);
+    } else if (bw_best)
+        snprintf(e->bw_source, sizeof e->bw_source,
+                 "not measured (no bw.* row; the best other row reached only %.1f GB/s, %s): small kernels NOT included",
+                 bw_best_v, bw_best->wl.label);
+    else
+        snprintf(e->bw_source, sizeof e->bw_source, "not measured (no bw.* row): small kernels NOT included");
+    e->launch_us = launch_row ? launch_ms * 1000 : NAN;
+    if (launch_row)
         snprintf(e->launch_source, sizeof e->launch_source, "measured: row %s%s", launch_row->wl.label,
                  sc->src ? " on the source device (host/driver property, assumed equal)" : "");
-    } else {
-        e->launch_us = NAN;
+    else
         snprintf(e->launch_source, sizeof e->launch_source,
                  "not measured (no launch.* row): per-kernel launch cost NOT included");
+}
+
+/* VAE decode: the vae suite is written at 512^2; other resolutions scale each row by its FLOPs
+ * (convs with the pixel count, attention with its square) — modelled, and said so. */
+static void est_vae(const struct sd_rset *s, int dev, const struct sd_suite *vae, const struct sd_est_opts *o,
+                    const struct scale *sc, struct sd_estimate *e)
+{
+    e->vae_ms = NAN;
+    if (!vae) {
+        snprintf(e->vae_note, sizeof e->vae_note, "no vae suite: VAE decode not included");
+        return;
     }
+    int vd = choose_dtype(s, dev, vae, o);
+    struct sd_estimate *tmp = calloc(1, sizeof *tmp);
+    double px = (double)e->res / 512.0, vcov = 0;
+    double v = tmp ? suite_sum(s, dev, vae, vd, o, sc, px * px, px * px * px * px, tmp, true, &vcov, NULL, NULL, NULL)
+                   : 0;
+    free(tmp);
+    if (!(vcov > 0)) {
+        snprintf(e->vae_note, sizeof e->vae_note, "VAE decode not measured on this device: not included");
+        return;
+    }
+    e->vae_ms = v / vcov;
+    bool part = vcov < 1 - 1e-9;
+    char more[48] = "";
+    if (part)
+        snprintf(more, sizeof more, " (%.0f %% of FLOPs measured)", 100 * vcov);
+    snprintf(e->vae_note, sizeof e->vae_note, "%s%s, %.8s%s",
+             part ? (sc->src ? "projected, extrapolated from partial coverage" : "extrapolated from partial coverage")
+                  : (sc->src ? "projected from measured rows" : "measured"),
+             e->res != 512 ? " (512^2 rows scaled by FLOPs to this resolution: modelled)" : "",
+             sd_dtype_name((enum sd_dtype)vd), more);
+}
+
+static int run_estimate(const struct sd_rset *s, int dev, const struct sd_suite *suite, const struct sd_suite *vae,
+                        const struct sd_est_opts *o, const struct scale *sc, struct sd_estimate *e, char *err,
+                        size_t errlen)
+{
+    memset(e, 0, sizeof *e);
+    enum sd_model model;
+    if (sd_model_from_suite(suite->name, &model)) {
+        snprintf(err, errlen, "%s: suite '%s' is not a UNet model suite (sd15, sd21 or sdxl); estimate needs "
+                 "one", suite->path ? suite->path : suite->name, suite->name);
+        return -1;
+    }
+    if (dev < 0 || (size_t)dev >= s->ndev) {
+        snprintf(err, errlen, "no such device");
+        return -1;
+    }
+    int dtype;
+    if (est_header(s, dev, suite, o, sc, model, e, &dtype, err, errlen))
+        return -1;
+    size_t nquick = 0;
+    for (size_t i = 0; i < s->n; i++)
+        nquick += s->dev_of[i] == dev && !strcmp(s->rows[i].wl.suite, "quick");
+    int n_attn = 0, n_flash = 0;
+    double cov = 0, tot = 0;
+    e->kernel_ms_measured = suite_sum(s, dev, suite, dtype, o, sc, 1, 1, e, true, &cov, &tot, &n_flash, &n_attn);
+    e->coverage = cov;
+    e->nquick_ignored = nquick - e->nquick_used;
+    e->flops_per_call = tot;
+    e->kernel_extrapolated = cov > 0 && cov < 1 - 1e-9;
+    e->kernel_ms = cov > 0 ? e->kernel_ms_measured / (e->kernel_extrapolated ? cov : 1) : NAN;
+    est_probes(s, dev, sc, e);
     enum sd_attn_mode am = n_attn > 0 && n_flash * 2 > n_attn ? SD_ATTN_FLASH : SD_ATTN_UNFUSED;
     size_t eb = sd_dtype_size((enum sd_dtype)dtype);
     sd_model_traffic(model, e->res, 1, eb, am, &e->traffic);
+    e->small_ms = NAN;
     if (isfinite(e->bw_gbs) && e->bw_gbs > 0)
         e->small_ms = sd_model_small_ms(model, e->res, 1, eb, am, e->bw_gbs, isfinite(e->launch_us) ? e->launch_us : 0);
-    else
-        e->small_ms = NAN;
     e->step_ms = e->kernel_ms + (isfinite(e->small_ms) ? e->small_ms : 0);
     e->it_per_s = e->step_ms > 0 ? 1000.0 / e->step_ms : NAN;
     e->kernel_it_per_s = e->kernel_ms > 0 ? 1000.0 / e->kernel_ms : NAN;
-
-    /* VAE decode: the vae suite is written at 512^2; other resolutions scale each row by its
-     * FLOPs (convs with the pixel count, attention with its square) — modelled, and said so. */
-    e->vae_ms = NAN;
-    if (vae) {
-        int vd = choose_dtype(s, dev, vae, o);
-        struct sd_estimate tmp;
-        memset(&tmp, 0, sizeof tmp);
-        double px = (double)e->res / 512.0;
-        double vcov = 0;
-        double v = suite_sum(s, dev, vae, vd, o, sc, px * px, px * px * px * px, &tmp, true, &vcov, NULL, NULL, NULL);
-        if (vcov > 0) {
-            e->vae_ms = v / vcov;
-            char more[48] = "";
-            if (vcov < 1 - 1e-9)
-                snprintf(more, sizeof more, " (%.0f %% of FLOPs measured)", 100 * vcov);
-            snprintf(e->vae_note, sizeof e->vae_note, "%s%s, %.8s%s",
-                     vcov < 1 - 1e-9 ? (sc->src ? "projected, extrapolated from partial coverage"
-                                                : "extrapolated from partial coverage")
-                                     : (sc->src ? "projected from measured rows" : "measured"),
-                     e->res != 512 ? " (512^2 rows scaled by FLOPs to this resolution: modelled)" : "",
-                     sd_dtype_name((enum sd_dtype)vd), more);
-        } else {
-            snprintf(e->vae_note, sizeof e->vae_note, "VAE decode not measured on this device: not included");
-        }
-    } else {
-        snprintf(e->vae_note, sizeof e->vae_note, "no vae suite: VAE decode not included");
-    }
+    est_vae(s, dev, vae, o, sc, e);
     e->image_s = e->steps * e->step_ms / 1000.0 + (isfinite(e->vae_ms) ? e->vae_ms / 1000.0 : 0);
     if (!(cov > 0))
         e->image_s = e->step_ms = e->it_per_s = NAN;
@@ -435,126 +440,4 @@ double sd_spec_bound_ms(const struct sd_suite *suite, const struct sd_card *card
         any = 1;
     }
     return any ? ms : NAN;
-}
-
-/* ------------------------------------------------------------------ output */
-
-static void num(FILE *f, const char *fmt, double v)
-{
-    if (isfinite(v))
-        fprintf(f, fmt, v);
-    else
-        fprintf(f, "n/a");
-}
-
-void sd_estimate_print_text(FILE *f, const struct sd_estimate *e)
-{
-    fprintf(f, "%s on %s%s\n", e->model, e->device, e->projected ? " — PROJECTED" : "");
-    if (e->projected)
-        fprintf(f, "  projected from measurements on %s, scaled row by row with cards.csv peaks/bandwidth\n",
-                e->projected_from);
-    fprintf(f, "  suite %s, %s (acc %s), %s, %d x %d image, %d steps, CFG batch 2\n", e->suite, e->dtype, e->acc,
-            e->impl_rule, e->res, e->res, e->steps);
-    fprintf(f, "  coverage: %.1f %% of the suite's %.3f TFLOP per UNet call measured (%zu rows used)\n",
-            100 * e->coverage, e->flops_per_call / 1e12, e->nused);
-    fprintf(f, "  kernel-bound ceiling : ");
-    num(f, "%.2f ms/step", e->kernel_ms);
-    fprintf(f, " = ");
-    num(f, "%.2f it/s", e->kernel_it_per_s);
-    fprintf(f, "   [%s]\n", e->kernel_extrapolated ? "measured rows, extrapolated by FLOPs to the missing ones"
-                                                     : "measured");
-    fprintf(f, "  small kernels        : ");
-    num(f, "%.2f ms/step", e->small_ms);
-    fprintf(f, "   [modelled from shapes: %.0f kernels, %.2f GB/step", e->traffic.n_small, e->traffic.bytes / 1e9);
-    fprintf(f, "; bandwidth ");
-    num(f, "%.1f GB/s", e->bw_gbs);
-    fprintf(f, " %s; floor ", e->bw_source);
-    num(f, "%.1f us", e->launch_us);
-    fprintf(f, " %s]\n", e->launch_source);
-    fprintf(f, "  expected pipeline    : ");
-    num(f, "%.2f ms/step", e->step_ms);
-    fprintf(f, " = ");
-    num(f, "%.2f it/s", e->it_per_s);
-    fprintf(f, "\n  VAE decode           : ");
-    num(f, "%.1f ms", e->vae_ms);
-    fprintf(f, "   [%s]\n", e->vae_note);
-    fprintf(f, "  seconds per image    : ");
-    num(f, "%.2f s", e->image_s);
-    fprintf(f, " (%d steps + VAE decode)\n", e->steps);
-    if (e->nquick_used)
-        fprintf(f, "  note: %zu rows taken from the 'quick' suite (same label and shape as %s's)\n", e->nquick_used,
-                e->model);
-    if (e->nquick_ignored)
-        fprintf(f, "  note: %zu rows of the 'quick' suite not used (scaled shapes or other models)\n",
-                e->nquick_ignored);
-    if (e->nmissing) {
-        fprintf(f, "  missing or failed (%zu):\n", e->nmissing);
-        for (size_t i = 0; i < e->nmissing; i++)
-            fprintf(f, "    %-10s %-24s %5.1f %% of FLOPs  %s\n", e->missing[i].op, e->missing[i].label,
-                    100 * e->missing[i].flops_share, e->missing[i].why);
-    }
-}
-
-static void jnum(cJSON *o, const char *k, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
-}
-
-char *sd_estimate_json(const struct sd_estimate *e)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "model", e->model);
-    cJSON_AddStringToObject(o, "suite", e->suite);
-    if (e->card[0])
-        cJSON_AddStringToObject(o, "card", e->card);
-    else
-        cJSON_AddNullToObject(o, "card");
-    cJSON_AddStringToObject(o, "device", e->device);
-    cJSON_AddBoolToObject(o, "projected", e->projected);
-    if (e->projected)
-        cJSON_AddStringToObject(o, "projected_from", e->projected_from);
-    cJSON_AddStringToObject(o, "dtype", e->dtype);
-    cJSON_AddStringToObject(o, "acc", e->acc);
-    cJSON_AddStringToObject(o, "impl_rule", e->impl_rule);
-    cJSON_AddNumberToObject(o, "res", e->res);
-    cJSON_AddNumberToObject(o, "steps", e->steps);
-    jnum(o, "step_ms", e->step_ms);
-    jnum(o, "it_per_s", e->it_per_s);
-    jnum(o, "image_s", e->image_s);
-    jnum(o, "coverage", e->coverage);
-    jnum(o, "kernel_step_ms", e->kernel_ms);
-    jnum(o, "kernel_it_per_s", e->kernel_it_per_s);
-    jnum(o, "kernel_ms_measured", e->kernel_ms_measured);
-    cJSON_AddBoolToObject(o, "kernel_extrapolated", e->kernel_extrapolated);
-    jnum(o, "small_kernels_ms", e->small_ms);
-    jnum(o, "small_kernels", e->traffic.n_small);
-    jnum(o, "small_kernel_bytes", e->traffic.bytes);
-    jnum(o, "bandwidth_gbs", e->bw_gbs);
-    cJSON_AddStringToObject(o, "bandwidth_source", e->bw_source);
-    jnum(o, "launch_floor_us", e->launch_us);
-    cJSON_AddStringToObject(o, "launch_source", e->launch_source);
-    jnum(o, "vae_ms", e->vae_ms);
-    cJSON_AddStringToObject(o, "vae_note", e->vae_note);
-    jnum(o, "flops_per_call", e->flops_per_call);
-    cJSON *parts = cJSON_AddObjectToObject(o, "basis");
-    cJSON_AddStringToObject(parts, "big_kernels", e->projected ? "projected from spec x measured efficiency"
-                                                               : (e->kernel_extrapolated ? "measured, extrapolated by FLOPs" : "measured"));
-    cJSON_AddStringToObject(parts, "small_kernels", "modelled from the model's shapes (bytes, kernel count)");
-    cJSON *miss = cJSON_AddArrayToObject(o, "missing");
-    for (size_t i = 0; i < e->nmissing; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "label", e->missing[i].label);
-        cJSON_AddStringToObject(m, "op", e->missing[i].op);
-        cJSON_AddStringToObject(m, "why", e->missing[i].why);
-        cJSON_AddNumberToObject(m, "flops_share", e->missing[i].flops_share);
-        cJSON_AddItemToArray(miss, m);
-    }
-    cJSON_AddNumberToObject(o, "quick_rows_used", (double)e->nquick_used);
-    cJSON_AddNumberToObject(o, "quick_rows_ignored", (double)e->nquick_ignored);
-    char *s = cJSON_Print(o);
-    cJSON_Delete(o);
-    return s;
 }

@@ -512,8 +512,8 @@ int sd_mem_compute(const struct sd_mem_opts *o, struct sd_mem_report *r, char *e
     top_add(&a, "UNet skip connections (all, held for the up path)", skips);
     r->lora_params = a.lora * o->lora_rank;
 
-    /* VAE decode (batch images, one decode each, batched) */
-    struct actx v = {.c = c, .e = e, .unfused = o->attn == SD_ATTN_UNFUSED, .N = o->batch};
+    /* VAE decode: the whole batch at once (diffusers' default), one image at a time with slicing */
+    struct actx v = {.c = c, .e = e, .unfused = o->attn == SD_ATTN_UNFUSED, .N = o->vae_slicing ? 1 : o->batch};
     walk_vae(lat, act_fn, &v);
     r->vae_decode_peak = v.peak_layer;
     r->vae_score = v.score_max;

@@ -1,8 +1,9 @@
 /* report.c — one self-contained HTML file (inline CSS + SVG, no scripts, no network) or a markdown
- * summary, from a result set, bench/cards.csv, the sd15/vae suites and the memory model:
- * throughput per op and shape per device, a roofline chart against each measured card's spec
- * peaks, predicted it/s and it/s per dollar per card (measured or projected), the memory-tier
- * table and the claims table. */
+ * summary, from a result set, bench/cards.csv, the model suites and the memory model, in the order
+ * a reader needs: the headline (which device, how fast, measured, against the CPU), predicted it/s
+ * and it/s per dollar per card (measured or projected), throughput per op and shape per device
+ * (report_svg.c), the roofline, the memory-tier table, the claims and the provenance
+ * (report_head.c). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -10,22 +11,8 @@
 #include <string.h>
 
 #include "sdmark/analysis.h"
-
-static void esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
-static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+#include "report_parts.h"
+#include "sdmark/text_util.h"
 
 struct card_row {
     const struct sd_card *card;
@@ -76,119 +63,6 @@ static struct card_row *estimates(const struct sd_rset *s, const struct sd_cards
     return v;
 }
 
-/* ------------------------------------------------------------------ SVG charts */
-
-static void bars_svg(FILE *f, const struct sd_rset *s, enum sd_op op)
-{
-    /* one group per (suite, label, dtype), one bar per device: fastest usable impl's TFLOP/s */
-    struct item {
-        char key[200];
-        double v[16];
-    } *it = calloc(s->n + 1, sizeof *it);
-    size_t ni = 0, nd = s->ndev < 16 ? s->ndev : 16;
-    double vmax = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        const struct sd_result *r = &s->rows[i];
-        if (r->wl.op != op || !sd_row_usable(r) || s->dev_of[i] >= 16 || r->wl.count <= 0)
-            continue;
-        char key[200];
-        snprintf(key, sizeof key, "%s/%s %s", r->wl.suite, r->wl.label, sd_dtype_name(r->wl.dtype));
-        size_t k;
-        for (k = 0; k < ni && strcmp(it[k].key, key); k++)
-            ;
-        if (k == ni)
-            snprintf(it[ni++].key, sizeof it[0].key, "%s", key);
-        double t = (isfinite(r->flops) ? r->flops : sd_workload_flops(&r->wl)) / (r->time_ms_median * 1e9);
-        if (t > it[k].v[s->dev_of[i]])
-            it[k].v[s->dev_of[i]] = t;
-        if (t > vmax)
-            vmax = t;
-    }
-    if (!ni) {
-        fprintf(f, "<p>No usable %s rows.</p>\n", sd_op_name(op));
-        free(it);
-        return;
-    }
-    int bh = 6, gap = 6, left = 260, width = 900;
-    int gh = (int)nd * bh + gap;
-    int h = (int)ni * gh + 40;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" "
-               "aria-label=\"%s throughput\">\n", width, h, sd_op_name(op));
-    for (size_t k = 0; k < ni; k++) {
-        int y = 20 + (int)k * gh;
-        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"9\" text-anchor=\"end\">", left - 4, y + (int)nd * bh / 2 + 3);
-        esc(f, it[k].key);
-        fprintf(f, "</text>\n");
-        for (size_t d = 0; d < nd; d++) {
-            double w = vmax > 0 ? it[k].v[d] / vmax * (width - left - 80) : 0;
-            if (w > 0)
-                fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>%.3g TFLOP/s</title></rect>\n",
-                        left, y + (int)d * bh, w, bh - 1, palette[d % 10], it[k].v[d]);
-        }
-    }
-    fprintf(f, "<text x=\"%d\" y=\"12\" font-size=\"10\">TFLOP/s (max %.3g), fastest usable impl per device</text>\n",
-            left, vmax);
-    fprintf(f, "</svg>\n");
-    free(it);
-}
-
-static double lx(double v, double lo, double hi, double w) { return (log10(v) - log10(lo)) / (log10(hi) - log10(lo)) * w; }
-
-static void roofline_svg(FILE *f, const struct sd_rset *s)
-{
-    double xlo = 0.1, xhi = 10000, ylo = 1e-3, yhi = 2000;
-    int W = 800, H = 480, L = 60, B = 40;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"roofline\">\n",
-            W, H);
-    fprintf(f, "<rect x=\"%d\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>\n", L, W - L, H - B);
-    for (double x = xlo; x <= xhi * 1.01; x *= 10)
-        fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" text-anchor=\"middle\">%g</text>\n",
-                L + lx(x, xlo, xhi, W - L), H - B + 12, x);
-    for (double y = ylo; y <= yhi * 1.01; y *= 10)
-        fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"9\" text-anchor=\"end\">%g</text>\n", L - 3,
-                H - B - lx(y, ylo, yhi, H - B) + 3, y);
-    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">arithmetic intensity (FLOP/byte, "
-               "compulsory traffic)</text>\n", L + (W - L) / 2, H - 8);
-    fprintf(f, "<text x=\"12\" y=\"%d\" font-size=\"10\" transform=\"rotate(-90 12 %d)\" text-anchor=\"middle\">"
-               "achieved TFLOP/s</text>\n", (H - B) / 2, (H - B) / 2);
-    /* spec roofs of each measured card: fp16 TC/fp32acc and fp32 */
-    for (size_t d = 0; d < s->ndev && d < 10; d++) {
-        const struct sd_card *c = s->dev[d].card;
-        if (!c)
-            continue;
-        double peaks[2] = {c->fp16_f32acc, c->fp32};
-        for (int p = 0; p < 2; p++) {
-            if (!(peaks[p] > 0))
-                continue;
-            double ridge = peaks[p] * 1e12 / (c->bw_gbs * 1e9);
-            double x0 = xlo, y0 = c->bw_gbs * x0 / 1e3;
-            if (y0 < ylo) {
-                x0 = ylo * 1e3 / c->bw_gbs;
-                y0 = ylo;
-            }
-            fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-dasharray=\"%s\" points=\"%.1f,%.1f %.1f,%.1f %.1f,%.1f\"/>\n",
-                    palette[d % 10], p ? "4 3" : "none", L + lx(x0, xlo, xhi, W - L), H - B - lx(y0, ylo, yhi, H - B),
-                    L + lx(ridge, xlo, xhi, W - L), H - B - lx(peaks[p], ylo, yhi, H - B), (double)W,
-                    H - B - lx(peaks[p], ylo, yhi, H - B));
-        }
-    }
-    for (size_t i = 0; i < s->n; i++) {
-        const struct sd_result *r = &s->rows[i];
-        if (!sd_row_usable(r))
-            continue;
-        double fl = isfinite(r->flops) ? r->flops : sd_workload_flops(&r->wl);
-        double by = isfinite(r->bytes_min) ? r->bytes_min : sd_workload_bytes_min(&r->wl);
-        double ai = fl / by, tf = fl / (r->time_ms_median * 1e9);
-        if (!(ai > xlo && ai < xhi && tf > ylo && tf < yhi))
-            continue;
-        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"><title>", L + lx(ai, xlo, xhi, W - L),
-                H - B - lx(tf, ylo, yhi, H - B), palette[s->dev_of[i] % 10]);
-        esc(f, r->wl.label);
-        fprintf(f, " %s %s: %.3g TFLOP/s</title></circle>\n", r->impl, sd_dtype_name(r->wl.dtype), tf);
-    }
-    fprintf(f, "</svg>\n");
-}
-
 /* ------------------------------------------------------------------ tables */
 
 static void memory_table(FILE *f, int md)
@@ -213,7 +87,7 @@ static void memory_table(FILE *f, int md)
     if (md) {
         fprintf(f, "| configuration (batch 1, fp16) | total |");
         for (int i = 0; i < sd_mem_ntiers; i++)
-            fprintf(f, " %d GB |", sd_mem_tiers_gb[i]);
+            fprintf(f, " %d GiB |", sd_mem_tiers_gb[i]);
         fprintf(f, "\n|---|---|");
         for (int i = 0; i < sd_mem_ntiers; i++)
             fprintf(f, "---|");
@@ -221,7 +95,7 @@ static void memory_table(FILE *f, int md)
     } else {
         fprintf(f, "<table><tr><th>configuration (batch 1, fp16)</th><th>total</th>");
         for (int i = 0; i < sd_mem_ntiers; i++)
-            fprintf(f, "<th>%d GB</th>", sd_mem_tiers_gb[i]);
+            fprintf(f, "<th>%d GiB</th>", sd_mem_tiers_gb[i]);
         fprintf(f, "</tr>\n");
     }
     for (size_t k = 0; k < sizeof cf / sizeof cf[0]; k++) {
@@ -233,7 +107,7 @@ static void memory_table(FILE *f, int md)
         char err[128], b[32];
         if (sd_mem_compute(&o, &r, err, sizeof err))
             continue;
-        sd_fmt_bytes(r.total, b, sizeof b);
+        sd_fmt_gib(r.total, b, sizeof b);
         fprintf(f, md ? "| %s | %s |" : "<tr><td>%s</td><td>%s</td>", cf[k].what, b);
         for (int i = 0; i < sd_mem_ntiers; i++) {
             bool fit = sd_mem_fits(r.total, sd_mem_tiers_gb[i]);
@@ -251,10 +125,10 @@ static void memory_table(FILE *f, int md)
 static void est_table(FILE *f, struct card_row *v, size_t n, int md)
 {
     if (md)
-        fprintf(f, "| device / card | basis | it/s (pipeline) | it/s (kernel ceiling) | s per 512² image | coverage | MSRP $ | it/s per $1000 |\n"
-                   "|---|---|---|---|---|---|---|---|\n");
+        fprintf(f, "| device / card | basis | dtype | it/s (pipeline) | it/s (kernel ceiling) | s per 512² image | coverage "
+                   "| MSRP $ | it/s per $1000 |\n|---|---|---|---|---|---|---|---|---|\n");
     else
-        fprintf(f, "<table><tr><th>device / card</th><th>basis</th><th>it/s (pipeline)</th><th>it/s (kernel "
+        fprintf(f, "<table><tr><th>device / card</th><th>basis</th><th>dtype</th><th>it/s (pipeline)</th><th>it/s (kernel "
                    "ceiling)</th><th>s per 512² image</th><th>coverage</th><th>MSRP $</th><th>it/s per $1000</th></tr>\n");
     for (size_t i = 0; i < n; i++) {
         const struct card_row *r = &v[i];
@@ -264,24 +138,54 @@ static void est_table(FILE *f, struct card_row *v, size_t n, int md)
             snprintf(basis, sizeof basis, "measured");
         else
             snprintf(basis, sizeof basis, "projected from %s", r->e.projected_from);
+        char it[32], kit[32];
+        sd_fmt_sig3(r->e.it_per_s, it, sizeof it);
+        sd_fmt_sig3(r->e.kernel_it_per_s, kit, sizeof kit);
         if (md)
-            fprintf(f, "| %s | %s | %.2f | %.2f | %.2f | %.0f %% |", r->device, basis, r->e.it_per_s, r->e.kernel_it_per_s,
-                    r->e.image_s, 100 * r->e.coverage);
+            fprintf(f, "| %s | %s | %s | %s | %s | %.2f | %.0f %% |", r->device, basis, r->e.dtype, it, kit, r->e.image_s,
+                    100 * r->e.coverage);
         else {
             fprintf(f, "<tr><td>");
-            esc(f, r->device);
+            sd_html_esc(f, r->device);
             fprintf(f, "</td><td>");
-            esc(f, basis);
-            fprintf(f, "</td><td>%.2f</td><td>%.2f</td><td>%.2f</td><td>%.0f %%</td>", r->e.it_per_s,
-                    r->e.kernel_it_per_s, r->e.image_s, 100 * r->e.coverage);
+            sd_html_esc(f, basis);
+            fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td>%.2f</td><td>%.0f %%</td>", r->e.dtype, it, kit,
+                    r->e.image_s, 100 * r->e.coverage);
         }
         if (price > 0)
-            fprintf(f, md ? " %.0f | %.2f |\n" : "<td>%.0f</td><td>%.2f</td></tr>\n", price, 1000 * r->e.it_per_s / price);
+            fprintf(f, md ? " %.0f | %.3g |\n" : "<td>%.0f</td><td>%.3g</td></tr>\n", price, 1000 * r->e.it_per_s / price);
         else
             fprintf(f, md ? " n/a | n/a |\n" : "<td>n/a</td><td>n/a</td></tr>\n");
     }
     if (!md)
         fprintf(f, "</table>\n");
+}
+
+/* Predicted it/s per measured device and projected card, or why there are none. */
+static void est_section(FILE *f, const struct sd_rset *s, const struct sd_cards *cards, int md)
+{
+    size_t n = 0;
+    struct card_row *v = estimates(s, cards, &n);
+    if (n && !md) {
+        const char **names = calloc(n, sizeof *names);
+        double *its = calloc(n, sizeof *its);
+        bool *proj = calloc(n, sizeof *proj);
+        for (size_t i = 0; names && its && proj && i < n; i++) {
+            names[i] = v[i].device;
+            its[i] = v[i].e.it_per_s;
+            proj[i] = !v[i].measured;
+        }
+        if (names && its && proj)
+            sd_report_it_chart(f, names, its, proj, n);
+        free(names);
+        free(its);
+        free(proj);
+    }
+    if (n)
+        est_table(f, v, n, md);
+    else
+        fprintf(f, md ? "No estimates (no results with sd15 rows).\n" : "<p>No estimates (no results with sd15 rows).</p>\n");
+    free(v);
 }
 
 static void claims_table(FILE *f, const struct sd_rset *s, const struct sd_cards *cards, int md)
@@ -290,85 +194,138 @@ static void claims_table(FILE *f, const struct sd_rset *s, const struct sd_cards
     char err[256];
     if (sd_claims_eval(s, cards, c, err, sizeof err))
         return;
-    if (md)
-        fprintf(f, "| id | verdict | basis | claim |\n|---|---|---|---|\n");
-    else
-        fprintf(f, "<table><tr><th>id</th><th>verdict</th><th>basis</th><th>claim</th><th>evidence</th></tr>\n");
+    if (md) {
+        sd_claims_print(f, c, SD_FMT_MD);
+        sd_claims_free(c);
+        return;
+    }
+    fprintf(f, "<table><tr><th>id</th><th>verdict</th><th>basis</th><th>claim</th><th>evidence</th></tr>\n");
     for (int i = 0; i < SD_NCLAIMS; i++) {
-        if (md) {
-            fprintf(f, "| %s | **%s** | %s | %s |\n", c[i].id, sd_verdict_name(c[i].verdict), c[i].basis, c[i].claim);
-            continue;
-        }
         fprintf(f, "<tr><td>%s</td><td class=\"v\">%s</td><td>", c[i].id, sd_verdict_name(c[i].verdict));
-        esc(f, c[i].basis);
+        sd_html_esc(f, c[i].basis);
         fprintf(f, "</td><td>");
-        esc(f, c[i].claim);
+        sd_html_esc(f, c[i].claim);
         fprintf(f, "</td><td><ul>");
         char *dup = strdup(c[i].evidence), *save = NULL;
         for (char *l = strtok_r(dup, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
             fprintf(f, "<li>");
-            esc(f, l);
+            sd_html_esc(f, l);
             fprintf(f, "</li>");
         }
         free(dup);
         fprintf(f, "</ul></td></tr>\n");
     }
-    if (!md)
-        fprintf(f, "</table>\n");
+    fprintf(f, "</table>\n");
     sd_claims_free(c);
+}
+
+static void html_head(FILE *f)
+{
+    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>sdmark report</title>\n"
+               "<style>body{font-family:sans-serif;max-width:1200px;margin:1em auto;font-size:14px}"
+               "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;"
+               "vertical-align:top;text-align:left}td.y{background:#dfd}td.n{background:#fdd}td.v{font-weight:bold}"
+               "p.lead{font-size:18px}ul{margin:0;padding-left:1.2em}"
+               "@media print{section{break-inside:avoid-page}body{max-width:none}}</style>\n</head>\n<body>\n"
+               "<h1>sdmark report</h1>\n");
+}
+
+/* Colour key of the charts: one colour per device. */
+static void devices_table(FILE *f, const struct sd_rset *s)
+{
+    fprintf(f, "<table><tr><th>colour</th><th>device</th><th>card (bench/cards.csv)</th></tr>\n");
+    for (size_t d = 0; d < s->ndev; d++) {
+        char name[200];
+        sd_device_display(&s->dev[d], name, sizeof name);
+        fprintf(f, "<tr><td style=\"background:%s\"></td><td>", sd_report_palette[d % SD_REPORT_NCOLORS]);
+        sd_html_esc(f, name);
+        fprintf(f, "</td><td>");
+        sd_html_esc(f, s->dev[d].card ? s->dev[d].card->name : "none (no spec row)");
+        fprintf(f, "</td></tr>\n");
+    }
+    fprintf(f, "</table>\n");
+}
+
+/* Per op, one chart per suite: model shapes first, the quick suite's scaled shapes apart. */
+static void throughput_section(FILE *f, const struct sd_rset *s)
+{
+    fprintf(f, "<section id=\"throughput\">\n<h2>Throughput per op at each SD shape</h2>\n");
+    devices_table(f, s);
+    for (int op = 0; op < SD_OP_COUNT; op++) {
+        char suites[16][SD_NAME_LEN];
+        size_t n = sd_report_suites(s, (enum sd_op)op, suites, 16);
+        fprintf(f, "<h3>%s</h3>\n", sd_op_name((enum sd_op)op));
+        if (!n)
+            fprintf(f, "<p>No usable %s rows.</p>\n", sd_op_name((enum sd_op)op));
+        for (size_t i = 0; i < n; i++) {
+            bool quick = !strcmp(suites[i], "quick");
+            fprintf(f, "<p><b>%s</b>%s</p>\n", suites[i],
+                    quick ? " (scaled shapes for a quick check: not the models' shapes)" : "");
+            sd_report_bars(f, s, (enum sd_op)op, suites[i]);
+        }
+    }
+    fprintf(f, "</section>\n");
+}
+
+/* Nodes of a fleet (one card on several hosts) against the fleet median; nothing without one. */
+static void fleet_section(FILE *f, const struct sd_rset *s, int md)
+{
+    struct sd_fleet fl;
+    char err[128];
+    if (!sd_fleet_compare(s, 0.05, &fl, err, sizeof err) && fl.ng) {
+        fprintf(f, md ? "\n### Fleet: each node against the fleet median\n" : "<section id=\"fleet\">\n<h2>Fleet: each "
+                        "node against the fleet median</h2>\n");
+        sd_fleet_print(f, &fl, md ? SD_FMT_MD : SD_FMT_HTML);
+        if (!md)
+            fprintf(f, "</section>\n");
+    }
+    sd_fleet_free(&fl);
+}
+
+/* Memory tiers, claims and provenance: the same sections in HTML and markdown. */
+static void tail_sections(FILE *f, const struct sd_rset *s, const struct sd_cards *cards, int md)
+{
+    static const char *const ids[] = {"memory", "claims", "provenance"},
+                             *const titles[] = {"Memory tiers (memory model)", "Claims C1–C9", "Provenance"};
+    for (int i = 0; i < 3; i++) {
+        if (md)
+            fprintf(f, "\n### %s\n\n", titles[i]);
+        else
+            fprintf(f, "<section id=\"%s\">\n<h2>%s</h2>\n", ids[i], titles[i]);
+        if (i == 0)
+            memory_table(f, md);
+        else if (i == 1)
+            claims_table(f, s, cards, md);
+        else
+            sd_report_provenance(f, s, md);
+        if (!md)
+            fprintf(f, "</section>\n");
+    }
 }
 
 int sd_report_html(FILE *f, const struct sd_rset *s, const struct sd_cards *cards, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
-    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>sdmark report</title>\n"
-               "<style>body{font-family:sans-serif;max-width:1200px;margin:1em auto;font-size:14px}"
-               "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;"
-               "vertical-align:top}td.y{background:#dfd}td.n{background:#fdd}td.v{font-weight:bold}"
-               "ul{margin:0;padding-left:1.2em}</style>\n</head>\n<body>\n<h1>sdmark report</h1>\n");
-    fprintf(f, "<section id=\"sources\">\n<h2>Result files and devices</h2>\n<ul>\n");
-    for (size_t i = 0; i < s->nfiles; i++) {
-        fprintf(f, "<li>");
-        esc(f, s->files[i]);
-        fprintf(f, "</li>\n");
-    }
-    fprintf(f, "</ul>\n<table><tr><th>colour</th><th>device</th><th>card (bench/cards.csv)</th></tr>\n");
-    for (size_t d = 0; d < s->ndev; d++) {
-        char name[200];
-        sd_device_display(&s->dev[d], name, sizeof name);
-        fprintf(f, "<tr><td style=\"background:%s\"></td><td>", palette[d % 10]);
-        esc(f, name);
-        fprintf(f, "</td><td>");
-        esc(f, s->dev[d].card ? s->dev[d].card->name : "none (no spec row)");
-        fprintf(f, "</td></tr>\n");
-    }
-    fprintf(f, "</table>\n</section>\n");
-    fprintf(f, "<section id=\"throughput\">\n<h2>Throughput per op at each SD shape</h2>\n");
-    for (int op = 0; op < SD_OP_COUNT; op++) {
-        fprintf(f, "<h3>%s</h3>\n", sd_op_name((enum sd_op)op));
-        bars_svg(f, s, (enum sd_op)op);
-    }
-    fprintf(f, "</section>\n<section id=\"roofline\">\n<h2>Roofline</h2>\n<p>Achieved TFLOP/s against arithmetic "
-               "intensity, with each measured card's spec roofs (solid: fp16 tensor core with fp32 accumulate, dashed: "
-               "fp32; slope: spec bandwidth).</p>\n");
-    roofline_svg(f, s);
+    html_head(f);
+    fprintf(f, "<section id=\"headline\">\n<h2>At a glance</h2>\n");
+    sd_report_headline(f, s, cards, 0);
     fprintf(f, "</section>\n<section id=\"estimates\">\n<h2>Predicted SD 1.5 it/s per card</h2>\n"
                "<p>512², 20 steps, fp16 where measured. Pipeline = measured kernels + small kernels modelled from the "
                "model's shapes at the measured bandwidth; projected cards scale each row by the efficiency measured on "
                "the closest measured GPU of the same vendor.</p>\n");
-    size_t n = 0;
-    struct card_row *v = estimates(s, cards, &n);
-    if (n)
-        est_table(f, v, n, 0);
-    else
-        fprintf(f, "<p>No estimates (no results with sd15 rows).</p>\n");
-    free(v);
-    fprintf(f, "</section>\n<section id=\"memory\">\n<h2>Memory tiers (memory model)</h2>\n");
-    memory_table(f, 0);
-    fprintf(f, "</section>\n<section id=\"claims\">\n<h2>Claims C1–C9</h2>\n");
-    claims_table(f, s, cards, 0);
-    fprintf(f, "</section>\n<p>Generated by sdmark %s.</p>\n</body>\n</html>\n", SDMARK_VERSION);
+    est_section(f, s, cards, 0);
+    fprintf(f, "</section>\n");
+    fleet_section(f, s, 0);
+    throughput_section(f, s);
+    fprintf(f, "<section id=\"roofline\">\n<h2>Roofline</h2>\n<p>Achieved TFLOP/s against arithmetic intensity. "
+               "Roofs: a measured card's spec sheet (solid: fp16 tensor core with fp32 accumulate, dashed: fp32; "
+               "slope: spec bandwidth), or for a device without a spec row its best measured GEMM and bw.* probe "
+               "(dashed, labelled measured).</p>\n");
+    sd_report_roofline(f, s);
+    fprintf(f, "</section>\n");
+    tail_sections(f, s, cards, 0);
+    fprintf(f, "<p>Generated by sdmark %s.</p>\n</body>\n</html>\n", SDMARK_VERSION);
     return ferror(f) ? -1 : 0;
 }
 
@@ -376,20 +333,11 @@ int sd_report_md(FILE *f, const struct sd_rset *s, const struct sd_cards *cards,
 {
     (void)err;
     (void)errlen;
-    fprintf(f, "## sdmark summary\n\nResult files:");
-    for (size_t i = 0; i < s->nfiles; i++)
-        fprintf(f, " `%s`", s->files[i]);
-    fprintf(f, "%s\n\n### Predicted SD 1.5 it/s (512², 20 steps)\n\n", s->nfiles ? "" : " none");
-    size_t n = 0;
-    struct card_row *v = estimates(s, cards, &n);
-    if (n)
-        est_table(f, v, n, 1);
-    else
-        fprintf(f, "No estimates (no results with sd15 rows).\n");
-    free(v);
-    fprintf(f, "\n### Memory tiers (memory model)\n\n");
-    memory_table(f, 1);
-    fprintf(f, "\n### Claims\n\n");
-    claims_table(f, s, cards, 1);
+    fprintf(f, "## sdmark summary\n\n");
+    sd_report_headline(f, s, cards, 1);
+    fprintf(f, "### Predicted SD 1.5 it/s (512², 20 steps)\n\n");
+    est_section(f, s, cards, 1);
+    fleet_section(f, s, 1);
+    tail_sections(f, s, cards, 1);
     return ferror(f) ? -1 : 0;
 }

@@ -1,4 +1,4 @@
-/* resultset.c — a set of results files loaded together (for estimate, claims, compare, report):
+/* result_set.c — a set of results files loaded together (for estimate, claims, compare, report):
  * rows, the file and line each came from, and the distinct devices they were measured on. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -75,7 +75,10 @@ int sd_rset_add(struct sd_rset *s, const char *path, char *err, size_t errlen)
         size_t L = strlen(e->d_name);
         if (L > 4 && !strcmp(e->d_name + L - 4, ".csv")) {
             names = realloc(names, (nn + 1) * sizeof *names);
-            if (asprintf(&names[nn], "%s/%s", path, e->d_name) < 0)
+            size_t pl = strlen(path);
+            while (pl > 1 && path[pl - 1] == '/')
+                pl--;
+            if (asprintf(&names[nn], "%.*s/%s", (int)pl, path, e->d_name) < 0)
                 names[nn] = NULL;
             nn++;
         }
@@ -92,32 +95,45 @@ int sd_rset_add(struct sd_rset *s, const char *path, char *err, size_t errlen)
     return rc;
 }
 
+static bool same_device(const struct sd_device_ref *d, const struct sd_result *r)
+{
+    return !strcmp(d->host, r->host) && !strcmp(d->backend, r->dev.backend) && !strcmp(d->name, r->dev.name);
+}
+
+static void add_device(struct sd_rset *s, const struct sd_result *r, const struct sd_cards *cards)
+{
+    struct sd_device_ref *x = &s->dev[s->ndev++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->host, sizeof x->host, "%s", r->host);
+    snprintf(x->backend, sizeof x->backend, "%s", r->dev.backend);
+    snprintf(x->name, sizeof x->name, "%s", r->dev.name);
+    snprintf(x->arch, sizeof x->arch, "%s", r->dev.arch);
+    snprintf(x->kind, sizeof x->kind, "%s", r->device_kind);
+    /* A card spec applies only to a GPU device: the cpu backend and PoCL never match. */
+    x->card = sd_device_is_gpu(x) ? sd_cards_match_device(cards, r->dev.name, r->dev.mem_bytes) : NULL;
+}
+
 void sd_rset_index(struct sd_rset *s, const struct sd_cards *cards)
 {
     free(s->dev);
     free(s->dev_of);
-    s->dev = NULL;
     s->ndev = 0;
+    s->dev = calloc(s->n + 1, sizeof *s->dev); /* at most one device per row */
     s->dev_of = calloc(s->n + 1, sizeof *s->dev_of);
+    if (!s->dev || !s->dev_of)
+        return;
     for (size_t i = 0; i < s->n; i++) {
-        const struct sd_result *r = &s->rows[i];
         size_t d;
-        for (d = 0; d < s->ndev; d++)
-            if (!strcmp(s->dev[d].backend, r->dev.backend) && !strcmp(s->dev[d].name, r->dev.name))
-                break;
-        if (d == s->ndev) {
-            s->dev = realloc(s->dev, (s->ndev + 1) * sizeof *s->dev);
-            struct sd_device_ref *x = &s->dev[s->ndev++];
-            memset(x, 0, sizeof *x);
-            snprintf(x->backend, sizeof x->backend, "%s", r->dev.backend);
-            snprintf(x->name, sizeof x->name, "%s", r->dev.name);
-            snprintf(x->arch, sizeof x->arch, "%s", r->dev.arch);
-            snprintf(x->kind, sizeof x->kind, "%s", r->device_kind);
-            /* A card spec applies only to a GPU device: the cpu backend and PoCL never match. */
-            x->card = sd_device_is_gpu(x) ? sd_cards_match_device(cards, r->dev.name, r->dev.mem_bytes) : NULL;
-        }
+        for (d = 0; d < s->ndev && !same_device(&s->dev[d], &s->rows[i]); d++)
+            ;
+        if (d == s->ndev)
+            add_device(s, &s->rows[i], cards);
         s->dev_of[i] = (int)d;
     }
+    for (size_t a = 0; a < s->ndev; a++)
+        for (size_t b = 0; b < s->ndev; b++)
+            if (a != b && !strcmp(s->dev[a].backend, s->dev[b].backend) && !strcmp(s->dev[a].name, s->dev[b].name))
+                s->dev[a].shared_name = true;
 }
 
 void sd_rset_free(struct sd_rset *s)
@@ -135,7 +151,10 @@ void sd_rset_free(struct sd_rset *s)
 
 void sd_device_display(const struct sd_device_ref *d, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s:%s", d->backend, d->name);
+    if (d->shared_name)
+        snprintf(buf, len, "%s:%s@%s", d->backend, d->name, d->host[0] ? d->host : "(no host)");
+    else
+        snprintf(buf, len, "%s:%s", d->backend, d->name);
 }
 
 bool sd_device_is_gpu(const struct sd_device_ref *d)

@@ -1,6 +1,7 @@
-/* anautil.c — small helpers shared by the analysis commands: suite opening, a growable string
- * buffer, byte formatting. */
+/* text_util.c — small helpers shared by the analysis modules: suite opening, a growable string
+ * buffer, byte and rate formatting, output-format names. */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,16 +54,73 @@ void sd_buf_free(struct sd_buf *b)
     b->len = b->cap = 0;
 }
 
-void sd_fmt_bytes(double bytes, char *buf, size_t len)
+void sd_fmt_gib(double bytes, char *buf, size_t len)
 {
+    const double gib = 1073741824.0;
     if (!(bytes == bytes))
         snprintf(buf, len, "n/a");
-    else if (bytes >= 1e9)
-        snprintf(buf, len, "%.2f GB", bytes / 1e9);
-    else if (bytes >= 1e6)
-        snprintf(buf, len, "%.1f MB", bytes / 1e6);
-    else if (bytes >= 1e3)
-        snprintf(buf, len, "%.1f kB", bytes / 1e3);
+    else if (bytes >= gib)
+        snprintf(buf, len, "%.2f GiB", bytes / gib);
+    else if (bytes >= gib / 1024)
+        snprintf(buf, len, "%.1f MiB", bytes / (gib / 1024));
     else
-        snprintf(buf, len, "%.0f B", bytes);
+        snprintf(buf, len, "%.1f KiB", bytes / 1024);
+}
+
+void sd_fmt_sig3(double v, char *buf, size_t len)
+{
+    if (!isfinite(v))
+        snprintf(buf, len, "n/a");
+    else if (fabs(v) >= 100)
+        snprintf(buf, len, "%.0f", v);
+    else
+        snprintf(buf, len, "%#.3g", v);
+}
+
+static const char *const fmt_names[] = {"text", "json", "md", "html"};
+
+int sd_format_parse(const char *s, unsigned allowed, enum sd_format *out)
+{
+    for (unsigned i = 0; i < 4; i++)
+        if ((allowed & (1u << i)) && !strcmp(s, fmt_names[i])) {
+            *out = (enum sd_format)(1u << i);
+            return 0;
+        }
+    return -1;
+}
+
+void sd_format_list(unsigned allowed, char *buf, size_t len)
+{
+    size_t o = 0;
+    unsigned n = 0, total = 0;
+    for (unsigned i = 0; i < 4; i++)
+        total += (allowed >> i) & 1;
+    buf[0] = 0;
+    for (unsigned i = 0; i < 4 && o < len; i++)
+        if (allowed & (1u << i)) {
+            n++;
+            o += (size_t)snprintf(buf + o, len - o, "%s%s", n == 1 ? "" : n == total ? " or " : ", ", fmt_names[i]);
+        }
+}
+
+void sd_html_esc(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+void sd_md_cell(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
 }

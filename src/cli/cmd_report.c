@@ -6,91 +6,80 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analysis_args.h"
 #include "cli.h"
 #include "sdmark/analysis.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: sdmark report FILE|DIR ... [-o OUT] [--format html|md]\n\n"
+    fprintf(f, "usage: sdmark report [FILE|DIR ...] [-o OUT] [--format html|md]\n\n"
                "One self-contained HTML file (inline SVG, no scripts, no network access): throughput per op\n"
                "and shape per device, a roofline chart against each measured card's spec peaks, predicted\n"
                "it/s and it/s per dollar per card (measured or projected), the memory-tier table and the\n"
-               "claims table. --format md writes a markdown summary to paste into a review.\n\n"
+               "claims table. --format md writes a markdown summary to paste into a review.\n\n" SD_INPUTS_HELP
+               "Default input: ./results. Without cards.csv there is no card column and nothing projected.\n\n"
                "  -o, --output OUT   output file (default: stdout); written via a temp file + rename\n"
                "  -f, --format F     html (default) or md\n");
+}
+
+static int render(FILE *f, const struct sd_inputs *in, enum sd_format fmt)
+{
+    char err[512];
+    return fmt == SD_FMT_MD ? sd_report_md(f, &in->set, &in->cards, err, sizeof err)
+                            : sd_report_html(f, &in->set, &in->cards, err, sizeof err);
+}
+
+/* Write to `out` through OUT.tmp + rename, so a failed run never leaves half a report. */
+static int write_atomic(const char *out, const struct sd_inputs *in, enum sd_format fmt)
+{
+    if (!out)
+        return render(stdout, in, fmt) ? SD_EXIT_FAIL : SD_EXIT_OK;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "sdmark report: %s: %s\n", tmp, strerror(errno));
+        return SD_EXIT_FAIL;
+    }
+    int r = render(f, in, fmt);
+    if (fclose(f) || r) {
+        fprintf(stderr, "sdmark report: %s: write failed\n", out);
+        unlink(tmp);
+        return SD_EXIT_FAIL;
+    }
+    if (rename(tmp, out)) {
+        fprintf(stderr, "sdmark report: %s: %s\n", out, strerror(errno));
+        unlink(tmp);
+        return SD_EXIT_FAIL;
+    }
+    return SD_EXIT_OK;
 }
 
 int sd_cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {{"output", required_argument, 0, 'o'}, {"format", required_argument, 0, 'f'},
                                          {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *out = NULL, *format = "html";
+    const char *out = NULL;
+    enum sd_format fmt = SD_FMT_HTML;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:f:h", opts, NULL)) != -1) {
         if (c == 'o')
             out = optarg;
-        else if (c == 'f')
-            format = optarg;
+        else if (c == 'f' && sd_cli_format("report", optarg, SD_FMT_HTML | SD_FMT_MD, &fmt))
+            return SD_EXIT_USAGE;
         else if (c == 'h') {
             usage(stdout);
             return SD_EXIT_OK;
-        } else {
+        } else if (c != 'f') {
             usage(stderr);
             return SD_EXIT_USAGE;
         }
     }
-    if (strcmp(format, "html") && strcmp(format, "md")) {
-        fprintf(stderr, "sdmark report: --format '%s': expected html or md\n", format);
-        return SD_EXIT_USAGE;
-    }
-    if (optind == argc) {
-        fprintf(stderr, "sdmark report: give results files or directories (try --help)\n");
-        return SD_EXIT_USAGE;
-    }
-    char err[1024], cpath[1024];
-    struct sd_cards cards = {0};
-    sd_cards_default_path(cpath, sizeof cpath);
-    if (sd_cards_load(cpath, &cards, err, sizeof err)) {
-        fprintf(stderr, "sdmark report: %s\n", err);
-        return SD_EXIT_FAIL;
-    }
-    struct sd_rset set = {0};
-    int rc = SD_EXIT_OK;
-    for (int i = optind; i < argc && rc == SD_EXIT_OK; i++)
-        if (sd_rset_add(&set, argv[i], err, sizeof err)) {
-            fprintf(stderr, "sdmark report: %s\n", err);
-            rc = SD_EXIT_FAIL;
-        }
-    if (rc == SD_EXIT_OK) {
-        sd_rset_index(&set, &cards);
-        char tmp[4096];
-        FILE *f = stdout;
-        if (out) {
-            snprintf(tmp, sizeof tmp, "%s.tmp", out);
-            f = fopen(tmp, "w");
-            if (!f) {
-                fprintf(stderr, "sdmark report: %s: %s\n", tmp, strerror(errno));
-                rc = SD_EXIT_FAIL;
-            }
-        }
-        if (f) {
-            int r = !strcmp(format, "md") ? sd_report_md(f, &set, &cards, err, sizeof err)
-                                          : sd_report_html(f, &set, &cards, err, sizeof err);
-            if (out) {
-                if (fclose(f) || r) {
-                    fprintf(stderr, "sdmark report: %s: write failed\n", out);
-                    unlink(tmp);
-                    rc = SD_EXIT_FAIL;
-                } else if (rename(tmp, out)) {
-                    fprintf(stderr, "sdmark report: %s: %s\n", out, strerror(errno));
-                    unlink(tmp);
-                    rc = SD_EXIT_FAIL;
-                }
-            }
-        }
-    }
-    sd_rset_free(&set);
-    sd_cards_free(&cards);
+    struct sd_inputs in;
+    int rc = SD_EXIT_FAIL;
+    if (!sd_cli_positional_inputs("report", argc, argv, SD_INPUTS_DEFAULT_RESULTS | SD_INPUTS_CARDS, &in))
+        rc = write_atomic(out, &in, fmt);
+    sd_inputs_free(&in);
     return rc;
 }

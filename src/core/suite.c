@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sdmark/bench_dir.h"
 #include "sdmark/suite.h"
 
 #define SD_SUITE_MAX_FILE (64u << 20)   /* a suite is a few KB; refuse absurd files */
@@ -382,16 +383,12 @@ int sd_suite_resolve(const char *name, char *path, size_t len, char *err, size_t
         snprintf(err, errlen, "%s: suite file not found", name);
         return -1;
     }
-    const char *dirs[3] = {getenv("SDMARK_BENCH_DIR"), SDMARK_SOURCE_BENCH_DIR, "bench"};
-    for (int i = 0; i < 3; i++) {
-        if (!dirs[i] || !*dirs[i])
-            continue;
-        snprintf(path, len, "%s/%s.suite", dirs[i], name);
-        if (file_exists(path))
-            return 0;
-    }
-    snprintf(err, errlen, "unknown suite '%s' (no file %s/%s.suite; give a path or set SDMARK_BENCH_DIR)", name,
-             SDMARK_SOURCE_BENCH_DIR, name);
+    char file[SD_NAME_LEN + 8];
+    snprintf(file, sizeof file, "%s.suite", name);
+    if (sd_bench_path(file, path, len) == 0)
+        return 0;
+    snprintf(err, errlen, "unknown suite '%s' (no %s in %s; give a path or set SDMARK_BENCH_DIR)", name, file,
+             sd_bench_search_text());
     return -1;
 }
 
