@@ -8,19 +8,35 @@
 # ${pcfiledir}) and recreates the symlinks that Debian's maintainer scripts would have made
 # (update-alternatives for OpenBLAS). gpu-deps/ then travels with the working tree.
 #
-# On the GPU machine:   source gpu-deps/env.sh   (or use the flags this script prints)
+# On the GPU machine:   scripts/gpu-session.sh OUTDIR   (sources gpu-deps/env.sh itself), or by hand
+#                       source gpu-deps/env.sh   (or use the flags this script prints)
+# env.sh keeps the machine's own pkg-config when it has one: the carried pkgconf is Debian's and
+# needs glibc >= 2.34, so it goes on PATH only where there is no other and it runs.
 #
-# Usage: scripts/gpu-deps.sh [--no-opencl] [--no-openblas] [DEST]   (DEST default: <repo>/gpu-deps)
+# cuDNN (the conv2d 'cudnn' impl; src/backends/cuda/CMakeLists.txt finds cudnn.h and libcudnn.so
+# under $CUDNN_ROOT or the toolkit) is not a Debian package. --cudnn copies it into gpu-deps/cudnn
+# from, in order: this machine's CUDA toolkit, an installed nvidia-cudnn-cu* wheel (PyTorch's), or
+# `pip download nvidia-cudnn-cu<CUDA major>`. --cudnn=headers copies only the headers and the
+# dispatcher libcudnn.so.9 (~2 MB: enough to build; at run time the engine libraries must be on the
+# GPU machine, e.g. in its PyTorch wheel); --cudnn=full everything (~900 MB, too big for a 64 MiB
+# carry). env.sh then sets CUDNN_ROOT.
+#
+# Usage: scripts/gpu-deps.sh [--no-opencl] [--no-openblas] [--cudnn[=headers|full]] [DEST]
+#        (DEST default: <repo>/gpu-deps; --cudnn alone = headers)
 set -euo pipefail
 
 want_opencl=1
 want_openblas=1
+want_cudnn=""
 dest=""
 for a in "$@"; do
     case "$a" in
     --no-opencl) want_opencl=0 ;;
     --no-openblas) want_openblas=0 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --cudnn|--cudnn=headers) want_cudnn=headers ;;
+    --cudnn=full) want_cudnn=full ;;
+    --cudnn=*) echo "gpu-deps: --cudnn=headers or --cudnn=full, not '$a'" >&2; exit 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) dest="$a" ;;
     esac
 done
@@ -92,6 +108,39 @@ find "$dest/usr" -name '*.pc' -print0 | while IFS= read -r -d '' pc; do
     sed -i -E "s#(^|[=[:space:]]|-I|-L)/usr(/|[[:space:]]|\$)#\1\${pcfiledir}/$rel\2#g" "$pc"
 done
 
+# cuDNN into $dest/cudnn/{include,lib} (see the header): toolkit, installed wheel, or pip download.
+copy_cudnn() {
+    local src="" tk py
+    tk="$(dirname "$(dirname "$(command -v nvcc 2> /dev/null || echo /usr/local/cuda/bin/nvcc)")")"
+    py="$(python3 -c 'import nvidia.cudnn as c; print(list(c.__path__)[0])' 2> /dev/null || true)"
+    if [ -f "$tk/include/cudnn.h" ] && ls "$tk"/lib64/libcudnn.so.* > /dev/null 2>&1; then
+        src="$tk"; libsrc="$tk/lib64"
+    elif [ -n "$py" ] && [ -f "$py/include/cudnn.h" ]; then
+        src="$py"; libsrc="$py/lib"
+    else
+        local major whl tmp
+        major="$(nvcc --version 2> /dev/null | sed -n 's/.*release \([0-9]*\)\..*/\1/p')"
+        tmp="$(mktemp -d)"
+        echo "gpu-deps: pip download nvidia-cudnn-cu${major:-12} (large)" >&2
+        pip download --no-deps -q -d "$tmp" "nvidia-cudnn-cu${major:-12}" || { echo "gpu-deps: no cuDNN found" >&2; return 1; }
+        whl="$(ls "$tmp"/*.whl | head -n1)"
+        (cd "$tmp" && python3 -m zipfile -e "$whl" x)
+        src="$tmp/x/nvidia/cudnn"; libsrc="$src/lib"
+    fi
+    rm -rf "$dest/cudnn"
+    mkdir -p "$dest/cudnn/include" "$dest/cudnn/lib"
+    cp -p "$src"/include/cudnn*.h "$dest/cudnn/include/"
+    if [ "$want_cudnn" = full ]; then
+        cp -P "$libsrc"/libcudnn*.so* "$dest/cudnn/lib/"
+    else
+        cp -L "$(ls "$libsrc"/libcudnn.so.[0-9]* | head -n1)" "$dest/cudnn/lib/"
+    fi
+    local so; so="$(cd "$dest/cudnn/lib" && ls libcudnn.so.[0-9]* | sort | head -n1)"
+    [ -e "$dest/cudnn/lib/libcudnn.so" ] || ln -sf "$so" "$dest/cudnn/lib/libcudnn.so"
+    echo "gpu-deps: cuDNN ($want_cudnn) from $src into $dest/cudnn ($(du -sh "$dest/cudnn" | cut -f1))" >&2
+}
+[ -z "$want_cudnn" ] || copy_cudnn || exit 1
+
 pcpath="$libdir/pkgconfig:$dest/usr/share/pkgconfig"
 rel_pcpath='$ROOT/gpu-deps/usr/lib/'"$multiarch"'/pkgconfig:$ROOT/gpu-deps/usr/share/pkgconfig'
 cat > "$dest/env.sh" <<ENV
@@ -99,19 +148,33 @@ cat > "$dest/env.sh" <<ENV
 ROOT="\${ROOT:-\$(pwd)}"
 export PKG_CONFIG_PATH="$rel_pcpath\${PKG_CONFIG_PATH:+:\$PKG_CONFIG_PATH}"
 export LD_LIBRARY_PATH="\$ROOT/gpu-deps/usr/lib/$multiarch:\$ROOT/gpu-deps/usr/lib/$multiarch/openblas-pthread\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
-export PATH="\$ROOT/gpu-deps/usr/bin:\$PATH"
-export SDMARK_CMAKE_FLAGS="-DCMAKE_PREFIX_PATH=\$ROOT/gpu-deps/usr -DPKG_CONFIG_EXECUTABLE=\$(command -v pkg-config || echo \$ROOT/gpu-deps/usr/bin/pkgconf)"
+# The machine's own pkg-config first; the carried pkgconf (needs glibc >= 2.34) only where there is
+# none and it runs.
+if ! command -v pkg-config > /dev/null 2>&1 && ! command -v pkgconf > /dev/null 2>&1; then
+    if "\$ROOT/gpu-deps/usr/bin/pkgconf" --version > /dev/null 2>&1; then
+        export PATH="\$ROOT/gpu-deps/usr/bin:\$PATH"
+    else
+        echo "gpu-deps: no pkg-config on this machine and the carried pkgconf does not run here (glibc < 2.34?)" >&2
+    fi
+fi
+SDMARK_PKG_CONFIG="\$(command -v pkg-config || command -v pkgconf || echo \$ROOT/gpu-deps/usr/bin/pkgconf)"
+export SDMARK_CMAKE_FLAGS="-DCMAKE_PREFIX_PATH=\$ROOT/gpu-deps/usr -DPKG_CONFIG_EXECUTABLE=\$SDMARK_PKG_CONFIG"
+if [ -f "\$ROOT/gpu-deps/cudnn/include/cudnn.h" ] && [ -z "\${CUDNN_ROOT:-}" ]; then
+    export CUDNN_ROOT="\$ROOT/gpu-deps/cudnn" LD_LIBRARY_PATH="\$ROOT/gpu-deps/cudnn/lib:\$LD_LIBRARY_PATH"
+fi
 ENV
 
 cat <<MSG
 gpu-deps: unpacked into $dest ($(du -sh "$dest" | cut -f1))
 On the GPU machine, from the repository root:
+  scripts/gpu-session.sh OUTDIR      (build for the local arch, ctest, runs, summary), or by hand:
   source gpu-deps/env.sh
-  cmake -S . -B build-gpu \$SDMARK_CMAKE_FLAGS -DSDMARK_CUDA_ARCHS=90
-  cmake --build build-gpu -j16 && (cd build-gpu && ctest --output-on-failure)
+  cmake -S . -B build-gpu \$SDMARK_CMAKE_FLAGS -DSDMARK_CUDA_ARCHS=<nvidia-smi compute_cap, e.g. 90>
+  cmake --build build-gpu -j && (cd build-gpu && ctest --output-on-failure)
 which sets:
   PKG_CONFIG_PATH=$pcpath
   LD_LIBRARY_PATH=$libdir:$libdir/openblas-pthread
   CMAKE_PREFIX_PATH=$dest/usr
-  PATH=$dest/usr/bin:\$PATH   (pkgconf as pkg-config, if the machine has none)
+  PATH=$dest/usr/bin:\$PATH   (pkgconf as pkg-config, only if the machine has none and it runs)
+  CUDNN_ROOT=$dest/cudnn       (when copied with --cudnn)
 MSG
