@@ -42,6 +42,8 @@ suites="sd15,sdxl,vae" first="fp16" rest="fp32,bf16,tf32"
 flags=(--warmup-ms 20 --min-time 0.1 --timeout 0.3 --min-samples 10)
 reserve_build=200 reserve_ctest=70 peer_start=15 summary_s=10
 
+# Result rows written so far (header lines excluded): the measured seconds per row of each phase.
+rows_now() { cat "$out"/results/*.csv 2> /dev/null | grep -vc '^schema_version'; }
 say() { printf 'gpu-session [%4ds] %s\n' $(($(date +%s) - start)) "$*"; }
 left() { echo $((deadline - $(date +%s) - summary_s)); }
 # step NAME LIMIT CMD...: run with a time limit (SIGINT first: sdmark keeps finished rows)
@@ -50,9 +52,11 @@ step() {
     local l; l=$(left); [ "$limit" -gt "$l" ] && limit=$l
     if [ "$limit" -le 5 ]; then say "$name: skipped, no time left"; return 124; fi
     say "$name: start (limit ${limit}s): $*"
-    local t0 rc; t0=$(date +%s)
+    local t0 rc r0 dt rows; t0=$(date +%s) r0=$(rows_now)
     timeout -s INT -k 10 "$limit" "$@" > "$out/$name.log" 2>&1; rc=$?
-    say "$name: rc=$rc in $(($(date +%s) - t0))s (log: $out/$name.log)"
+    dt=$(($(date +%s) - t0)) rows=$(($(rows_now) - r0))
+    say "$name: rc=$rc in ${dt}s (log: $out/$name.log)$([ $rows -gt 0 ] &&
+        awk -v n=$rows -v t=$dt 'BEGIN { printf "; %d rows, %.2f s/row measured", n, t / n }')"
     tail -n 5 "$out/$name.log" | sed 's/^/    /'
     return $rc
 }

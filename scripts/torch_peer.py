@@ -39,7 +39,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="torch_peer.py", description="PyTorch peers of sdmark's impls, rows in sdmark's CSV schema.",
         epilog="Exit status: 0 done (rows may be oom/unsupported/wrong), 1 torch missing or results "
-               "not written, 2 usage error or a bad suite file.")
+               "not written, 2 usage error or a bad suite file, 130 interrupted (finished rows kept).")
     p.add_argument("--suite", action="append", help="suite NAME (bench/NAME.suite) or FILE; repeatable, "
                    "or a comma list (default quick)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
@@ -174,6 +174,9 @@ def main(argv):
     except OSError as e:
         sys.stderr.write("torch_peer: cannot write results: %s\n" % e)
         return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("torch_peer: interrupted; the rows finished before are in %s\n" % args.out)
+        return 130
     sys.stderr.write("torch_peer: %d rows on %s: %s\n" % (done[0], dev.info["device_name"], ", ".join(
         "%d %s" % (n, s) for s, n in sorted(counts.items()))))
     return 0

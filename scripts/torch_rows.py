@@ -19,7 +19,7 @@ import torch_verify
 DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 SDPA = {"torch-sdpa-flash": "FLASH_ATTENTION", "torch-sdpa-efficient": "EFFICIENT_ATTENTION",
         "torch-sdpa-cudnn": "CUDNN_ATTENTION", "torch-sdpa-math": "MATH"}
-HOLD_CYCLES = 100000  # ~50 us spin at GPU clocks: covers enqueueing flush + events + op
+HOLD_CYCLES = 400000  # ~200 us spin at GPU clocks: covers enqueueing flush + events + op from Python
 
 
 class Unsupported(Exception):
@@ -60,6 +60,8 @@ class Device:
         if self.dev.type == "cuda":
             if not torch.cuda.is_available():
                 raise RuntimeError("CUDA is not available to this torch build")
+            if self.dev.index is None:
+                self.dev = torch.device("cuda", torch.cuda.current_device())
             torch.cuda.set_device(self.dev)
             self.info = self._cuda_info()
             torch.backends.cudnn.benchmark = True
