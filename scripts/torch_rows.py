@@ -268,7 +268,8 @@ def _verify_and_time(dev, wl, impl, args, row, seed):
             out = fn()
         except RuntimeError as e:  # SDPA says why a backend refused in its warnings
             why = "; ".join(str(w.message).split("\n")[0] for w in caught)[:200]
-            raise RuntimeError("%s%s" % (str(e).split("\n")[0], " (%s)" % why if why else "")) from None
+            who = "SDPBackend.%s: " % SDPA[impl] if impl in SDPA else ""
+            raise RuntimeError("%s%s%s" % (who, str(e).split("\n")[0], " (%s)" % why if why else "")) from None
         dev.sync()
         if args.fault_wrong:
             out = out * 1.25
