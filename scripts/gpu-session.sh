@@ -39,7 +39,8 @@ exec > >(tee -a "$out/session.log") 2>&1
 
 # Run flags: sized so the fp16 phases fit after the build (scripts/gpu_session.py plan checks it).
 suites="sd15,sdxl,vae" first="fp16" rest="fp32,bf16,tf32"
-flags=(--warmup-ms 20 --min-time 0.1 --timeout 0.3 --min-samples 10)
+warmup_ms=20 min_time=0.1 row_timeout=0.3 min_samples=10
+flags=(--warmup-ms $warmup_ms --min-time $min_time --timeout $row_timeout --min-samples $min_samples)
 reserve_build=200 reserve_ctest=70 peer_start=15 summary_s=10
 
 # Result rows written so far (header lines excluded): the measured seconds per row of each phase.
@@ -117,8 +118,8 @@ check_tools() {
 
 make_plan() {
     python3 "$root/scripts/gpu_session.py" plan suites="$suites" first="$first" rest="$rest" budget="$budget" \
-        fixed=$((reserve_build + reserve_ctest)) peer_start=$peer_start warmup_ms=20 min_time=0.1 timeout=0.3 \
-        min_samples=10 | tee "$out/plan.txt"
+        fixed=$((reserve_build + reserve_ctest)) peer_start=$peer_start warmup_ms=$warmup_ms min_time=$min_time \
+        timeout=$row_timeout min_samples=$min_samples | tee "$out/plan.txt"
 }
 
 say "OUTDIR $out, budget ${budget}s, build dir $build"
@@ -133,7 +134,7 @@ gpu="$( [ $dry = 0 ] && nvidia-smi --query-gpu=name,compute_cap,driver_version -
 if [ -z "$gpu" ]; then
     why=$([ $dry = 1 ] && echo "--dry-run" || echo "no GPU (nvidia-smi absent or failed)")
     say "dry run ($why): stopping before the first GPU call. Would run:"
-    echo "    cmake -S $root -B $build -DCMAKE_BUILD_TYPE=Release -DSDMARK_CUDA_ARCHS=<compute_cap> ${cmake_flags[*]}"
+    echo "    cmake -S $root -B $build -DCMAKE_BUILD_TYPE=Release -DSDMARK_CUDA_ARCHS=<compute_cap> ${cmake_flags[*]:-}"
     echo "    cmake --build $build -j$(nproc) && ctest -j8 --timeout 60"
     echo "    sdmark run --backend cuda --suite $suites --dtype $first ${flags[*]} --out $out/results"
     echo "    torch_peer.py --device cuda --suite $suites --dtype $first ${flags[*]} --out $out/results"
@@ -145,7 +146,7 @@ arch="$(echo "$gpu" | awk -F', ' '{gsub(/\./, "", $2); print $2}')"
 [[ "$arch" =~ ^[0-9]+$ ]] || arch=native
 
 step configure 30 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSDMARK_SANITIZE=OFF \
-    -DSDMARK_CUDA_ARCHS="$arch" "${cmake_flags[@]}" "${extra[@]}" || { say "stop: configure failed"; exit 1; }
+    -DSDMARK_CUDA_ARCHS="$arch" ${cmake_flags[@]+"${cmake_flags[@]}"} ${extra[@]+"${extra[@]}"} || { say "stop: configure failed"; exit 1; }
 step build $((reserve_build - 30)) cmake --build "$build" -j"$(nproc)" || { say "stop: build failed"; exit 1; }
 step ctest $reserve_ctest bash -c "cd \"$build\" && ctest -j8 --timeout 60 --output-on-failure"
 sdm="$build/sdmark"
