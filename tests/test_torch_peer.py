@@ -175,6 +175,18 @@ class Torch(unittest.TestCase):
             est = sdmark("estimate", "--suite", suite, "--vae-suite", "none", "--device", "torch", peer).stdout
             self.assertIn("sd15 on torch:", est)
             self.assertIn("coverage: 100.0 %", est)
+            self.check_session_summary(own, path, rows)
+
+    def check_session_summary(self, own, peer_csv, rows):
+        """scripts/gpu_session.py summary counts the statuses of both files' rows."""
+        for f in glob.glob(os.path.join(own, "*.csv")):
+            os.link(f, os.path.join(os.path.dirname(peer_csv), "own-" + os.path.basename(f)))
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gpu_session.py"), "summary",
+                            os.path.dirname(peer_csv)], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        n_ok = sum(1 for r in rows if r["status"] == "ok")
+        self.assertIn("summary: torch  %d ok, %d unsupported" % (n_ok, len(rows) - n_ok), p.stdout)
+        self.assertRegex(p.stdout, r"summary: cpu +\d+ ok")
 
     def matched_labels(self, doc):
         """Labels of the rows compare matched on both sides (its JSON: rows with a speedup)."""
