@@ -299,34 +299,63 @@ static enum sd_status conv_layout(struct cpu_dnnl *d, const dnnl_memory_desc_t *
     return add_step(d, pd, 0, 2, arg, sl, "reorder", reason, len);
 }
 
-static enum sd_status conv_desc(struct cpu_dnnl *d, const struct sd_workload *wl, dnnl_convolution_desc_t *cd,
-                                char *reason, size_t len)
+/* The caller's NCHW input, OIHW weights and NCHW output slots. */
+static enum sd_status conv_io(struct cpu_dnnl *d, const struct sd_workload *wl, char *reason, size_t len)
 {
     dnnl_dims_t x = {wl->batch, wl->c_in, sd_conv_in_h(wl), sd_conv_in_w(wl)};
     dnnl_dims_t w = {wl->c_out, wl->c_in, wl->r, wl->s}, y = {wl->batch, wl->c_out, wl->h, wl->w};
-    dnnl_memory_desc_t xmd, wmd, ymd, xa, wa, ya;
+    dnnl_memory_desc_t xmd, wmd, ymd;
     md_plain(&xmd, 4, x, d->dt);
     md_plain(&wmd, 4, w, d->dt);
     md_plain(&ymd, 4, y, d->dt);
-    dnnl_memory_desc_init_by_tag(&xa, 4, x, d->dt, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&wa, 4, w, d->dt, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&ya, 4, y, d->dt, dnnl_format_tag_any);
     enum sd_status rc;
-    if ((rc = io_slot(d, SL_IN0, &xmd, 0, reason, len)) || (rc = io_slot(d, SL_IN1, &wmd, 0, reason, len)) ||
-        (rc = io_slot(d, SL_OUT, &ymd, 0, reason, len)))
+    if ((rc = io_slot(d, SL_IN0, &xmd, 0, reason, len)) || (rc = io_slot(d, SL_IN1, &wmd, 0, reason, len)))
         return rc;
-    dnnl_dims_t stride = {wl->stride, wl->stride}, pad = {wl->pad, wl->pad};
-    dnnl_status_t st = dnnl_convolution_forward_desc_init(cd, dnnl_forward_inference, dnnl_convolution_direct, &xa,
-                                                          &wa, NULL, &ya, stride, pad, pad);
-    return st == dnnl_success ? SD_OK : fail(st, "convolution_desc_init", reason, len);
+    return io_slot(d, SL_OUT, &ymd, 0, reason, len);
 }
 
+/* Convolution primitive descriptor: weights in oneDNN's preferred layout; input and output in
+ * theirs too, or kept NCHW (plain_io). A plain_io descriptor with only a reference kernel is
+ * refused (SD_UNSUPPORTED), so the caller can fall back to the preferred layouts. */
+static enum sd_status conv_pd(struct cpu_dnnl *d, const struct sd_workload *wl, int plain_io,
+                              dnnl_primitive_desc_t *pd, char *reason, size_t len)
+{
+    dnnl_dims_t x = {wl->batch, wl->c_in, sd_conv_in_h(wl), sd_conv_in_w(wl)};
+    dnnl_dims_t w = {wl->c_out, wl->c_in, wl->r, wl->s}, y = {wl->batch, wl->c_out, wl->h, wl->w};
+    dnnl_format_tag_t io = plain_io ? dnnl_nchw : dnnl_format_tag_any;
+    dnnl_memory_desc_t xa, wa, ya;
+    dnnl_memory_desc_init_by_tag(&xa, 4, x, d->dt, io);
+    dnnl_memory_desc_init_by_tag(&wa, 4, w, d->dt, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&ya, 4, y, d->dt, io);
+    dnnl_dims_t stride = {wl->stride, wl->stride}, pad = {wl->pad, wl->pad};
+    dnnl_convolution_desc_t cd;
+    dnnl_status_t st = dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &xa,
+                                                          &wa, NULL, &ya, stride, pad, pad);
+    if (st != dnnl_success)
+        return fail(st, "convolution_desc_init", reason, len);
+    enum sd_status rc = make_pd(d, &cd, NULL, NULL, 1.0f, pd, "convolution", reason, len);
+    const char *impl = "ref";
+    if (rc == SD_OK && plain_io)
+        dnnl_primitive_desc_query(*pd, dnnl_query_impl_info_str, 0, &impl);
+    if (rc == SD_OK && plain_io && !strncmp(impl, "ref", 3)) {
+        dnnl_primitive_desc_destroy(*pd);
+        snprintf(reason, len, "cpu: no fast oneDNN kernel on NCHW");
+        rc = SD_UNSUPPORTED;
+    }
+    return rc;
+}
+
+/* A 1x1 stride-1 conv on NCHW is a GEMM per image: oneDNN runs it in place (copies to a blocked
+ * layout would cost as much memory traffic as the conv itself). Every other conv runs in the
+ * layouts oneDNN prefers, with the reorders inside the timed run (conv_layout). */
 static enum sd_status build_conv(struct cpu_dnnl *d, const struct sd_workload *wl, char *reason, size_t len)
 {
-    dnnl_convolution_desc_t cd;
     dnnl_primitive_desc_t pd;
-    enum sd_status rc;
-    if ((rc = conv_desc(d, wl, &cd, reason, len)) || (rc = make_pd(d, &cd, NULL, NULL, 1.0f, &pd, "convolution", reason, len)))
+    enum sd_status rc = conv_io(d, wl, reason, len);
+    if (rc != SD_OK)
+        return rc;
+    const int pointwise = wl->r == 1 && wl->s == 1 && wl->stride == 1 && wl->pad == 0;
+    if ((!pointwise || conv_pd(d, wl, 1, &pd, reason, len) != SD_OK) && (rc = conv_pd(d, wl, 0, &pd, reason, len)))
         return rc;
     enum slot xs, ws, ys;
     if ((rc = conv_layout(d, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), SL_IN0, SL_T0, 1,
