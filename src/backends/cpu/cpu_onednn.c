@@ -61,7 +61,6 @@ struct cpu_dnnl {
     int nsteps;
     void *scratch;
     size_t scratch_bytes;
-    char info[160];
 };
 
 /* ---- capability ------------------------------------------------------------------------ */
@@ -189,14 +188,6 @@ static enum sd_status make_pd(struct cpu_dnnl *d, const_dnnl_op_desc_t op_desc, 
     return st == dnnl_success ? SD_OK : fail(st, what, reason, len);
 }
 
-static void note_impl(struct cpu_dnnl *d, const char *impl)
-{
-    if (strstr(d->info, impl))
-        return;
-    size_t n = strlen(d->info);
-    snprintf(d->info + n, sizeof d->info - n, "%s%s", n ? " + " : "", impl);
-}
-
 /* Append a step running pd's primitive over (arg, slot) pairs; takes ownership of pd. A bf16
  * compute step that would run oneDNN's reference kernel is refused. */
 static enum sd_status add_step(struct cpu_dnnl *d, dnnl_primitive_desc_t pd, int compute, int nargs, const int *arg,
@@ -206,14 +197,18 @@ static enum sd_status add_step(struct cpu_dnnl *d, dnnl_primitive_desc_t pd, int
     const char *impl = "?";
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
     enum sd_status rc = SD_OK;
-    if (compute && d->dt != dnnl_f32 && !strncmp(impl, "ref", 3)) {
+    if (d->nsteps == MAX_STEPS) {
+        snprintf(reason, len, "cpu: oneDNN plan has more than %d steps", MAX_STEPS);
+        rc = SD_ERROR;
+    } else if (compute && d->dt != dnnl_f32 && !strncmp(impl, "ref", 3)) {
         snprintf(reason, len, "cpu: oneDNN has only its reference kernel (%s) for %s in %s here (silently slow: "
                               "not offered)", impl, what, dnnl_dt2str(d->dt));
         rc = SD_UNSUPPORTED;
     } else {
         const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-        s->scratch_md = *sp;
-        size_t sb = dnnl_memory_desc_get_size(sp);
+        if (sp)
+            s->scratch_md = *sp;
+        size_t sb = dnnl_memory_desc_get_size(&s->scratch_md);
         if (sb > d->scratch_bytes)
             d->scratch_bytes = sb;
         dnnl_status_t st = dnnl_primitive_create(&s->prim, pd);
@@ -221,7 +216,6 @@ static enum sd_status add_step(struct cpu_dnnl *d, dnnl_primitive_desc_t pd, int
             rc = fail(st, what, reason, len);
     }
     if (rc == SD_OK) {
-        note_impl(d, impl);
         s->nargs = nargs;
         memcpy(s->arg, arg, (size_t)nargs * sizeof *arg);
         memcpy(s->slot, slot, (size_t)nargs * sizeof *slot);
@@ -525,5 +519,3 @@ void cpu_dnnl_release(struct cpu_dnnl *d)
         dnnl_engine_destroy(d->eng);
     free(d);
 }
-
-const char *cpu_dnnl_impl_info(const struct cpu_dnnl *d) { return d->info; }

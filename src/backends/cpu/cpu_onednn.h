@@ -38,9 +38,6 @@ enum sd_status cpu_dnnl_run(struct cpu_dnnl *d, void *const *in, void *out, char
 
 void cpu_dnnl_release(struct cpu_dnnl *d);
 
-/* The oneDNN implementations the plan runs, e.g. "brg:avx512_core_bf16 + jit:avx512_common". */
-const char *cpu_dnnl_impl_info(const struct cpu_dnnl *d);
-
 /* "oneDNN 2.6.3" (the library loaded at run time) */
 const char *cpu_dnnl_version(void);
 /* The ISA oneDNN's kernels use here, e.g. "avx512_core_bf16", "avx512_core_amx", "avx2". */
