@@ -3,8 +3,9 @@
  *
  * The CPU baseline of claim C1 (what a CPU-only user gets) and the ceiling for OpenCL-on-CPU
  * numbers. One device. Buffers hold the row's storage dtype (fp32, or bf16 for onednn rows):
- * upload/download convert from/to the host's fp32. Every buffer of a plan (inputs x nsets, output, im2col workspace,
- * attention score matrix) goes through cpu_alloc(), which counts current/peak bytes and refuses
+ * upload/download convert from/to the host's fp32. Every buffer of a plan (inputs x nsets, output,
+ * im2col workspace, attention score matrix, oneDNN's layout copies and scratchpad) goes through
+ * cpu_alloc(), which counts current/peak bytes and refuses
  * (SD_OOM) a request above the limit: SDMARK_CPU_MEM_LIMIT bytes (suffixes K/M/G/T accepted),
  * default physical RAM / 2, so huge unfused attention is an honest `oom` row, not swapping.
  * Timing: host CLOCK_MONOTONIC around the (synchronous) computation.
