@@ -4,12 +4,13 @@
 # does nothing when everything is present. Called by `make bench` and `make test`.
 #   OpenCL ICD loader + headers, PoCL (the OpenCL CPU device used when there is no GPU), clinfo,
 #   CMocka (tests), cJSON (JSON results), OpenBLAS (cpu backend), CLBlast (optional OpenCL peer),
+#   oneDNN (optional cpu impls onednn*: fp32/bf16 matmul, conv, softmax),
 #   cmake + pkg-config (build), locales (glibc locale sources: the decimal-comma locale test compiles
 #   de_DE.UTF-8 into its temp dir with localedef).
 set -eu
 
 PKGS="cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libcmocka-dev libcjson-dev \
-libopenblas-dev libclblast-dev locales"
+libopenblas-dev libclblast-dev libdnnl-dev locales"
 
 missing=""
 for p in $PKGS; do

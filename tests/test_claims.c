@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -111,6 +113,65 @@ static void test_no_results(void **state)
     sd_claims_free(c);
 }
 
+/* C1 takes the CPU a user would run: bf16 where it was measured faster (oneDNN), naming dtype, impl
+ * and the CPU's matrix unit; without usable bf16 rows it stays fp32 and says why. Rows and a
+ * one-label sd15 suite with fp32 and bf16 items are written to a temp dir. */
+static void c1_cpu_case(const char *dir, bool bf16_ok, const char *want1, const char *want2)
+{
+    static const struct { const char *impl; enum sd_dtype dt; double ms; } rows[] = {
+        {"openblas", SD_FP32, 100}, {"onednn", SD_FP32, 90}, {"onednn", SD_BF16, 40}};
+    struct sd_result r[3];
+    for (int i = 0; i < 3; i++) {
+        sd_result_init(&r[i]);
+        snprintf(r[i].dev.backend, sizeof r[i].dev.backend, "cpu");
+        snprintf(r[i].dev.name, sizeof r[i].dev.name, "Test CPU");
+        snprintf(r[i].dev.driver_version, sizeof r[i].dev.driver_version, "Zen pthreads, onednn isa avx512_core_bf16");
+        r[i].dev.kind = SD_DEVICE_CPU;
+        sd_workload_init(&r[i].wl, SD_OP_GEMM);
+        snprintf(r[i].wl.suite, sizeof r[i].wl.suite, "sd15");
+        snprintf(r[i].wl.label, sizeof r[i].wl.label, "attn_proj.64");
+        r[i].wl.m = 8192, r[i].wl.n = 320, r[i].wl.k = 320, r[i].wl.count = 30, r[i].wl.dtype = rows[i].dt;
+        snprintf(r[i].impl, sizeof r[i].impl, "%s", rows[i].impl);
+        r[i].status = SD_OK;
+        snprintf(r[i].verify, sizeof r[i].verify, "pass");
+        r[i].time_ms_median = rows[i].ms;
+    }
+    if (!bf16_ok) {
+        r[2].status = SD_UNSUPPORTED;
+        r[2].time_ms_median = NAN;
+        snprintf(r[2].reason, sizeof r[2].reason, "cpu: this CPU has neither AVX512-BF16 nor AMX-BF16");
+    }
+    char path[600], err[512];
+    snprintf(path, sizeof path, "%s/cpu.csv", dir);
+    assert_int_equal(sd_results_write(path, "csv", r, 3, err, sizeof err), 0);
+    const char *p[] = {path, NULL};
+    struct sd_claim_result c[SD_NCLAIMS];
+    eval(p, c);
+    assert_non_null(strstr(c[0].evidence, want1));
+    assert_non_null(strstr(c[0].evidence, want2));
+    sd_claims_free(c);
+}
+
+static void test_c1_cpu_best_dtype(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sdmark-c1-XXXXXX", path[600];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/sd15.suite", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "gemm attn_proj.64 30 m=8192 n=320 k=320 dtype=fp32,bf16\n");
+    fclose(f);
+    setenv("SDMARK_BENCH_DIR", dir, 1);
+    c1_cpu_case(dir, true, "(bf16, mostly impl onednn;", "no matrix unit (no AMX");
+    c1_cpu_case(dir, false, "(fp32, mostly impl onednn;", "CPU bf16: cpu: this CPU has neither AVX512-BF16");
+    unsetenv("SDMARK_BENCH_DIR");
+    remove(path);
+    snprintf(path, sizeof path, "%s/cpu.csv", dir);
+    remove(path);
+    rmdir(dir);
+}
+
 static void test_cli_json(void **state)
 {
     (void)state;
@@ -179,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_no_results),
         cmocka_unit_test(test_cli_json),
         cmocka_unit_test(test_card_on_several_hosts),
+        cmocka_unit_test(test_c1_cpu_best_dtype),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,7 @@
-/* test_cpu_backend.c — what only the cpu (OpenBLAS) backend has: its device info, OOM via
- * SDMARK_CPU_MEM_LIMIT, unsupported dtypes, peak-memory accounting. Every impl at odd sizes against
- * the fp64 reference (and poison) is tests/test_backend_ops.c. */
+/* test_cpu_backend.c — what only the cpu backend has (OpenBLAS; oneDNN where built with it): device
+ * info, OOM via SDMARK_CPU_MEM_LIMIT, unsupported dtypes with their reasons, oneDNN's dtype rules and
+ * bf16 precision, peak-memory accounting (oneDNN's scratchpad and score matrix included). Every impl x
+ * dtype at odd sizes against the fp64 reference (and poison) is tests/test_backend_ops.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "sdmark/backend.h"
+#include "sdmark/cpu_features.h"
 #include "sdmark/verify.h"
 #include "sdmark/workload.h"
 #include "shapes.h"
@@ -69,7 +71,26 @@ static void test_info(void **state)
     assert_string_equal(o->impls[SD_OP_CONV2D][0], "im2col");
     assert_string_equal(o->impls[SD_OP_ATTENTION][0], "unfused");
     assert_string_equal(o->impls[SD_OP_ATTENTION][1], "sliced");
+#ifdef SDMARK_HAVE_ONEDNN
+    assert_string_equal(o->impls[SD_OP_GEMM][1], "onednn");
+    assert_string_equal(o->impls[SD_OP_CONV2D][1], "onednn");
+    assert_string_equal(o->impls[SD_OP_ATTENTION][2], "onednn_unfused");
+    assert_string_equal(o->impls[SD_OP_ATTENTION][3], "onednn_sliced");
+    assert_null(o->impls[SD_OP_ATTENTION][4]);
+    assert_non_null(strstr(d[0].api_version, "+ oneDNN 2."));
+    assert_non_null(strstr(d[0].driver_version, "onednn isa "));
+#else
+    assert_null(o->impls[SD_OP_GEMM][1]);
     assert_null(o->impls[SD_OP_ATTENTION][2]);
+#endif
+}
+
+/* Does the backend run impl at bf16 here? onednn impls where the device reports a bf16 unit. */
+static int bf16_expected(const char *impl)
+{
+    struct sd_device_info d;
+    ops()->probe(&d, 1);
+    return d.bf16 && !strncmp(impl, "onednn", 6);
 }
 
 static void test_unsupported(void **state)
@@ -216,6 +237,178 @@ static void test_peak_accounting(void **state)
     ops()->close(ctx);
 }
 
+#ifdef SDMARK_HAVE_ONEDNN
+#include "../src/backends/cpu/cpu_onednn.h"
+
+/* dtype reasons, decided from the CPU's flags (fake feature sets: any machine tests every branch). */
+static void test_onednn_dtype_rules(void **state)
+{
+    (void)state;
+    struct sd_cpu_features none, fp16;
+    memset(&none, 0, sizeof none);
+    sd_cpu_features_parse_flags(&none, "sse2 avx avx2 fma avx512f");
+    sd_cpu_features_parse_flags(&fp16, "sse2 avx avx2 fma avx512f avx512_bf16 avx512_fp16 amx_tile amx_bf16");
+    char reason[SD_REASON_LEN] = "";
+    struct sd_workload g = gemm_wl(1, 8, 8, 8);
+    assert_int_equal(cpu_dnnl_supports(&none, &g, reason, sizeof reason), SD_OK);
+    g.dtype = SD_BF16;
+    assert_int_equal(cpu_dnnl_supports(&none, &g, reason, sizeof reason), SD_UNSUPPORTED);
+    assert_non_null(strstr(reason, "AVX512-BF16"));
+    assert_false(cpu_dnnl_has_bf16(&none));
+    g.dtype = SD_FP16;
+    assert_int_equal(cpu_dnnl_supports(&none, &g, reason, sizeof reason), SD_UNSUPPORTED);
+    assert_non_null(strstr(reason, "no AVX512-FP16"));
+    assert_int_equal(cpu_dnnl_supports(&fp16, &g, reason, sizeof reason), SD_UNSUPPORTED);
+    assert_non_null(strstr(reason, "oneDNN 2."));
+    g.dtype = SD_TF32;
+    assert_int_equal(cpu_dnnl_supports(&fp16, &g, reason, sizeof reason), SD_UNSUPPORTED);
+    g.dtype = SD_FP32;
+    g.acc = SD_FP16;
+    assert_int_equal(cpu_dnnl_supports(&fp16, &g, reason, sizeof reason), SD_UNSUPPORTED);
+    assert_non_null(strstr(reason, "fp32"));
+
+    /* this machine: the device's bf16 flag follows its CPU flags */
+    struct sd_cpu_features here;
+    sd_cpu_features_read(&here, NULL);
+    struct sd_device_info d;
+    ops()->probe(&d, 1);
+    fprintf(stderr, "  %s, %s; bf16 %s\n", d.api_version, d.driver_version, d.bf16 ? "yes" : "no");
+    if (!here.avx512_bf16 && !here.amx_bf16)
+        assert_false(d.bf16);
+    void *ctx = open_cpu();
+    g.acc = SD_FP32;
+    g.dtype = SD_FP16;
+    assert_int_equal(ops()->supports(ctx, &g, "onednn", reason, sizeof reason), SD_UNSUPPORTED);
+    assert_non_null(strstr(reason, "AVX512-FP16"));
+    ops()->close(ctx);
+}
+
+/* Largest |out - ref| beyond half a bf16 ulp of ref (2^-8 |ref|: what storing the exact result in
+ * bf16 may cost), relative to rms(ref); and the plain max error relative to rms in *plain. */
+static double bf16_excess(const struct sd_workload *wl, const char *impl, double *plain)
+{
+    void *ctx = open_cpu();
+    char reason[SD_REASON_LEN] = "";
+    struct sd_tensors t;
+    sd_workload_tensors(wl, &t);
+    float *in[3] = {0};
+    for (int i = 0; i < t.n_in; i++) {
+        in[i] = malloc(t.in[i] * sizeof(float));
+        sd_fill_random(in[i], t.in[i], 77 + i);
+        sd_round_to_dtype(in[i], t.in[i], wl->dtype);
+    }
+    struct sd_plan *p = NULL;
+    assert_int_equal(ops()->prepare(ctx, wl, impl, 1, &p, reason, sizeof reason), SD_OK);
+    assert_int_equal(ops()->upload(p, 0, (const float *const *)in, reason, sizeof reason), SD_OK);
+    assert_int_equal(ops()->run(p, 0, NULL, reason, sizeof reason), SD_OK);
+    float *out = malloc(t.out * sizeof(float));
+    double *ref = malloc(t.out * sizeof(double));
+    assert_int_equal(ops()->download(p, out, reason, sizeof reason), SD_OK);
+    sd_ref(wl, (const float *const *)in, ref);
+    double ss = 0, ex = 0, mx = 0;
+    for (size_t i = 0; i < t.out; i++) {
+        double e = fabs((double)out[i] - ref[i]);
+        ss += ref[i] * ref[i];
+        mx = e > mx ? e : mx;
+        double over = e - ldexp(fabs(ref[i]), -8);
+        ex = over > ex ? over : ex;
+    }
+    double rms = sqrt(ss / (double)t.out);
+    *plain = mx / rms;
+    ops()->release(p);
+    ops()->close(ctx);
+    for (int i = 0; i < t.n_in; i++)
+        free(in[i]);
+    free(out);
+    free(ref);
+    return ex / rms;
+}
+
+/* bf16 rows really store bf16 (error well above fp32's), and what they compute is the fp32-accumulated
+ * result rounded once: gemm and conv stay within half a bf16 ulp of the fp64 reference (+ fp32
+ * accumulation noise); attention adds its bf16 probabilities, still far inside the tolerance. */
+static void test_onednn_bf16_precision(void **state)
+{
+    (void)state;
+    if (!bf16_expected("onednn")) {
+        skip(); /* this CPU/library has no bf16 unit: the bf16 rows are unsupported (tested above) */
+        return;
+    }
+    struct sd_workload w[] = {gemm_wl(1, 64, 96, 300), conv_wl(1, 32, 48, 9, 11, 3, 1, 1),
+                              attn_wl(2, 130, 129, 64)};
+    const char *impl[] = {"onednn", "onednn", "onednn_unfused"};
+    for (int i = 0; i < 3; i++) {
+        w[i].dtype = SD_BF16;
+        double plain, ex = bf16_excess(&w[i], impl[i], &plain);
+        fprintf(stderr, "  %s bf16: max rel err %.3g, beyond output rounding %.3g (tolerance %.3g)\n",
+                sd_op_name(w[i].op), plain, ex, sd_verify_tolerance(&w[i]));
+        assert_true(plain > 1e-4 && plain < sd_verify_tolerance(&w[i]));
+        assert_true(ex < (w[i].op == SD_OP_ATTENTION ? 1e-2 : 1e-4));
+    }
+}
+
+/* Bytes tracked while a prepared plan of (wl, impl) is alive. */
+static uint64_t plan_bytes(void *ctx, const struct sd_workload *wl, const char *impl)
+{
+    char reason[SD_REASON_LEN] = "";
+    struct sd_plan *p = NULL;
+    enum sd_status st = ops()->prepare(ctx, wl, impl, 1, &p, reason, sizeof reason);
+    if (st != SD_OK)
+        fprintf(stderr, "prepare %s: %s\n", impl, reason);
+    assert_int_equal(st, SD_OK);
+    assert_int_equal(ops()->run(p, 0, NULL, reason, sizeof reason), SD_OK);
+    struct sd_mem_stats ms;
+    ops()->mem_stats(ctx, &ms);
+    ops()->release(p);
+    return ms.current_bytes;
+}
+
+/* oneDNN's buffers are tracked: score matrix / slice, layout copies, scratchpad; OOM names them. */
+static void test_onednn_memory(void **state)
+{
+    (void)state;
+    void *ctx = open_cpu();
+    struct sd_workload a = attn_wl(8, 256, 300, 40);
+    const uint64_t io = (8ull * 256 * 40 * 2 + 8ull * 300 * 40 * 2) * 4;
+    uint64_t unfused = plan_bytes(ctx, &a, "onednn_unfused"), sliced = plan_bytes(ctx, &a, "onednn_sliced");
+    fprintf(stderr, "  attention tracked bytes: unfused %llu, sliced %llu, io %llu\n", (unsigned long long)unfused,
+            (unsigned long long)sliced, (unsigned long long)io);
+    assert_true(unfused >= io + 8ull * 256 * 300 * 4);
+    assert_true(sliced >= io + 256ull * 300 * 4 && sliced < unfused);
+
+    /* conv with 32 channels: oneDNN's blocked copies of input, weights and output are tracked */
+    struct sd_workload c = conv_wl(2, 32, 32, 10, 10, 3, 1, 1);
+    const uint64_t cio = (2ull * 32 * 100 * 2 + 32ull * 32 * 9) * 4;
+    uint64_t conv = plan_bytes(ctx, &c, "onednn");
+    fprintf(stderr, "  conv tracked bytes %llu (io %llu)\n", (unsigned long long)conv, (unsigned long long)cio);
+    assert_true(conv >= cio);
+
+    /* a bf16 gemm's scratchpad (oneDNN packs A/B blocks there) goes through the allocator */
+    struct sd_workload g = gemm_wl(1, 512, 512, 512);
+    g.dtype = bf16_expected("onednn") ? SD_BF16 : SD_FP32;
+    uint64_t gio = 3ull * 512 * 512 * sd_dtype_size(g.dtype);
+    uint64_t gb = plan_bytes(ctx, &g, "onednn");
+    fprintf(stderr, "  %s gemm 512^3 tracked bytes %llu (io %llu)\n", sd_dtype_name(g.dtype), (unsigned long long)gb,
+            (unsigned long long)gio);
+    assert_true(gb >= gio);
+    ops()->close(ctx);
+
+    setenv("SDMARK_CPU_MEM_LIMIT", "3M", 1);
+    ctx = open_cpu();
+    unsetenv("SDMARK_CPU_MEM_LIMIT");
+    char reason[SD_REASON_LEN] = "";
+    struct sd_plan *p = NULL;
+    struct sd_workload big = attn_wl(4, 512, 512, 40); /* 4 MiB of fp32 scores */
+    assert_int_equal(ops()->prepare(ctx, &big, "onednn_unfused", 1, &p, reason, sizeof reason), SD_OOM);
+    assert_null(p);
+    assert_non_null(strstr(reason, "score matrix"));
+    struct sd_mem_stats ms;
+    ops()->mem_stats(ctx, &ms);
+    assert_int_equal(ms.current_bytes, 0);
+    ops()->close(ctx);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +416,11 @@ int main(void)
         cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_oom_limit),
         cmocka_unit_test(test_peak_accounting),
+#ifdef SDMARK_HAVE_ONEDNN
+        cmocka_unit_test(test_onednn_dtype_rules),
+        cmocka_unit_test(test_onednn_bf16_precision),
+        cmocka_unit_test(test_onednn_memory),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,8 +94,9 @@ static size_t check_structure(const char *name, const struct sd_suite *s)
         if (!first_with_label(s, i))
             continue;
         labels++;
-        /* Each label: exactly one fp16 and one fp32 item, from the same line, same shape. */
-        int n16 = 0, n32 = 0, nother = 0;
+        /* Each label: exactly one fp16, one bf16 and one fp32 item, from the same line, same shape
+         * (bf16: what SDXL front-ends and CPUs with AVX512-BF16/AMX run). */
+        int n16 = 0, nbf = 0, n32 = 0, nother = 0;
         for (size_t j = 0; j < s->n; j++) {
             const struct sd_workload *o = &s->items[j];
             if (strcmp(o->label, wl->label))
@@ -105,21 +106,25 @@ static size_t check_structure(const char *name, const struct sd_suite *s)
             assert_true(sd_workload_flops(o) == sd_workload_flops(wl));
             if (o->dtype == SD_FP16)
                 n16++;
+            else if (o->dtype == SD_BF16)
+                nbf++;
             else if (o->dtype == SD_FP32)
                 n32++;
             else
                 nother++;
         }
-        if (n16 != 1 || n32 != 1 || nother)
-            print_error("%s: label %s has fp16 x%d, fp32 x%d, other x%d\n", name, wl->label, n16, n32, nother);
+        if (n16 != 1 || nbf != 1 || n32 != 1 || nother)
+            print_error("%s: label %s has fp16 x%d, bf16 x%d, fp32 x%d, other x%d\n", name, wl->label, n16, nbf, n32,
+                        nother);
         assert_int_equal(n16, 1);
+        assert_int_equal(nbf, 1);
         assert_int_equal(n32, 1);
         assert_int_equal(nother, 0);
     }
     /* Distinct labels are distinct lines (the parser rejects a repeated label), and no line was
      * dropped. */
     assert_int_equal(labels, workload_lines(name));
-    assert_int_equal(s->n, 2 * labels);
+    assert_int_equal(s->n, 3 * labels);
     return labels;
 }
 

@@ -16,7 +16,7 @@ enum { SD_EST_MAX_MISSING = 256 };
 
 struct sd_est_opts {
     const char *impl;        /* NULL = fastest usable impl per workload */
-    int dtype;               /* -1 = fp16 if the device has usable fp16 rows for the suite, else fp32 */
+    int dtype;               /* -1 = the fastest of fp16/bf16/fp32 among those covering the most of the suite */
     int acc;                 /* -1 = fp32 accumulate (PyTorch default); else an sd_dtype */
     int steps;               /* 20 */
     int res;                 /* 0 = model default */

@@ -4,7 +4,8 @@
  * output pixels for conv2d, query rows for attention) and compared with the device output
  * relative to the RMS of the reference sample; the whole output is always checked for NaN/Inf.
  * Tolerances (docs/measurement.md): fp32 1e-4 (K<=4096, scaled up beyond), tf32 5e-3,
- * fp16 with fp32 acc 5e-3, bf16 2e-2, fp16 with fp16 acc 2e-2.
+ * fp16 with fp32 acc 5e-3, bf16 3e-2 (its output rounding alone reaches ~0.02 rms: verify.c),
+ * fp16 with fp16 acc 2e-2.
  */
 #ifndef SDMARK_VERIFY_H
 #define SDMARK_VERIFY_H

@@ -111,6 +111,25 @@ static int median_node(const struct ctx *c, const struct sd_card *card)
     return best;
 }
 
+/* A CPU user runs the faster of fp32 and bf16 (oneDNN on AVX512-BF16 / AMX): the CPU device's
+ * estimate becomes the bf16 one where the suite lists bf16, the CPU measured it with at least the
+ * fp32 coverage (like with like), and it is faster. */
+static void cpu_try_bf16(struct ctx *c, size_t d)
+{
+    struct sd_est_opts o;
+    sd_est_opts_default(&o);
+    o.dtype = SD_BF16;
+    struct sd_estimate *e = calloc(1, sizeof *e);
+    char err[256];
+    if (e && !sd_estimate_device(c->s, (int)d, &c->sd15, c->have_vae ? &c->vae : NULL, &o, e, err, sizeof err) &&
+        e->coverage > 0 &&
+        (!c->dev_ok[d] || (e->coverage >= c->dev_est[d].coverage && e->kernel_ms < c->dev_est[d].kernel_ms))) {
+        c->dev_est[d] = *e;
+        c->dev_ok[d] = true;
+    }
+    free(e);
+}
+
 static void prepare(struct ctx *c)
 {
     char err[512];
@@ -128,6 +147,9 @@ static void prepare(struct ctx *c)
         c->dev_ok[d] = !sd_estimate_device(c->s, (int)d, &c->sd15, c->have_vae ? &c->vae : NULL, &o, &c->dev_est[d],
                                            err, sizeof err) &&
                        c->dev_est[d].coverage > 0;
+    for (size_t d = 0; d < c->s->ndev; d++)
+        if (!sd_device_is_gpu(&c->s->dev[d]))
+            cpu_try_bf16(c, d);
     struct sd_estimate *tmp = calloc(1, sizeof *tmp);
     for (size_t k = 0; k < nc; k++) {
         struct card_est *x = &c->ce[k];
@@ -172,6 +194,68 @@ static const struct card_est *card_est(const struct ctx *c, const char *name)
 }
 
 /* ---------------------------------------------------------------- C1 */
+/* Is r one of device d's sd15 rows of dtype dt that no other usable row of its label beats? */
+static bool fastest_sd15_row(const struct ctx *c, size_t i, int d, enum sd_dtype dt)
+{
+    const struct sd_result *r = &c->s->rows[i];
+    if (c->s->dev_of[i] != d || r->wl.dtype != dt || !sd_row_usable(r) ||
+        (strcmp(r->wl.suite, "sd15") && strncmp(r->wl.label, "sd15.", 5)))
+        return false;
+    for (size_t j = 0; j < c->s->n; j++) {
+        const struct sd_result *q = &c->s->rows[j];
+        if (j != i && c->s->dev_of[j] == d && q->wl.dtype == dt && !strcmp(q->wl.label, r->wl.label) &&
+            !strcmp(q->wl.suite, r->wl.suite) && sd_row_usable(q) && q->time_ms_median < r->time_ms_median)
+            return false;
+    }
+    return true;
+}
+
+/* The impl fastest on most of device d's sd15 workloads in its estimate's dtype ("?" if none). */
+static void cpu_best_impl(const struct ctx *c, int d, char *out, size_t len)
+{
+    enum sd_dtype dt = SD_FP32;
+    sd_dtype_parse(c->dev_est[d].dtype, &dt);
+    const char *names[16];
+    int wins[16] = {0}, n = 0, best = -1;
+    for (size_t i = 0; i < c->s->n; i++) {
+        if (!fastest_sd15_row(c, i, d, dt))
+            continue;
+        int k = 0;
+        while (k < n && strcmp(names[k], c->s->rows[i].impl))
+            k++;
+        if (k == n && n < 16)
+            names[n++] = c->s->rows[i].impl;
+        if (k < n && (++wins[k], best < 0 || wins[k] > wins[best]))
+            best = k;
+    }
+    snprintf(out, len, "%s", best >= 0 ? names[best] : "?");
+}
+
+/* The CPU's matrix unit as its rows record it (the cpu backend's driver string names oneDNN's isa:
+ * "..._amx" = AMX tiles) and, without usable bf16 rows, why (a bf16 row's unsupported reason). */
+static void cpu_units_note(const struct ctx *c, int d, struct sd_buf *ev)
+{
+    const char *isa = NULL, *why = "no bf16 rows measured";
+    for (size_t i = 0; i < c->s->n; i++) {
+        const struct sd_result *r = &c->s->rows[i];
+        if (c->s->dev_of[i] != d)
+            continue;
+        const char *p = strstr(r->dev.driver_version, "onednn isa ");
+        if (p && !isa)
+            isa = p + strlen("onednn isa ");
+        if (r->wl.dtype == SD_BF16 && sd_row_usable(r))
+            why = "";
+        else if (r->wl.dtype == SD_BF16 && *why && strstr(r->reason, "BF16"))
+            why = r->reason;
+    }
+    if (isa && strstr(isa, "amx"))
+        add(ev, "CPU matrix unit: AMX (oneDNN isa %.40s)", isa);
+    else if (isa)
+        add(ev, "CPU has no matrix unit (no AMX; oneDNN isa %.40s: bf16 on vector units)", isa);
+    if (*why)
+        add(ev, "CPU bf16: %.200s", why);
+}
+
 static enum sd_verdict much_faster_than_cpu(struct ctx *c, struct sd_buf *ev)
 {
     int cpu = -1;
@@ -184,11 +268,14 @@ static enum sd_verdict much_faster_than_cpu(struct ctx *c, struct sd_buf *ev)
         return SD_V_NO_DATA;
     }
     double cpu_ms = cpu >= 0 ? c->dev_est[cpu].kernel_ms : NAN;
-    if (cpu >= 0)
-        add(ev, "CPU: %.0f ms per SD 1.5 step (kernel ceiling, %.0f %% of FLOPs measured%s), measured on %s",
-            cpu_ms, 100 * c->dev_est[cpu].coverage, c->dev_est[cpu].kernel_extrapolated ? ", extrapolated" : "",
-            c->dev_est[cpu].device);
-    else
+    if (cpu >= 0) {
+        char impl[32];
+        cpu_best_impl(c, cpu, impl, sizeof impl);
+        add(ev, "CPU: %.0f ms per SD 1.5 step (%s, mostly impl %s; kernel ceiling, %.0f %% of FLOPs measured%s), "
+            "measured on %s", cpu_ms, c->dev_est[cpu].dtype, impl, 100 * c->dev_est[cpu].coverage,
+            c->dev_est[cpu].kernel_extrapolated ? ", extrapolated" : "", c->dev_est[cpu].device);
+        cpu_units_note(c, cpu, ev);
+    } else
         add(ev, "CPU side: no cpu/PoCL results with sd15 rows");
     double best_meas = 0, best_proj = 0;
     for (size_t d = 0; d < c->s->ndev; d++)

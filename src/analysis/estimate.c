@@ -145,17 +145,6 @@ static void add_missing(struct sd_estimate *e, const struct sd_workload *it, con
     m->flops_share = share;
 }
 
-static int choose_dtype(const struct sd_rset *s, int dev, const struct sd_suite *suite, const struct sd_est_opts *o)
-{
-    if (o->dtype >= 0)
-        return o->dtype;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->dev_of[i] == dev && !strcmp(s->rows[i].wl.suite, suite->name) && s->rows[i].wl.dtype == SD_FP16 &&
-            sd_row_usable(&s->rows[i]))
-            return SD_FP16;
-    return SD_FP32;
-}
-
 /* Σ count × time over one suite. Returns measured ms; coverage etc. through pointers. */
 static double suite_sum(const struct sd_rset *s, int dev, const struct sd_suite *suite, int dtype,
                         const struct sd_est_opts *o, const struct scale *sc, double flop_scale_conv,
@@ -209,6 +198,30 @@ static double suite_sum(const struct sd_rset *s, int dev, const struct sd_suite 
     return ms;
 }
 
+/* The dtype a user of this device would run: among the dtypes covering the most of the suite's
+ * FLOPs (within 1 %), the one whose kernel time, extrapolated to the whole suite, is lowest. That is
+ * fp16 on most GPUs, bf16 on CPUs with AVX512-BF16 or AMX (oneDNN), fp32 where nothing else runs.
+ * --dtype overrides it. */
+static int choose_dtype(const struct sd_rset *s, int dev, const struct sd_suite *suite, const struct sd_est_opts *o,
+                        const struct scale *sc)
+{
+    if (o->dtype >= 0)
+        return o->dtype;
+    static const enum sd_dtype cand[] = {SD_FP16, SD_BF16, SD_FP32};
+    double cov[3], ms[3], best_cov = 0, best_ms = INFINITY;
+    for (int i = 0; i < 3; i++) {
+        ms[i] = suite_sum(s, dev, suite, cand[i], o, sc, 1, 1, NULL, false, &cov[i], NULL, NULL, NULL);
+        best_cov = cov[i] > best_cov ? cov[i] : best_cov;
+    }
+    int pick = SD_FP32;
+    for (int i = 0; i < 3; i++)
+        if (cov[i] > 0 && cov[i] >= best_cov - 0.01 && ms[i] / cov[i] < best_ms) {
+            best_ms = ms[i] / cov[i];
+            pick = cand[i];
+        }
+    return pick;
+}
+
 /* Model, device, dtype and impl rule of the estimate; -1 when the suite cannot be estimated. */
 static int est_header(const struct sd_rset *s, int dev, const struct sd_suite *suite, const struct sd_est_opts *o,
                       const struct scale *sc, enum sd_model model, struct sd_estimate *e, int *dtype, char *err,
@@ -229,7 +242,7 @@ static int est_header(const struct sd_rset *s, int dev, const struct sd_suite *s
     }
     e->res = o->res > 0 ? o->res : sd_model_default_res(model);
     e->steps = o->steps > 0 ? o->steps : 20;
-    *dtype = choose_dtype(s, dev, suite, o);
+    *dtype = choose_dtype(s, dev, suite, o, sc);
     bool any = false;
     for (size_t i = 0; i < suite->n; i++)
         any |= (int)suite->items[i].dtype == *dtype;
@@ -308,7 +321,7 @@ static void est_vae(const struct sd_rset *s, int dev, const struct sd_suite *vae
         snprintf(e->vae_note, sizeof e->vae_note, "no vae suite: VAE decode not included");
         return;
     }
-    int vd = choose_dtype(s, dev, vae, o);
+    int vd = choose_dtype(s, dev, vae, o, sc);
     struct sd_estimate *tmp = calloc(1, sizeof *tmp);
     double px = (double)e->res / 512.0, vcov = 0;
     double v = tmp ? suite_sum(s, dev, vae, vd, o, sc, px * px, px * px * px * px, tmp, true, &vcov, NULL, NULL, NULL)

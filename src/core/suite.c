@@ -81,150 +81,154 @@ static int push(struct sd_suite *s, size_t *cap, const struct sd_workload *wl)
     return 0;
 }
 
-/* Parse one non-empty line (already stripped of comment / CR). */
-static int parse_line(struct sd_suite *s, size_t *cap, const char *path, int lineno, char *line, char *err,
-                      size_t errlen)
+/* Where a line's errors go: every message is "file:line: ...". */
+struct line_ctx {
+    const char *path;
+    int lineno;
+    char *err;
+    size_t errlen;
+};
+
+static int line_err(const struct line_ctx *L, const char *fmt, const char *a, const char *b)
 {
-    char tok_buf[80], tok_buf2[80];
-    char *save = NULL;
-    char *op_s = strtok_r(line, " \t", &save);
-    char *label = strtok_r(NULL, " \t", &save);
-    char *count_s = strtok_r(NULL, " \t", &save);
-    if (!op_s || !label || !count_s) {
-        set_err(err, errlen, path, lineno, "expected 'op label count key=value...'%s%s", NULL, NULL);
-        return -1;
-    }
+    set_err(L->err, L->errlen, L->path, L->lineno, fmt, a, b);
+    return -1;
+}
+
+/* op, label and count: the three leading fields. The label must be new in this suite. */
+static int parse_head(const struct sd_suite *s, const struct line_ctx *L, char **save, char *line,
+                      struct sd_workload *wl)
+{
+    char tok_buf[80];
+    char *op_s = strtok_r(line, " \t", save);
+    char *label = strtok_r(NULL, " \t", save);
+    char *count_s = strtok_r(NULL, " \t", save);
+    if (!op_s || !label || !count_s)
+        return line_err(L, "expected 'op label count key=value...'%s%s", NULL, NULL);
     enum sd_op op;
-    if (sd_op_parse(op_s, &op)) {
-        set_err(err, errlen, path, lineno, "unknown op '%s' (expected gemm, conv2d or attention)%s",
-                clip(op_s, tok_buf, sizeof tok_buf), NULL);
-        return -1;
-    }
-    if (strlen(label) >= SD_NAME_LEN || strchr(label, '=') || strchr(label, ',') || strchr(label, '"')) {
-        set_err(err, errlen, path, lineno, "invalid label '%s' (max 63 chars, no '=', ',' or quotes)%s",
-                clip(label, tok_buf, sizeof tok_buf), NULL);
-        return -1;
-    }
+    if (sd_op_parse(op_s, &op))
+        return line_err(L, "unknown op '%s' (expected gemm, conv2d or attention)%s",
+                        clip(op_s, tok_buf, sizeof tok_buf), NULL);
+    if (strlen(label) >= SD_NAME_LEN || strchr(label, '=') || strchr(label, ',') || strchr(label, '"'))
+        return line_err(L, "invalid label '%s' (max 63 chars, no '=', ',' or quotes)%s",
+                        clip(label, tok_buf, sizeof tok_buf), NULL);
     for (size_t i = 0; i < s->n; i++)
         if (strcmp(s->items[i].label, label) == 0) {
             char prev[32];
             snprintf(prev, sizeof prev, "%d", s->items[i].line);
-            set_err(err, errlen, path, lineno, "duplicate label '%s' (first defined on line %s)", label, prev);
-            return -1;
+            return line_err(L, "duplicate label '%s' (first defined on line %s)", label, prev);
         }
-    struct sd_workload wl;
-    sd_workload_init(&wl, op);
-    snprintf(wl.suite, sizeof wl.suite, "%s", s->name);
-    snprintf(wl.label, sizeof wl.label, "%s", label);
-    wl.file = s->path;
-    wl.line = lineno;
+    sd_workload_init(wl, op);
+    snprintf(wl->suite, sizeof wl->suite, "%s", s->name);
+    snprintf(wl->label, sizeof wl->label, "%s", label);
+    wl->file = s->path;
+    wl->line = L->lineno;
     char *end;
     errno = 0;
-    wl.count = strtod(count_s, &end);
-    if (*end || errno == ERANGE || !(wl.count >= 0) || wl.count > 1e9) {
-        set_err(err, errlen, path, lineno, "invalid count '%s' (a number >= 0)%s",
-                clip(count_s, tok_buf, sizeof tok_buf), NULL);
-        return -1;
+    wl->count = strtod(count_s, &end);
+    if (*end || errno == ERANGE || !(wl->count >= 0) || wl->count > 1e9)
+        return line_err(L, "invalid count '%s' (a number >= 0)%s", clip(count_s, tok_buf, sizeof tok_buf), NULL);
+    return 0;
+}
+
+/* dtype=fp16,fp32: each listed dtype becomes one row of the same shape. */
+static int parse_dtypes(const struct line_ctx *L, const char *val, enum sd_dtype *dtypes, int *ndtypes)
+{
+    char tok_buf[80], vbuf[128];
+    *ndtypes = 0;
+    if (strlen(val) >= sizeof vbuf) /* would be silently truncated */
+        return line_err(L, "unknown dtype '%s' (expected fp32, tf32, fp16, bf16)%s",
+                        clip(val, tok_buf, sizeof tok_buf), NULL);
+    snprintf(vbuf, sizeof vbuf, "%s", val);
+    char *s2 = NULL;
+    for (char *d = strtok_r(vbuf, ",", &s2); d; d = strtok_r(NULL, ",", &s2)) {
+        enum sd_dtype t;
+        if (sd_dtype_parse(d, &t) || *ndtypes == SD_DTYPE_COUNT)
+            return line_err(L, "unknown dtype '%s' (expected fp32, tf32, fp16, bf16)%s",
+                            clip(d, tok_buf, sizeof tok_buf), NULL);
+        for (int j = 0; j < *ndtypes; j++)
+            if (dtypes[j] == t) /* would be two rows with the same label and dtype */
+                return line_err(L, "dtype '%s' listed twice%s", d, NULL);
+        dtypes[(*ndtypes)++] = t;
     }
+    if (!*ndtypes)
+        return line_err(L, "empty dtype list%s%s", NULL, NULL);
+    return 0;
+}
+
+/* One integer shape key (a CSV column name). `seen` has a bit per int_keys[] entry. */
+static int parse_int_key(const struct line_ctx *L, const char *key, const char *val, unsigned *seen,
+                         struct sd_workload *wl)
+{
+    char tok_buf[80], tok_buf2[80];
+    size_t i;
+    for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++)
+        if (!strcmp(key, int_keys[i].name))
+            break;
+    if (i == sizeof int_keys / sizeof int_keys[0])
+        return line_err(L, "unknown key '%s'%s", clip(key, tok_buf, sizeof tok_buf), NULL);
+    if (*seen & (1u << i))
+        return line_err(L, "key '%s' given twice%s", key, NULL);
+    *seen |= 1u << i;
+    int64_t v;
+    if (parse_i64(val, &v))
+        return line_err(L, "invalid value '%s' for %s (an integer)", clip(val, tok_buf2, sizeof tok_buf2), key);
+    *(int64_t *)((char *)wl + int_keys[i].off) = v;
+    return 0;
+}
+
+/* One key=value token: dtype, acc, layout or an integer shape key. */
+static int parse_kv(const struct line_ctx *L, char *kv, unsigned *seen, struct sd_workload *wl,
+                    enum sd_dtype *dtypes, int *ndtypes)
+{
+    char tok_buf[80];
+    char *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+        return line_err(L, "expected key=value, got '%s'%s", clip(kv, tok_buf, sizeof tok_buf), NULL);
+    *eq = 0;
+    const char *key = kv, *val = eq + 1;
+    /* dtype, acc and layout take bits 16..18 of `seen` (after the int keys) */
+    int sk = !strcmp(key, "dtype") ? 16 : !strcmp(key, "acc") ? 17 : !strcmp(key, "layout") ? 18 : -1;
+    if (sk < 0)
+        return parse_int_key(L, key, val, seen, wl);
+    if (*seen & (1u << sk))
+        return line_err(L, "key '%s' given twice%s", key, NULL);
+    *seen |= 1u << sk;
+    if (sk == 16)
+        return parse_dtypes(L, val, dtypes, ndtypes);
+    if (sk == 17) {
+        if (sd_dtype_parse(val, &wl->acc) || (wl->acc != SD_FP32 && wl->acc != SD_FP16))
+            return line_err(L, "invalid acc '%s' (expected fp32 or fp16)%s", clip(val, tok_buf, sizeof tok_buf), NULL);
+        return 0;
+    }
+    if (strlen(val) >= sizeof wl->layout)
+        return line_err(L, "invalid layout '%s'%s", clip(val, tok_buf, sizeof tok_buf), NULL);
+    snprintf(wl->layout, sizeof wl->layout, "%s", val);
+    return 0;
+}
+
+/* Parse one non-empty line (already stripped of comment / CR): one row per listed dtype. */
+static int parse_line(struct sd_suite *s, size_t *cap, const char *path, int lineno, char *line, char *err,
+                      size_t errlen)
+{
+    const struct line_ctx L = {path, lineno, err, errlen};
+    char *save = NULL;
+    struct sd_workload wl;
+    if (parse_head(s, &L, &save, line, &wl))
+        return -1;
     enum sd_dtype dtypes[SD_DTYPE_COUNT] = {SD_FP32};
     int ndtypes = 1;
     unsigned seen = 0;
-    for (char *kv; (kv = strtok_r(NULL, " \t", &save));) {
-        char *eq = strchr(kv, '=');
-        if (!eq || eq == kv) {
-            set_err(err, errlen, path, lineno, "expected key=value, got '%s'%s", clip(kv, tok_buf, sizeof tok_buf),
-                    NULL);
+    for (char *kv; (kv = strtok_r(NULL, " \t", &save));)
+        if (parse_kv(&L, kv, &seen, &wl, dtypes, &ndtypes))
             return -1;
-        }
-        *eq = 0;
-        const char *key = kv, *val = eq + 1;
-        /* dtype, acc and layout take bits 16..18 of `seen` (after the int keys) */
-        int sk = !strcmp(key, "dtype") ? 16 : !strcmp(key, "acc") ? 17 : !strcmp(key, "layout") ? 18 : -1;
-        if (sk >= 0) {
-            if (seen & (1u << sk)) {
-                set_err(err, errlen, path, lineno, "key '%s' given twice%s", key, NULL);
-                return -1;
-            }
-            seen |= 1u << sk;
-        }
-        if (!strcmp(key, "dtype")) {
-            ndtypes = 0;
-            char vbuf[128];
-            if (strlen(val) >= sizeof vbuf) { /* would be silently truncated */
-                set_err(err, errlen, path, lineno, "unknown dtype '%s' (expected fp32, tf32, fp16, bf16)%s",
-                        clip(val, tok_buf, sizeof tok_buf), NULL);
-                return -1;
-            }
-            snprintf(vbuf, sizeof vbuf, "%s", val);
-            char *s2 = NULL;
-            for (char *d = strtok_r(vbuf, ",", &s2); d; d = strtok_r(NULL, ",", &s2)) {
-                enum sd_dtype t;
-                if (sd_dtype_parse(d, &t) || ndtypes == SD_DTYPE_COUNT) {
-                    set_err(err, errlen, path, lineno, "unknown dtype '%s' (expected fp32, tf32, fp16, bf16)%s",
-                            clip(d, tok_buf, sizeof tok_buf), NULL);
-                    return -1;
-                }
-                for (int j = 0; j < ndtypes; j++)
-                    if (dtypes[j] == t) { /* would be two rows with the same label and dtype */
-                        set_err(err, errlen, path, lineno, "dtype '%s' listed twice%s", d, NULL);
-                        return -1;
-                    }
-                dtypes[ndtypes++] = t;
-            }
-            if (!ndtypes) {
-                set_err(err, errlen, path, lineno, "empty dtype list%s%s", NULL, NULL);
-                return -1;
-            }
-            continue;
-        }
-        if (!strcmp(key, "acc")) {
-            if (sd_dtype_parse(val, &wl.acc) || (wl.acc != SD_FP32 && wl.acc != SD_FP16)) {
-                set_err(err, errlen, path, lineno, "invalid acc '%s' (expected fp32 or fp16)%s",
-                        clip(val, tok_buf, sizeof tok_buf), NULL);
-                return -1;
-            }
-            continue;
-        }
-        if (!strcmp(key, "layout")) {
-            if (strlen(val) >= sizeof wl.layout) {
-                set_err(err, errlen, path, lineno, "invalid layout '%s'%s", clip(val, tok_buf, sizeof tok_buf), NULL);
-                return -1;
-            }
-            snprintf(wl.layout, sizeof wl.layout, "%s", val);
-            continue;
-        }
-        size_t i;
-        for (i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++)
-            if (!strcmp(key, int_keys[i].name))
-                break;
-        if (i == sizeof int_keys / sizeof int_keys[0]) {
-            set_err(err, errlen, path, lineno, "unknown key '%s'%s", clip(key, tok_buf, sizeof tok_buf), NULL);
-            return -1;
-        }
-        if (seen & (1u << i)) {
-            set_err(err, errlen, path, lineno, "key '%s' given twice%s", key, NULL);
-            return -1;
-        }
-        seen |= 1u << i;
-        int64_t v;
-        if (parse_i64(val, &v)) {
-            set_err(err, errlen, path, lineno, "invalid value '%s' for %s (an integer)",
-                    clip(val, tok_buf2, sizeof tok_buf2), key);
-            return -1;
-        }
-        *(int64_t *)((char *)&wl + int_keys[i].off) = v;
-    }
     char verr[400];
-    if (sd_workload_validate(&wl, verr, sizeof verr)) {
-        set_err(err, errlen, path, lineno, "%s%s", verr, NULL);
-        return -1;
-    }
+    if (sd_workload_validate(&wl, verr, sizeof verr))
+        return line_err(&L, "%s%s", verr, NULL);
     for (int d = 0; d < ndtypes; d++) {
         wl.dtype = dtypes[d];
-        if (push(s, cap, &wl)) {
-            set_err(err, errlen, path, lineno, "out of memory%s%s", NULL, NULL);
-            return -1;
-        }
+        if (push(s, cap, &wl))
+            return line_err(&L, "out of memory%s%s", NULL, NULL);
     }
     return 0;
 }

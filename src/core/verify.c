@@ -90,7 +90,13 @@ static double reduction_len(const struct sd_workload *wl)
 }
 
 /* Rule (relative to rms of the fp64 reference, docs/measurement.md):
- *   base: fp32 1e-4, tf32 5e-3, fp16 (fp32 acc) 5e-3, bf16 2e-2, fp16 with fp16 acc 2e-2;
+ *   base: fp32 1e-4, tf32 5e-3, fp16 (fp32 acc) 5e-3, bf16 3e-2, fp16 with fp16 acc 2e-2;
+ *   bf16 (fp32 accumulate; inputs already rounded to bf16, so products are exact): storing the
+ *   output in bf16 (8 significant bits) moves each element by up to 2^-8 of its value, and the
+ *   largest element of a sample (32 rows of up to a few thousand columns) is ~4.5-5x the rms, so
+ *   storage rounding alone reaches ~0.02 rms on a correct result; 3e-2 adds room for the fp32
+ *   accumulation and bf16 intermediates (attention probabilities). A bf16 accumulation or a lost
+ *   block of K still lands far above it.
  *   these hold for K <= 4096; beyond, rounding error of a K-term sum grows like sqrt(K), so
  *   the tolerance is scaled by sqrt(K / 4096) (K = reduction_len() above). Applied to every
  *   dtype (the accumulation error dominates at large K for all of them). */
@@ -108,7 +114,7 @@ double sd_verify_tolerance(const struct sd_workload *wl)
         base = (wl->acc == SD_FP16) ? 2e-2 : 5e-3;
         break;
     case SD_BF16:
-        base = 2e-2;
+        base = 3e-2;
         break;
     default:
         base = 1e-4;

@@ -73,43 +73,80 @@ static int prod_ok(const int64_t *d, int n, uint64_t *out)
     return 1;
 }
 
-int sd_workload_validate(const struct sd_workload *wl, char *err, size_t errlen)
+/* Every shape key the op uses must be a positive integer. */
+static int check_positive(const struct sd_workload *wl, char *err, size_t errlen)
 {
     struct { const char *name; int64_t v; } need[8];
     int nn = 0;
+#define NEED(f) need[nn++] = (typeof(need[0])){#f, wl->f}
     switch (wl->op) {
-    case SD_OP_GEMM:
-        need[nn++] = (typeof(need[0])){"m", wl->m};
-        need[nn++] = (typeof(need[0])){"n", wl->n};
-        need[nn++] = (typeof(need[0])){"k", wl->k};
-        need[nn++] = (typeof(need[0])){"batch", wl->batch};
-        break;
-    case SD_OP_CONV2D:
-        need[nn++] = (typeof(need[0])){"batch", wl->batch};
-        need[nn++] = (typeof(need[0])){"c_in", wl->c_in};
-        need[nn++] = (typeof(need[0])){"c_out", wl->c_out};
-        need[nn++] = (typeof(need[0])){"h", wl->h};
-        need[nn++] = (typeof(need[0])){"w", wl->w};
-        need[nn++] = (typeof(need[0])){"r", wl->r};
-        need[nn++] = (typeof(need[0])){"s", wl->s};
-        need[nn++] = (typeof(need[0])){"stride", wl->stride};
-        break;
-    case SD_OP_ATTENTION:
-        need[nn++] = (typeof(need[0])){"batch_heads", wl->batch_heads};
-        need[nn++] = (typeof(need[0])){"seq_q", wl->seq_q};
-        need[nn++] = (typeof(need[0])){"seq_kv", wl->seq_kv};
-        need[nn++] = (typeof(need[0])){"head_dim", wl->head_dim};
-        break;
+    case SD_OP_GEMM: NEED(m); NEED(n); NEED(k); NEED(batch); break;
+    case SD_OP_CONV2D: NEED(batch); NEED(c_in); NEED(c_out); NEED(h); NEED(w); NEED(r); NEED(s); NEED(stride); break;
+    case SD_OP_ATTENTION: NEED(batch_heads); NEED(seq_q); NEED(seq_kv); NEED(head_dim); break;
     default:
         snprintf(err, errlen, "unknown op");
         return -1;
     }
+#undef NEED
     for (int i = 0; i < nn; i++)
         if (need[i].v <= 0) {
             snprintf(err, errlen, "%s=%" PRId64 " must be a positive integer (impossible shape)",
                      need[i].name, need[i].v);
             return -1;
         }
+    return 0;
+}
+
+/* Conv geometry: small kernel/stride/pad, and the output size must follow from the input size:
+ * out = (in + 2p - r)/stride + 1. Sizes already known not to overflow. */
+static int check_conv_geometry(const struct sd_workload *wl, char *err, size_t errlen)
+{
+    int64_t oh = (sd_conv_in_h(wl) + 2 * wl->pad - wl->r) / wl->stride + 1;
+    int64_t ow = (sd_conv_in_w(wl) + 2 * wl->pad - wl->s) / wl->stride + 1;
+    if (sd_conv_in_h(wl) + 2 * wl->pad < wl->r || oh != wl->h || ow != wl->w) {
+        snprintf(err, errlen,
+                 "impossible conv shape: input %" PRId64 "x%" PRId64 " (h*stride) with r=%" PRId64
+                 " s=%" PRId64 " pad=%" PRId64 " stride=%" PRId64 " gives %" PRId64 "x%" PRId64
+                 ", not h=%" PRId64 " w=%" PRId64,
+                 sd_conv_in_h(wl), sd_conv_in_w(wl), wl->r, wl->s, wl->pad, wl->stride, oh, ow, wl->h, wl->w);
+        return -1;
+    }
+    return 0;
+}
+
+/* Every tensor's byte count and the FLOP count must fit in 64 bits (fp64 for flops is fine, but
+ * element counts index memory). */
+static int sizes_fit(const struct sd_workload *wl)
+{
+    uint64_t b;
+    switch (wl->op) {
+    case SD_OP_GEMM: {
+        int64_t a[] = {wl->batch, wl->m, wl->k, 4}, bb[] = {wl->batch, wl->k, wl->n, 4},
+                c[] = {wl->batch, wl->m, wl->n, 4}, f[] = {wl->batch, wl->m, wl->n, wl->k, 2};
+        return prod_ok(a, 4, &b) && prod_ok(bb, 4, &b) && prod_ok(c, 4, &b) && prod_ok(f, 5, &b);
+    }
+    case SD_OP_CONV2D: {
+        int64_t x[] = {wl->batch, wl->c_in, wl->h, wl->stride, wl->w, wl->stride, 4},
+                w[] = {wl->c_out, wl->c_in, wl->r, wl->s, 4}, y[] = {wl->batch, wl->c_out, wl->h, wl->w, 4},
+                f[] = {wl->batch, wl->c_out, wl->h, wl->w, wl->c_in, wl->r, wl->s, 2};
+        return prod_ok(x, 7, &b) && prod_ok(w, 5, &b) && prod_ok(y, 5, &b) && prod_ok(f, 8, &b);
+    }
+    case SD_OP_ATTENTION: {
+        int64_t q[] = {wl->batch_heads, wl->seq_q, wl->head_dim, 4},
+                kv[] = {wl->batch_heads, wl->seq_kv, wl->head_dim, 4},
+                s[] = {wl->batch_heads, wl->seq_q, wl->seq_kv, 4},
+                f[] = {wl->batch_heads, wl->seq_q, wl->seq_kv, wl->head_dim, 4};
+        return prod_ok(q, 4, &b) && prod_ok(kv, 4, &b) && prod_ok(s, 4, &b) && prod_ok(f, 5, &b);
+    }
+    default:
+        return 1;
+    }
+}
+
+int sd_workload_validate(const struct sd_workload *wl, char *err, size_t errlen)
+{
+    if (check_positive(wl, err, errlen))
+        return -1;
     if (wl->pad < 0) {
         snprintf(err, errlen, "pad=%" PRId64 " must not be negative", wl->pad);
         return -1;
@@ -118,58 +155,15 @@ int sd_workload_validate(const struct sd_workload *wl, char *err, size_t errlen)
         snprintf(err, errlen, "count must be a finite number >= 0");
         return -1;
     }
-    /* Every tensor's byte count and the FLOP count must fit in 64 bits (fp64 for flops is fine,
-     * but element counts index memory). */
-    uint64_t b;
-    int ok = 1;
-    switch (wl->op) {
-    case SD_OP_GEMM: {
-        int64_t a[] = {wl->batch, wl->m, wl->k, 4}, bb[] = {wl->batch, wl->k, wl->n, 4},
-                c[] = {wl->batch, wl->m, wl->n, 4}, f[] = {wl->batch, wl->m, wl->n, wl->k, 2};
-        ok = prod_ok(a, 4, &b) && prod_ok(bb, 4, &b) && prod_ok(c, 4, &b) && prod_ok(f, 5, &b);
-        break;
+    if (wl->op == SD_OP_CONV2D && (wl->r > 64 || wl->s > 64 || wl->stride > 64 || wl->pad > 64)) {
+        snprintf(err, errlen, "r, s, stride and pad must be <= 64");
+        return -1;
     }
-    case SD_OP_CONV2D: {
-        if (wl->r > 64 || wl->s > 64 || wl->stride > 64 || wl->pad > 64) {
-            snprintf(err, errlen, "r, s, stride and pad must be <= 64");
-            return -1;
-        }
-        int64_t x[] = {wl->batch, wl->c_in, wl->h, wl->stride, wl->w, wl->stride, 4},
-                w[] = {wl->c_out, wl->c_in, wl->r, wl->s, 4}, y[] = {wl->batch, wl->c_out, wl->h, wl->w, 4},
-                f[] = {wl->batch, wl->c_out, wl->h, wl->w, wl->c_in, wl->r, wl->s, 2};
-        ok = prod_ok(x, 7, &b) && prod_ok(w, 5, &b) && prod_ok(y, 5, &b) && prod_ok(f, 8, &b);
-        if (ok) {
-            /* The output size must follow from the input size: out = (in + 2p - r)/stride + 1. */
-            int64_t oh = (sd_conv_in_h(wl) + 2 * wl->pad - wl->r) / wl->stride + 1;
-            int64_t ow = (sd_conv_in_w(wl) + 2 * wl->pad - wl->s) / wl->stride + 1;
-            if (sd_conv_in_h(wl) + 2 * wl->pad < wl->r || oh != wl->h || ow != wl->w) {
-                snprintf(err, errlen,
-                         "impossible conv shape: input %" PRId64 "x%" PRId64 " (h*stride) with r=%" PRId64
-                         " s=%" PRId64 " pad=%" PRId64 " stride=%" PRId64 " gives %" PRId64 "x%" PRId64
-                         ", not h=%" PRId64 " w=%" PRId64,
-                         sd_conv_in_h(wl), sd_conv_in_w(wl), wl->r, wl->s, wl->pad, wl->stride, oh, ow,
-                         wl->h, wl->w);
-                return -1;
-            }
-        }
-        break;
-    }
-    case SD_OP_ATTENTION: {
-        int64_t q[] = {wl->batch_heads, wl->seq_q, wl->head_dim, 4},
-                kv[] = {wl->batch_heads, wl->seq_kv, wl->head_dim, 4},
-                s[] = {wl->batch_heads, wl->seq_q, wl->seq_kv, 4},
-                f[] = {wl->batch_heads, wl->seq_q, wl->seq_kv, wl->head_dim, 4};
-        ok = prod_ok(q, 4, &b) && prod_ok(kv, 4, &b) && prod_ok(s, 4, &b) && prod_ok(f, 5, &b);
-        break;
-    }
-    default:
-        break;
-    }
-    if (!ok) {
+    if (!sizes_fit(wl)) {
         snprintf(err, errlen, "shape too large: a tensor's byte count overflows 64 bits");
         return -1;
     }
-    return 0;
+    return wl->op == SD_OP_CONV2D ? check_conv_geometry(wl, err, errlen) : 0;
 }
 
 void sd_workload_tensors(const struct sd_workload *wl, struct sd_tensors *t)

@@ -1,8 +1,11 @@
-/* cpu_backend.c — the `cpu` backend: host memory + OpenBLAS, fp32 only.
+/* cpu_backend.c — the `cpu` backend: host memory + OpenBLAS (fp32) and, where built with oneDNN,
+ * the `onednn` impls (fp32 and bf16, cpu_onednn.c).
  *
  * The CPU baseline of claim C1 (what a CPU-only user gets) and the ceiling for OpenCL-on-CPU
- * numbers. One device. Every buffer of a plan (inputs x nsets, output, im2col workspace,
- * attention score matrix) goes through cpu_alloc(), which counts current/peak bytes and refuses
+ * numbers. One device. Buffers hold the row's storage dtype (fp32, or bf16 for onednn rows):
+ * upload/download convert from/to the host's fp32. Every buffer of a plan (inputs x nsets, output,
+ * im2col workspace, attention score matrix, oneDNN's layout copies and scratchpad) goes through
+ * cpu_alloc(), which counts current/peak bytes and refuses
  * (SD_OOM) a request above the limit: SDMARK_CPU_MEM_LIMIT bytes (suffixes K/M/G/T accepted),
  * default physical RAM / 2, so huge unfused attention is an honest `oom` row, not swapping.
  * Timing: host CLOCK_MONOTONIC around the (synchronous) computation.
@@ -23,20 +26,26 @@
 #include <cblas.h>
 
 #include "sdmark/backend.h"
+#include "sdmark/cpu_features.h"
 #include "sdmark/fault.h"
 #include "sdmark/memtrack.h"
 #include "cpu_internal.h"
+#include "cpu_onednn.h"
 
 #define MiB (1024.0 * 1024.0)
 #define ALLOC_ALIGN 64
 
 struct cpu_ctx {
     struct sd_device_info info;
+    struct sd_cpu_features feat;
     uint64_t limit;     /* tracked bytes allowed at once */
     struct sd_memtrack mem; /* current/peak (the core's tracker; sizes live in our header) */
 };
 
-enum cpu_impl { IMPL_GEMM_OPENBLAS, IMPL_CONV_IM2COL, IMPL_ATTN_UNFUSED, IMPL_ATTN_SLICED };
+enum cpu_impl {
+    IMPL_GEMM_OPENBLAS, IMPL_CONV_IM2COL, IMPL_ATTN_UNFUSED, IMPL_ATTN_SLICED,
+    IMPL_GEMM_ONEDNN, IMPL_CONV_ONEDNN, IMPL_ATTN_ONEDNN_UNFUSED, IMPL_ATTN_ONEDNN_SLICED
+};
 
 #define MAX_SETS 64
 
@@ -46,14 +55,43 @@ struct sd_plan {
     enum cpu_impl impl;
     struct sd_tensors t;
     int nsets;
-    float *in[MAX_SETS][3];
-    float *out;
+    size_t elem;        /* bytes per stored element: 4 (fp32) or 2 (bf16) */
+    void *in[MAX_SETS][3];
+    void *out;
     float *work;        /* im2col buffer or attention scores; NULL if none */
+#ifdef SDMARK_HAVE_ONEDNN
+    struct cpu_dnnl *dnnl; /* the oneDNN plan of an onednn impl */
+#endif
 };
 
+#ifdef SDMARK_HAVE_ONEDNN
+static const char *const gemm_impls[] = {"openblas", "onednn", NULL};
+static const char *const conv_impls[] = {"im2col", "onednn", NULL};
+static const char *const attn_impls[] = {"unfused", "sliced", "onednn_unfused", "onednn_sliced", NULL};
+#else
 static const char *const gemm_impls[] = {"openblas", NULL};
 static const char *const conv_impls[] = {"im2col", NULL};
 static const char *const attn_impls[] = {"unfused", "sliced", NULL};
+#endif
+
+/* Impl names per op; `onednn` marks the impls cpu_onednn.c runs. */
+static const struct impl_name {
+    enum sd_op op;
+    const char *name;
+    enum cpu_impl impl;
+    bool onednn;
+} impl_names[] = {
+    {SD_OP_GEMM, "openblas", IMPL_GEMM_OPENBLAS, false},
+    {SD_OP_CONV2D, "im2col", IMPL_CONV_IM2COL, false},
+    {SD_OP_ATTENTION, "unfused", IMPL_ATTN_UNFUSED, false},
+    {SD_OP_ATTENTION, "sliced", IMPL_ATTN_SLICED, false},
+#ifdef SDMARK_HAVE_ONEDNN
+    {SD_OP_GEMM, "onednn", IMPL_GEMM_ONEDNN, true},
+    {SD_OP_CONV2D, "onednn", IMPL_CONV_ONEDNN, true},
+    {SD_OP_ATTENTION, "onednn_unfused", IMPL_ATTN_ONEDNN_UNFUSED, true},
+    {SD_OP_ATTENTION, "onednn_sliced", IMPL_ATTN_ONEDNN_SLICED, true},
+#endif
+};
 
 /* ---- host facts ------------------------------------------------------------------------ */
 
@@ -246,6 +284,15 @@ static void fill_info(struct sd_device_info *d, uint64_t limit)
     d->l2_bytes = llc_bytes();
     d->fp16 = false;
     d->bf16 = false;
+#ifdef SDMARK_HAVE_ONEDNN
+    /* bf16 only where a bf16 unit runs it (onednn); the version beside OpenBLAS's. */
+    struct sd_cpu_features feat;
+    sd_cpu_features_read(&feat, NULL);
+    d->bf16 = cpu_dnnl_has_bf16(&feat);
+    size_t al = strlen(d->api_version), dl = strlen(d->driver_version);
+    snprintf(d->api_version + al, sizeof d->api_version - al, " + %s", cpu_dnnl_version());
+    snprintf(d->driver_version + dl, sizeof d->driver_version - dl, ", onednn isa %s", cpu_dnnl_isa());
+#endif
     d->threads = openblas_get_num_threads();
     d->kind = SD_DEVICE_CPU;
 }
@@ -254,7 +301,7 @@ static void fill_info(struct sd_device_info *d, uint64_t limit)
 
 /* Every buffer of the backend comes from here. NULL + SD_OOM reason when the request would
  * exceed the limit or malloc fails. The size lives in a header before the returned pointer. */
-static float *cpu_alloc(struct cpu_ctx *c, size_t bytes, const char *what, char *reason, size_t len)
+void *cpu_alloc(struct cpu_ctx *c, size_t bytes, const char *what, char *reason, size_t len)
 {
     if (sd_fault_hit(SD_FAULT_ALLOC)) {
         snprintf(reason, len, "cpu: allocation of %.1f MiB for %s failed (injected by SDMARK_FAULT)", bytes / MiB,
@@ -275,10 +322,10 @@ static float *cpu_alloc(struct cpu_ctx *c, size_t bytes, const char *what, char 
     }
     *(size_t *)p = bytes;
     sd_memtrack_count(&c->mem, (int64_t)bytes);
-    return (float *)((char *)p + ALLOC_ALIGN);
+    return (char *)p + ALLOC_ALIGN;
 }
 
-static void cpu_free(struct cpu_ctx *c, float *ptr)
+void cpu_free(struct cpu_ctx *c, void *ptr)
 {
     if (!ptr)
         return;
@@ -309,6 +356,7 @@ static enum sd_status cpu_open(int index, void **ctx, char *reason, size_t len)
     }
     c->limit = mem_limit();
     fill_info(&c->info, c->limit);
+    sd_cpu_features_read(&c->feat, NULL);
     *ctx = c;
     return SD_OK;
 }
@@ -320,29 +368,15 @@ static void cpu_device_info(void *ctx, struct sd_device_info *info)
     *info = ((struct cpu_ctx *)ctx)->info;
 }
 
-static int impl_of(const struct sd_workload *wl, const char *impl, enum cpu_impl *out)
+/* The impl entry of (op, name); NULL name = the op's default (first listed). NULL if unknown. */
+static const struct impl_name *impl_of(const struct sd_workload *wl, const char *impl)
 {
     if (!impl)
         impl = wl->op == SD_OP_GEMM ? gemm_impls[0] : wl->op == SD_OP_CONV2D ? conv_impls[0] : attn_impls[0];
-    switch (wl->op) {
-    case SD_OP_GEMM:
-        if (strcmp(impl, "openblas") == 0)
-            return *out = IMPL_GEMM_OPENBLAS, 0;
-        break;
-    case SD_OP_CONV2D:
-        if (strcmp(impl, "im2col") == 0)
-            return *out = IMPL_CONV_IM2COL, 0;
-        break;
-    case SD_OP_ATTENTION:
-        if (strcmp(impl, "unfused") == 0)
-            return *out = IMPL_ATTN_UNFUSED, 0;
-        if (strcmp(impl, "sliced") == 0)
-            return *out = IMPL_ATTN_SLICED, 0;
-        break;
-    default:
-        break;
-    }
-    return -1;
+    for (size_t i = 0; i < sizeof impl_names / sizeof impl_names[0]; i++)
+        if (impl_names[i].op == wl->op && strcmp(impl, impl_names[i].name) == 0)
+            return &impl_names[i];
+    return NULL;
 }
 
 static int fits_int(int64_t v) { return v > 0 && v <= INT_MAX; }
@@ -350,11 +384,18 @@ static int fits_int(int64_t v) { return v > 0 && v <= INT_MAX; }
 static enum sd_status cpu_supports(void *ctx, const struct sd_workload *wl, const char *impl,
                                    char *reason, size_t len)
 {
-    enum cpu_impl im;
-    if (impl_of(wl, impl, &im) != 0) {
+    const struct impl_name *im = impl_of(wl, impl);
+    if (!im) {
         snprintf(reason, len, "cpu: no impl '%s' for %s", impl ? impl : "(default)", sd_op_name(wl->op));
         return SD_UNSUPPORTED;
     }
+#ifdef SDMARK_HAVE_ONEDNN
+    if (im->onednn) {
+        enum sd_status st = cpu_dnnl_supports(&((struct cpu_ctx *)ctx)->feat, wl, reason, len);
+        if (st != SD_OK)
+            return st;
+    } else
+#endif
     if (wl->dtype != SD_FP32 || wl->acc != SD_FP32) {
         snprintf(reason, len, "cpu: OpenBLAS path computes fp32 only (dtype %s, acc %s requested)",
                  sd_dtype_name(wl->dtype), sd_dtype_name(wl->acc));
@@ -371,8 +412,10 @@ static enum sd_status cpu_supports(void *ctx, const struct sd_workload *wl, cons
                  sd_op_name(wl->op), want);
         return SD_UNSUPPORTED;
     }
-    /* BLAS takes 32-bit int dimensions / leading dimensions. */
+    /* BLAS takes 32-bit int dimensions / leading dimensions (oneDNN's are 64-bit). */
     int ok = 1;
+    if (im->onednn)
+        return SD_OK;
     switch (wl->op) {
     case SD_OP_GEMM:
         ok = fits_int(wl->m) && fits_int(wl->n) && fits_int(wl->k);
@@ -397,12 +440,54 @@ static void cpu_release(struct sd_plan *p)
 {
     if (!p)
         return;
+#ifdef SDMARK_HAVE_ONEDNN
+    cpu_dnnl_release(p->dnnl);
+#endif
     for (int s = 0; s < p->nsets; s++)
         for (int i = 0; i < 3; i++)
             cpu_free(p->ctx, p->in[s][i]);
     cpu_free(p->ctx, p->out);
     cpu_free(p->ctx, p->work);
     free(p);
+}
+
+/* Floats of workspace an OpenBLAS impl needs, and what it is (named in an OOM reason). */
+static size_t work_floats(const struct sd_plan *p, const char **what)
+{
+    switch (p->impl) {
+    case IMPL_CONV_IM2COL:
+        *what = "im2col workspace";
+        return cpu_conv_workspace(&p->wl);
+    case IMPL_ATTN_UNFUSED:
+        *what = "score matrix (bh x seq_q x seq_kv fp32)";
+        return cpu_attn_scores_unfused(&p->wl);
+    case IMPL_ATTN_SLICED:
+        *what = "score slice (seq_q x seq_kv fp32)";
+        return cpu_attn_scores_sliced(&p->wl);
+    default:
+        *what = "workspace";
+        return 0;
+    }
+}
+
+/* The oneDNN plan of an onednn impl: its score matrix, layout copies and scratchpad are its own
+ * tracked buffers. SD_OK (nothing to do for OpenBLAS impls) or the plan's failure. */
+static enum sd_status prepare_onednn(struct sd_plan *p, char *reason, size_t len)
+{
+#ifdef SDMARK_HAVE_ONEDNN
+    enum cpu_dnnl_kind kind;
+    switch (p->impl) {
+    case IMPL_GEMM_ONEDNN: kind = CPU_DNNL_GEMM; break;
+    case IMPL_CONV_ONEDNN: kind = CPU_DNNL_CONV; break;
+    case IMPL_ATTN_ONEDNN_UNFUSED: kind = CPU_DNNL_ATTN_UNFUSED; break;
+    case IMPL_ATTN_ONEDNN_SLICED: kind = CPU_DNNL_ATTN_SLICED; break;
+    default: return SD_OK;
+    }
+    return cpu_dnnl_prepare(p->ctx, &p->wl, kind, &p->dnnl, reason, len);
+#else
+    (void)p, (void)reason, (void)len;
+    return SD_OK;
+#endif
 }
 
 static enum sd_status cpu_prepare(void *ctx, const struct sd_workload *wl, const char *impl,
@@ -424,43 +509,58 @@ static enum sd_status cpu_prepare(void *ctx, const struct sd_workload *wl, const
     }
     p->ctx = c;
     p->wl = *wl;
-    impl_of(wl, impl, &p->impl);
+    p->impl = impl_of(wl, impl)->impl;
+    p->elem = sd_dtype_size(wl->dtype);
     sd_workload_tensors(wl, &p->t);
 
-    size_t work = 0;
-    const char *work_what = "workspace";
-    switch (p->impl) {
-    case IMPL_CONV_IM2COL:
-        work = cpu_conv_workspace(wl);
-        work_what = "im2col workspace";
-        break;
-    case IMPL_ATTN_UNFUSED:
-        work = cpu_attn_scores_unfused(wl);
-        work_what = "score matrix (bh x seq_q x seq_kv fp32)";
-        break;
-    case IMPL_ATTN_SLICED:
-        work = cpu_attn_scores_sliced(wl);
-        work_what = "score slice (seq_q x seq_kv fp32)";
-        break;
-    default:
-        break;
-    }
-
-    /* Largest single need first, so an impossible row fails fast. */
+    /* Largest single need first (scores, workspace), so an impossible row fails fast. */
+    const char *work_what;
+    size_t work = work_floats(p, &work_what);
+    st = SD_OOM;
     if (work && !(p->work = cpu_alloc(c, work * sizeof(float), work_what, reason, len)))
-        goto oom;
-    if (!(p->out = cpu_alloc(c, p->t.out * sizeof(float), "output", reason, len)))
-        goto oom;
+        goto fail;
+    if ((st = prepare_onednn(p, reason, len)) != SD_OK)
+        goto fail;
+    st = SD_OOM;
+    if (!(p->out = cpu_alloc(c, p->t.out * p->elem, "output", reason, len)))
+        goto fail;
     p->nsets = nsets;
     for (int s = 0; s < nsets; s++)
         for (int i = 0; i < p->t.n_in; i++)
-            if (!(p->in[s][i] = cpu_alloc(c, p->t.in[i] * sizeof(float), "input", reason, len)))
-                goto oom;
+            if (!(p->in[s][i] = cpu_alloc(c, p->t.in[i] * p->elem, "input", reason, len)))
+                goto fail;
     *plan = p;
     return SD_OK;
-oom:
+fail:
     cpu_release(p);
-    return SD_OOM;
+    return st;
+}
+
+/* Host fp32 -> stored elements (bf16/fp16 round to nearest even, as sd_round_to_dtype does). */
+static void store_f32(void *dst, const float *src, size_t n, enum sd_dtype dt)
+{
+    uint16_t *h = dst;
+    if (dt == SD_BF16)
+        for (size_t i = 0; i < n; i++)
+            h[i] = sd_float_to_bf16(src[i]);
+    else if (dt == SD_FP16)
+        for (size_t i = 0; i < n; i++)
+            h[i] = sd_float_to_half(src[i]);
+    else
+        memcpy(dst, src, n * sizeof(float));
+}
+
+static void load_f32(float *dst, const void *src, size_t n, enum sd_dtype dt)
+{
+    const uint16_t *h = src;
+    if (dt == SD_BF16)
+        for (size_t i = 0; i < n; i++)
+            dst[i] = sd_bf16_to_float(h[i]);
+    else if (dt == SD_FP16)
+        for (size_t i = 0; i < n; i++)
+            dst[i] = sd_half_to_float(h[i]);
+    else
+        memcpy(dst, src, n * sizeof(float));
 }
 
 static enum sd_status cpu_upload(struct sd_plan *p, int set, const float *const *inputs,
@@ -471,15 +571,23 @@ static enum sd_status cpu_upload(struct sd_plan *p, int set, const float *const 
         return SD_ERROR;
     }
     for (int i = 0; i < p->t.n_in; i++)
-        memcpy(p->in[set][i], inputs[i], p->t.in[i] * sizeof(float));
+        store_f32(p->in[set][i], inputs[i], p->t.in[i], p->wl.dtype);
     return SD_OK;
 }
 
 static enum sd_status cpu_poison(struct sd_plan *p, char *reason, size_t len)
 {
     const float nan = NAN;
-    for (size_t i = 0; i < p->t.out; i++)
-        p->out[i] = nan;
+    if (p->elem == sizeof(float)) {
+        float *o = p->out;
+        for (size_t i = 0; i < p->t.out; i++)
+            o[i] = nan;
+    } else { /* a 16-bit NaN of the stored dtype */
+        uint16_t h = p->wl.dtype == SD_BF16 ? sd_float_to_bf16(nan) : sd_float_to_half(nan);
+        uint16_t *o = p->out;
+        for (size_t i = 0; i < p->t.out; i++)
+            o[i] = h;
+    }
     return SD_OK;
 }
 
@@ -500,7 +608,8 @@ static enum sd_status cpu_run(struct sd_plan *p, int set, double *ms, char *reas
         snprintf(reason, len, "cpu: kernel launch failed (injected by SDMARK_FAULT)");
         return SD_ERROR;
     }
-    float *const *in = p->in[set];
+    void *const *in = p->in[set];
+    enum sd_status st = SD_OK;
     double t0 = now_ms();
     switch (p->impl) {
     case IMPL_GEMM_OPENBLAS:
@@ -515,16 +624,21 @@ static enum sd_status cpu_run(struct sd_plan *p, int set, double *ms, char *reas
     case IMPL_ATTN_SLICED:
         cpu_attention_sliced(&p->wl, in[0], in[1], in[2], p->out, p->work);
         break;
+    default:
+#ifdef SDMARK_HAVE_ONEDNN
+        st = cpu_dnnl_run(p->dnnl, in, p->out, reason, len);
+#endif
+        break;
     }
     double t1 = now_ms();
     if (ms)
         *ms = t1 - t0;
-    return SD_OK;
+    return st;
 }
 
 static enum sd_status cpu_download(struct sd_plan *p, float *out, char *reason, size_t len)
 {
-    memcpy(out, p->out, p->t.out * sizeof(float));
+    load_f32(out, p->out, p->t.out, p->wl.dtype);
     return SD_OK;
 }
 

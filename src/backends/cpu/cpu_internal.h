@@ -5,6 +5,13 @@
 #include <stddef.h>
 #include "sdmark/workload.h"
 
+struct cpu_ctx;
+
+/* The backend's tracked allocator (cpu_backend.c): every buffer of a plan, library scratchpads
+ * included, so mem_stats() reports the true peak. NULL + reason (SD_OOM) above the limit. */
+void *cpu_alloc(struct cpu_ctx *c, size_t bytes, const char *what, char *reason, size_t len);
+void cpu_free(struct cpu_ctx *c, void *ptr);
+
 /* Threads for the non-BLAS loops (im2col, softmax): the OpenBLAS thread count. */
 int cpu_threads(void);
 
