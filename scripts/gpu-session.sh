@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # gpu-session.sh — one command for a short GPU session (an H100/H200 lent for minutes, no apt, no
 # network): configure for the local GPU's arch only, build, ctest (GPU tests run), `sdmark run` of
-# sd15, sdxl, vae in fp16, the torch peer (scripts/torch_peer.py) in fp16, then the other dtypes
-# while time remains, and a summary. Everything lands under OUTDIR as it goes (results rewritten
-# after every row; every step's log), so a timeout loses at most the row in flight.
+# sd15, sdxl, vae in fp16, the torch peer (scripts/torch_peer.py) in fp16, then bf16 and fp32 the
+# same way while time remains, and a summary. Everything lands under OUTDIR as it goes (results
+# rewritten after every row; every step's log), so a timeout loses at most the row in flight.
 #
 # Usage: scripts/gpu-session.sh [--dry-run] [--budget S] [--build DIR] OUTDIR
 #   --dry-run   every step up to the first GPU call (tools, cuDNN, gpu-deps, the plan), then stop;
@@ -38,7 +38,7 @@ deadline=$((start + ${budget%.*}))
 exec > >(tee -a "$out/session.log") 2>&1
 
 # Run flags: sized so the fp16 phases fit after the build (scripts/gpu_session.py plan checks it).
-suites="sd15,sdxl,vae" first="fp16" rest="fp32,bf16,tf32"
+suites="sd15,sdxl,vae" first="fp16" rest="bf16 fp32,tf32"  # rest: dtype groups, in order
 warmup_ms=20 min_time=0.1 row_timeout=0.3 min_samples=10
 flags=(--warmup-ms $warmup_ms --min-time $min_time --timeout $row_timeout --min-samples $min_samples)
 reserve_build=200 reserve_ctest=70 peer_start=15 summary_s=10
@@ -138,7 +138,7 @@ if [ -z "$gpu" ]; then
     echo "    cmake --build $build -j$(nproc) && ctest -j8 --timeout 60"
     echo "    sdmark run --backend cuda --suite $suites --dtype $first ${flags[*]} --out $out/results"
     echo "    torch_peer.py --device cuda --suite $suites --dtype $first ${flags[*]} --out $out/results"
-    echo "    ... then --dtype $rest for both while time remains; gpu_session.py summary $out/results"
+    echo "    ... then for each of: $rest: both again while time remains; gpu_session.py summary $out/results"
     exit 0
 fi
 say "GPU: $gpu"
@@ -154,8 +154,11 @@ step sdmark-$first 400 "$sdm" run --backend cuda --suite "$suites" --dtype "$fir
     --out "$out/results"
 peer=(python3 "$root/scripts/torch_peer.py" --device cuda --suite "$suites" "${flags[@]}" --out "$out/results")
 [ -n "$torch_version" ] && step torch-$first 400 "${peer[@]}" --dtype "$first"
-step sdmark-rest 400 "$sdm" run --backend cuda --suite "$suites" --dtype "$rest" "${flags[@]}" --out "$out/results"
-[ -n "$torch_version" ] && step torch-rest 400 "${peer[@]}" --dtype "$rest"
+for dts in $rest; do  # one dtype group after the other, each on both sides, while time remains
+    step "sdmark-${dts//,/-}" 400 "$sdm" run --backend cuda --suite "$suites" --dtype "$dts" "${flags[@]}" \
+        --out "$out/results"
+    [ -n "$torch_version" ] && step "torch-${dts//,/-}" 400 "${peer[@]}" --dtype "$dts"
+done
 summary_s=0
 say "summary:"
 python3 "$root/scripts/gpu_session.py" summary "$out/results" | tee "$out/summary.txt"

@@ -69,13 +69,15 @@ def parse_kv(argv):
 
 
 def plan(argv):
-    """argv: key=value: suites, first, rest (dtype lists), budget, fixed (s before the runs),
+    """argv: key=value: suites, first (dtype list that must fit), rest (dtype lists run while time
+    remains, space-separated), budget, fixed (s before the runs),
     peer_start (python + torch import, s), warmup_ms, min_time, timeout, min_samples."""
     kv, flags = parse_kv(argv)
     import torch_peer
     names = kv["suites"].split(",")
-    phases = [("sdmark", kv["first"], cuda_impls()), ("torch", kv["first"], torch_peer.IMPLS),
-              ("sdmark", kv["rest"], cuda_impls()), ("torch", kv["rest"], torch_peer.IMPLS)]
+    groups = [kv["first"]] + kv["rest"].split()  # dtype groups in run order, e.g. fp16 / bf16 / fp32,tf32
+    phases = [(who, dts, impls) for dts in groups
+              for who, impls in (("sdmark", cuda_impls()), ("torch", torch_peer.IMPLS))]
     fixed, budget = float(kv["fixed"]), float(kv["budget"])
     total = fixed
     print("plan: budget %.0f s; build + ctest reserved %.0f s" % (budget, fixed))
@@ -90,7 +92,7 @@ def plan(argv):
         if i < 2:
             must += secs
         per = {n: sum(1 for wl, _ in rows if wl["suite"] == n) for n in names}
-        print("plan: %-6s %-9s %4d rows (%s) ~%5.0f s, %.2f s/row; cumulative ~%4.0f s%s" % (
+        print("plan: %-6s %-10s %4d rows (%s) ~%5.0f s, %.2f s/row; cumulative ~%4.0f s%s" % (
             who, dts, len(rows), " ".join("%s %d" % kv2 for kv2 in per.items()), secs,
             secs / max(len(rows), 1), total, "" if i < 2 else "  (while time remains)"))
     fits = must <= budget
