@@ -124,6 +124,26 @@ class Format(unittest.TestCase):
                     sdmark_suite.load(path)
                 self.assertIn(str(cm.exception), p.stderr.strip(), text)
 
+    TOL_SUITE = """gemm k.small 1 m=3 n=5 k=40 dtype=fp32,bf16,fp16,tf32
+gemm k.large 1 m=2 n=3 k=9000 dtype=fp32,bf16,fp16,tf32
+gemm k.acc16 1 m=2 n=3 k=5000 dtype=fp16 acc=fp16
+conv2d c.k 1 batch=1 c_in=600 c_out=2 h=2 w=2 r=3 s=3 pad=1 dtype=fp32,bf16,fp16
+attention a.kv 1 batch_heads=1 seq_q=2 seq_kv=5000 head_dim=8 dtype=fp32,bf16,fp16
+"""
+
+    def test_tolerance_equals_the_c_rule(self):
+        """The tolerance column of sdmark's cpu rows (filled for refused dtypes too)."""
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "tol.suite")
+            with open(path, "w") as f:
+                f.write(self.TOL_SUITE)
+            sdmark("run", "--suite", path, "--backend", "cpu", "--format", "csv", "--quiet", "--out", d, *FAST)
+            rows = [r for r in read_csv(glob.glob(os.path.join(d, "*.csv"))[0]) if r["tolerance"]]
+            want = {(wl["label"], wl["dtype"]): sdmark_suite.tolerance(wl) for wl in sdmark_suite.load(path)}
+        self.assertEqual({(r["label"], r["dtype"]) for r in rows}, set(want))  # every dtype and acc
+        for r in rows:  # the file holds 9 significant digits
+            self.assertAlmostEqual(float(r["tolerance"]) / want[(r["label"], r["dtype"])], 1, delta=1e-8, msg=r)
+
     def test_number_format_follows_the_c_writer(self):
         wl = sdmark_suite.load(os.path.join(HERE, "data", "tiny.suite"))[0]
         row = sdmark_results.new_row(wl)
