@@ -293,6 +293,9 @@ enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl,
             return SD_OOM;
         }
     }
+    /* after the memory check (a row that cannot fit is oom on any driver), before allocating */
+    if (p->impl != IMPL_CLBLAST)
+        st = ocl_loop_check(c, wl, p->impl == IMPL_FLASH, prm, reason, len);
     for (int s = 0; s < nsets && st == SD_OK; s++)
         for (int i = 0; i < p->n_in && st == SD_OK; i++)
             st = ocl_alloc(c, p->in_elems[i] * p->esize, &p->in[s * 3 + i], in_names[wl->op][i],
