@@ -144,6 +144,14 @@ static void check_run(const struct sd_workload *wl, const char *impl, const stru
     free(ref);
 }
 
+/* SDMARK_TEST_SHAPES=small: every other shape of each list (slow software drivers such as
+ * rusticl on llvmpipe; tests/CMakeLists.txt sets it for them). Every kernel variant still runs. */
+static size_t shape_step(void)
+{
+    const char *s = getenv("SDMARK_TEST_SHAPES");
+    return s && !strcmp(s, "small") ? 2 : 1;
+}
+
 static const int64_t gemm_shapes[][4] = {
     {1, 1, 1, 1},       {1, 1, 37, 5},    {1, 77, 45, 1},   {1, 97, 65, 257},
     {3, 13, 200, 300},  {1, 130, 17, 33}, {2, 7, 129, 520}, {1, 193, 131, 64},
@@ -179,7 +187,7 @@ static void test_probe_open(void **state)
 static void test_gemm_own(void **state)
 {
     NEED_DEVICE();
-    for (size_t i = 0; i < NGEMM; i++) {
+    for (size_t i = 0; i < NGEMM; i += shape_step()) {
         struct sd_workload wl = gemm_wl(gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], gemm_shapes[i][3]);
         check_run(&wl, "own", NULL, 1e-5);
     }
@@ -200,7 +208,7 @@ static void test_gemm_own_gpu_style(void **state)
     };
     for (int v = 0; v < 4; v++) {
         prm.gemm = v < 2 ? gpu[v] : cpu[v - 2];
-        for (size_t i = 0; i < NGEMM; i++) {
+        for (size_t i = 0; i < NGEMM; i += shape_step()) {
             struct sd_workload wl = gemm_wl(gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], gemm_shapes[i][3]);
             check_run(&wl, "own", &prm, 1e-5);
         }
@@ -217,7 +225,7 @@ static void test_gemm_clblast(void **state)
         print_message("skipped: built without CLBlast\n");
         skip();
     }
-    for (size_t i = 0; i < NGEMM; i++) {
+    for (size_t i = 0; i < NGEMM; i += shape_step()) {
         struct sd_workload wl = gemm_wl(gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], gemm_shapes[i][3]);
         check_run(&wl, "clblast", NULL, 1e-5);
     }
@@ -233,7 +241,7 @@ static const int64_t conv_shapes[][8] = {
 
 static void conv_all(const struct ocl_params *prm)
 {
-    for (size_t i = 0; i < NCONV; i++) {
+    for (size_t i = 0; i < NCONV; i += shape_step()) {
         const int64_t *s = conv_shapes[i];
         struct sd_workload wl = conv_wl(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
         char err[160];
@@ -266,7 +274,7 @@ static const int64_t attn_shapes[][4] = {
 
 static void attn_all(const char *impl, const struct ocl_params *prm)
 {
-    for (size_t i = 0; i < NATTN; i++) {
+    for (size_t i = 0; i < NATTN; i += shape_step()) {
         const int64_t *s = attn_shapes[i];
         struct sd_workload wl = attn_wl(s[0], s[1], s[2], s[3]);
         check_run(&wl, impl, prm, 2e-5);
