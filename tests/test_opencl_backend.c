@@ -292,8 +292,22 @@ static void test_attention_flash_variants(void **state)
     ocl_params_defaults(g_ctx, &prm);
     prm.flash = (struct ocl_flash_params){OCL_STYLE_GPU, 6, 8, 2, 256, 16, 16, 8};
     attn_all("flash", &prm);
-    prm.flash = (struct ocl_flash_params){OCL_STYLE_CPU, 4, 3, 1, 32, 8, 64, 32}; /* < 32 KiB local */
+    prm.flash = (struct ocl_flash_params){OCL_STYLE_CPU, 2, 3, 1, 16, 8, 64, 32}; /* < 32 KiB local */
     attn_all("flash", &prm);
+}
+
+/* unfused / sliced run gemm_packed or gemm_tiled (+ softmax_rows): both styles on every device */
+static void test_attention_gemm_variants(void **state)
+{
+    NEED_DEVICE();
+    struct ocl_params prm;
+    ocl_params_defaults(g_ctx, &prm);
+    prm.gemm = (struct ocl_mm_params){OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 8, 2, 3, 8};
+    attn_all("unfused", &prm);
+    attn_all("sliced", &prm);
+    prm.gemm = (struct ocl_mm_params){OCL_STYLE_CPU, 24, 32, 48, 6, 16, 1, 16, 16, 4, 4, 16};
+    attn_all("unfused", &prm);
+    attn_all("sliced", &prm);
 }
 
 static void test_oom(void **state)
@@ -448,7 +462,7 @@ static void test_loop_limit(void **state)
     assert_int_equal(st, SD_UNSUPPORTED);
     assert_null(p);
     assert_non_null(strstr(reason, "loop iterations per work-item"));
-    wl = gemm_wl(1, 64, 64, 64); /* a small row stays within any sensible limit */
+    wl = gemm_wl(1, 8, 8, 8); /* a small row stays within the limit in either kernel style */
     assert_int_equal(B->prepare(g_ctx, &wl, "own", 1, &p, reason, sizeof(reason)), SD_OK);
     B->release(p);
     oc->loop_limit = saved;
@@ -510,8 +524,9 @@ static void test_tune_cache(void **state)
     snprintf(path, sizeof(path), "%s/opencl-tune.txt", dir);
     FILE *f = fopen(path, "w");
     fprintf(f, "# comment\nother device | 1.0\tgemm=gpu:1:1:1:1:8:1:8:8:1:1:8 conv=x flash=y\n");
-    fprintf(f, "%s | %s\tgemm=cpu:48:32:64:6:16:1:16:16:4:4:16 conv=cpu:48:48:128:6:8:2:16:16:4:4:16 "
-               "flash=cpu:4:4:1:64:8:64:32\n",
+    /* CPU-style sets small enough for 32 KiB of local memory (rusticl) */
+    fprintf(f, "%s | %s\tgemm=cpu:24:32:48:6:16:1:16:16:4:4:16 conv=cpu:48:48:128:6:8:2:16:16:4:4:16 "
+               "flash=cpu:4:4:1:32:8:64:32\n",
             g_info.name, g_info.driver_version);
     fclose(f);
     void *c = NULL;
@@ -519,9 +534,9 @@ static void test_tune_cache(void **state)
     assert_int_equal(B->open(0, &c, reason, sizeof(reason)), SD_OK);
     struct ocl_ctx *oc = c;
     assert_string_equal(oc->params.source, "cache");
-    assert_int_equal(oc->params.gemm.mb, 48);
+    assert_int_equal(oc->params.gemm.mb, 24);
     assert_int_equal(oc->params.conv.nv, 2);
-    assert_int_equal(oc->params.flash.kc, 64);
+    assert_int_equal(oc->params.flash.kc, 32);
     /* tune without force uses the cache and returns at once */
     assert_int_equal(B->tune(c, 0, NULL, reason, sizeof(reason)), SD_OK);
     /* the cached parameters are used by prepare and give right answers */
@@ -556,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_attention_sliced),
         cmocka_unit_test(test_attention_flash),
         cmocka_unit_test(test_attention_flash_variants),
+        cmocka_unit_test(test_attention_gemm_variants),
         cmocka_unit_test(test_oom),
         cmocka_unit_test(test_poison_and_mem),
         cmocka_unit_test(test_unsupported),

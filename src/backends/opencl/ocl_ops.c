@@ -131,7 +131,7 @@ static enum sd_status mm_kernel(struct ocl_ctx *c, const char *files, const char
         if (c->local_mem && need > c->local_mem) {
             snprintf(reason, len, "packed kernel parameters need %" PRIu64 " bytes of local memory > %" PRIu64,
                      need, c->local_mem);
-            return SD_ERROR;
+            return SD_UNSUPPORTED; /* as ocl_kernel says for any kernel over the device's local memory */
         }
     }
     return ocl_kernel(c, files, opts, mp->style == OCL_STYLE_CPU ? kname_cpu : kname_gpu, out,
