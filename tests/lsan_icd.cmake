@@ -4,9 +4,9 @@
 # Rule: a leak is the driver's when its allocation stack has a frame in a library that an ICD
 # vendor file names (/etc/OpenCL/vendors/*.icd, or $OCL_ICD_VENDORS) or in a library that one
 # loads (its ldd closure), the C runtime excepted - that is where the driver's code comes from,
-# whatever the vendor is called. LSan matches "leak:" patterns against each frame's function,
-# file and module path, so one pattern per module stem ("libLLVM-15") catches every frame in
-# it. Not a directory pattern: the sanitizer's own malloc frame lives in the same system
+# whatever the vendor is called. LSan matches "leak:" patterns (substrings) against each frame's
+# function, file and module path; "/libLLVM-15.so" can only match a module path, and for the
+# vendor library itself "/libpocl" also covers the plugins it loads (libpocl-devices-*.so). Not a directory pattern: the sanitizer's own malloc frame lives in the same system
 # directory as the drivers (/lib/x86_64-linux-gnu/libasan.so), so "leak:/lib/..." would hide
 # every leak, ours included. Our code (sdmark, the test programs) is in none of these modules,
 # so a leak allocated by our code still fails the test.
@@ -50,7 +50,11 @@ foreach(_icd ${_icds})
       continue()
     endif()
     list(APPEND _stems ${_stem})
-    string(APPEND _supp "leak:${_stem}\n")
+    if(_mod STREQUAL _lib)
+      string(APPEND _supp "leak:/${_stem}\n")
+    else()
+      string(APPEND _supp "leak:/${_stem}.so\n")
+    endif()
   endforeach()
 endforeach()
 file(WRITE ${OUT} "${_supp}")
