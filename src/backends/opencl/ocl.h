@@ -119,6 +119,9 @@ enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl,
 /* Loop iterations the driver runs per kernel invocation before it silently ends the kernel
  * (llvmpipe: 65535), by device name; 0 = unlimited. */
 uint64_t ocl_loop_limit(const char *device_name);
+/* Length of the k range one launch of a GPU-style (tiled) gemm/conv may cover: K when the device
+ * has no loop limit, else a multiple of BK that keeps a work-item under it. */
+int ocl_k_chunk(const struct ocl_ctx *c, const struct ocl_mm_params *p, int K);
 /* SD_UNSUPPORTED + reason when the row's kernels would exceed c->loop_limit; fused = flash. */
 enum sd_status ocl_loop_check(const struct ocl_ctx *c, const struct sd_workload *wl, bool fused,
                               const struct ocl_params *prm, char *reason, size_t len);

@@ -12,8 +12,11 @@
  * Work-around (driver limitation, ours to live with): on such a device
  *   1. the default parameters are the GPU-style kernels (many small work-items; llvmpipe runs
  *      work-items in SIMD lanes, so that is also its natural design) - ocl_core.c;
- *   2. a row whose kernel would need more iterations per work-item than the limit is
- *      unsupported with a reason, never silently truncated (ocl_loop_check below).
+ *   2. gemm_tiled / conv_tiled take a k range and accumulate, and the host splits K into
+ *      launches that stay under the limit (ocl_k_chunk, used by ocl_ops.c);
+ *   3. a row whose kernel would still need more iterations per work-item than the limit (the
+ *      CPU-style kernels, flash over many keys) is unsupported with a reason, never silently
+ *      truncated (ocl_loop_check below).
  * The counts model every loop as if the compiler did not unroll it. For the GPU-style kernels
  * that is an over-estimate (gemm_tiled at K = 8192, counted 209k, still verifies); for the
  * CPU-style ones the driver's lowering adds loops the source does not show (a conv_packed row
@@ -57,9 +60,24 @@ static uint64_t iters_mm_tiled(const struct ocl_mm_params *p, uint64_t K)
     return cdiv(K, bk) * tile + 2 * rm * (1 + rn);
 }
 
-static uint64_t iters_mm(const struct ocl_mm_params *p, uint64_t M, uint64_t N, uint64_t K)
+int ocl_k_chunk(const struct ocl_ctx *c, const struct ocl_mm_params *p, int K)
 {
-    return p->style == OCL_STYLE_CPU ? iters_mm_packed(p, M, N, K) : iters_mm_tiled(p, K);
+    if (!c->loop_limit || p->style == OCL_STYLE_CPU)
+        return K;
+    const uint64_t per_slice = iters_mm_tiled(p, p->bk) - 2 * (uint64_t)p->rm * (1 + p->rn);
+    const uint64_t room = c->loop_limit - 2 * (uint64_t)p->rm * (1 + p->rn);
+    const uint64_t slices = per_slice ? room / per_slice : 1;
+    const uint64_t chunk = (slices > 0 ? slices : 1) * (uint64_t)p->bk;
+    return chunk < (uint64_t)K ? (int)chunk : K;
+}
+
+/* The tiled kernels run K in chunks of ocl_k_chunk() per launch, so only one chunk counts. */
+static uint64_t iters_mm(const struct ocl_ctx *c, const struct ocl_mm_params *p, uint64_t M, uint64_t N,
+                         uint64_t K)
+{
+    if (p->style == OCL_STYLE_CPU)
+        return iters_mm_packed(p, M, N, K);
+    return iters_mm_tiled(p, (uint64_t)ocl_k_chunk(c, p, K > INT32_MAX ? INT32_MAX : (int)K));
 }
 
 static uint64_t iters_flash(const struct ocl_flash_params *p, uint64_t sq, uint64_t skv, uint64_t hd)
@@ -94,14 +112,14 @@ enum sd_status ocl_loop_check(const struct ocl_ctx *c, const struct sd_workload 
     const int style = wl->op == SD_OP_CONV2D ? prm->conv.style : fused ? prm->flash.style : prm->gemm.style;
     const uint64_t allowed = style == OCL_STYLE_CPU ? c->loop_limit / 2 : c->loop_limit;
     if (wl->op == SD_OP_GEMM) {
-        n = iters_mm(&prm->gemm, wl->m, wl->n, wl->k), what = "gemm";
+        n = iters_mm(c, &prm->gemm, wl->m, wl->n, wl->k), what = "gemm";
     } else if (wl->op == SD_OP_CONV2D) {
-        n = iters_mm(&prm->conv, wl->c_out, wl->h * wl->w, wl->c_in * wl->r * wl->s), what = "conv2d";
+        n = iters_mm(c, &prm->conv, wl->c_out, wl->h * wl->w, wl->c_in * wl->r * wl->s), what = "conv2d";
     } else if (fused) {
         n = iters_flash(&prm->flash, wl->seq_q, wl->seq_kv, wl->head_dim), what = "flash";
     } else {
-        const uint64_t qk = iters_mm(&prm->gemm, wl->seq_q, wl->seq_kv, wl->head_dim);
-        const uint64_t pv = iters_mm(&prm->gemm, wl->seq_q, wl->head_dim, wl->seq_kv);
+        const uint64_t qk = iters_mm(c, &prm->gemm, wl->seq_q, wl->seq_kv, wl->head_dim);
+        const uint64_t pv = iters_mm(c, &prm->gemm, wl->seq_q, wl->head_dim, wl->seq_kv);
         n = qk > pv ? qk : pv, what = qk > pv ? "Q*K^T gemm" : "P*V gemm";
     }
     if (n <= allowed)

@@ -457,6 +457,27 @@ static enum sd_status enqueue(struct sd_plan *p, cl_kernel k, cl_uint dims, cons
 
 #define SETARG(k, i, v) OCL_CHECK(clSetKernelArg((k), (i), sizeof(v), &(v)))
 
+/* A tiled (GPU-style) gemm/conv: arguments arg0.. arg0+2 are kbeg, kend, accum. One launch over
+ * all of K, or several on a device that ends a work-item's loops early (ocl_k_chunk). */
+static enum sd_status enqueue_k_chunks(struct sd_plan *p, cl_kernel k, cl_uint arg0, int K,
+                                       const struct ocl_mm_params *mp, const size_t *g, const size_t *l,
+                                       char *reason, size_t len)
+{
+    const int chunk = ocl_k_chunk(p->c, mp, K);
+    int kbeg = 0;
+    do {
+        int kend = K - kbeg > chunk ? kbeg + chunk : K, accum = kbeg > 0;
+        SETARG(k, arg0, kbeg);
+        SETARG(k, arg0 + 1, kend);
+        SETARG(k, arg0 + 2, accum);
+        enum sd_status st = enqueue(p, k, 3, g, l, reason, len);
+        if (st != SD_OK)
+            return st;
+        kbeg = kend;
+    } while (kbeg < K);
+    return SD_OK;
+}
+
 static enum sd_status run_mm(struct sd_plan *p, cl_kernel k, const struct ocl_mm_params *mp, cl_mem A,
                              cl_mem B, cl_mem C, int M, int N, int K, int lda, int ldb, int ldc,
                              cl_long sA, cl_long sB, cl_long sC, cl_long offA, cl_long offB,
@@ -483,16 +504,17 @@ static enum sd_status run_mm(struct sd_plan *p, cl_kernel k, const struct ocl_mm
         g[0] = (size_t)(N + mp->nb - 1) / mp->nb;
         g[1] = (size_t)(M + mp->mb - 1) / mp->mb;
         l[0] = l[1] = l[2] = 1;
-    } else {
-        int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
-        g[0] = (size_t)((N + bn - 1) / bn) * mp->tx;
-        g[1] = (size_t)((M + bm - 1) / bm) * mp->ty;
-        l[0] = mp->tx;
-        l[1] = mp->ty;
-        l[2] = 1;
+        g[2] = batch;
+        return enqueue(p, k, 3, g, l, reason, len);
     }
+    int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
+    g[0] = (size_t)((N + bn - 1) / bn) * mp->tx;
+    g[1] = (size_t)((M + bm - 1) / bm) * mp->ty;
     g[2] = batch;
-    return enqueue(p, k, 3, g, l, reason, len);
+    l[0] = mp->tx;
+    l[1] = mp->ty;
+    l[2] = 1;
+    return enqueue_k_chunks(p, k, 16, K, mp, g, l, reason, len);
 }
 
 static enum sd_status run_conv(struct sd_plan *p, cl_mem X, cl_mem W, char *reason, size_t len)
@@ -514,20 +536,20 @@ static enum sd_status run_conv(struct sd_plan *p, cl_mem X, cl_mem W, char *reas
     SETARG(k, 9, stride);
     SETARG(k, 10, pad);
     size_t g[3], l[3];
+    g[2] = (size_t)wl->batch;
     if (mp->style == OCL_STYLE_CPU) {
         g[0] = (size_t)(HW + mp->nb - 1) / mp->nb;
         g[1] = (size_t)(CO + mp->mb - 1) / mp->mb;
         l[0] = l[1] = l[2] = 1;
-    } else {
-        int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
-        g[0] = (size_t)((HW + bn - 1) / bn) * mp->tx;
-        g[1] = (size_t)((CO + bm - 1) / bm) * mp->ty;
-        l[0] = mp->tx;
-        l[1] = mp->ty;
-        l[2] = 1;
+        return enqueue(p, k, 3, g, l, reason, len);
     }
-    g[2] = (size_t)wl->batch;
-    return enqueue(p, k, 3, g, l, reason, len);
+    int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
+    g[0] = (size_t)((HW + bn - 1) / bn) * mp->tx;
+    g[1] = (size_t)((CO + bm - 1) / bm) * mp->ty;
+    l[0] = mp->tx;
+    l[1] = mp->ty;
+    l[2] = 1;
+    return enqueue_k_chunks(p, k, 11, CI * (int)(wl->r * wl->s), mp, g, l, reason, len);
 }
 
 static enum sd_status run_attention(struct sd_plan *p, cl_mem Q, cl_mem K, cl_mem V, char *reason,
