@@ -465,6 +465,19 @@ static void test_loop_limit(void **state)
     wl = gemm_wl(1, 8, 8, 8); /* a small row stays within the limit in either kernel style */
     assert_int_equal(B->prepare(g_ctx, &wl, "own", 1, &p, reason, sizeof(reason)), SD_OK);
     B->release(p);
+    /* the tiled kernels split K over launches under the limit (kbeg/kend/accum): with a limit of
+     * 2000 a 16x16x(4x4) tile covers 64 of K per launch, so these run 3..5 launches each */
+    oc->loop_limit = 2000;
+    struct ocl_params prm;
+    ocl_params_defaults(g_ctx, &prm);
+    prm.gemm = prm.conv = (struct ocl_mm_params){OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16};
+    assert_int_equal(ocl_k_chunk(oc, &prm.gemm, 257), 64);
+    wl = gemm_wl(2, 97, 65, 257);
+    check_run(&wl, "own", &prm, 1e-5);
+    wl = conv_wl(1, 33, 70, 13, 15, 3, 1, 1);
+    check_run(&wl, "own", &prm, 1e-5);
+    wl = attn_wl(2, 67, 200, 40);
+    check_run(&wl, "sliced", &prm, 2e-5);
     oc->loop_limit = saved;
     print_message("rows verified so far: %d, refused for a device limit: %d\n", g_verified, g_limited);
     /* the limits may refuse some rows, never most of them */
