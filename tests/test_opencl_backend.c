@@ -457,21 +457,29 @@ static void test_loop_limit(void **state)
     struct sd_plan *p = NULL;
     struct sd_workload wl = attn_wl(1, 64, 4096, 64);
     oc->loop_limit = 65535;
-    enum sd_status st = B->prepare(g_ctx, &wl, "flash", 1, &p, reason, sizeof(reason));
-    print_message("flash kv=4096 under a 65535-iteration limit: %s: %s\n", sd_status_name(st), reason);
+    struct ocl_params cpu; /* flash_cpu: one work-item walks all keys, so it cannot be split */
+    ocl_params_defaults(g_ctx, &cpu);
+    cpu.flash = (struct ocl_flash_params){OCL_STYLE_CPU, 2, 3, 1, 16, 8, 64, 32};
+    enum sd_status st = ocl_prepare_with(g_ctx, &wl, "flash", 1, &cpu, &p, reason, sizeof(reason));
+    print_message("flash_cpu kv=4096 under a 65535-iteration limit: %s: %s\n", sd_status_name(st), reason);
     assert_int_equal(st, SD_UNSUPPORTED);
     assert_null(p);
     assert_non_null(strstr(reason, "loop iterations per work-item"));
     wl = gemm_wl(1, 8, 8, 8); /* a small row stays within the limit in either kernel style */
     assert_int_equal(B->prepare(g_ctx, &wl, "own", 1, &p, reason, sizeof(reason)), SD_OK);
     B->release(p);
-    /* the tiled kernels split K over launches under the limit (kbeg/kend/accum): with a limit of
-     * 2000 a 16x16x(4x4) tile covers 64 of K per launch, so these run 3..5 launches each */
-    oc->loop_limit = 2000;
+    /* the GPU-style kernels split K (gemm_tiled, conv_tiled: kbeg/kend/accum) or the keys
+     * (flash_gpu: kvbeg/kvend + running state) over launches under the limit: with a limit of 8000
+     * a 16x16x(4x4) tile covers 144 of K per launch, flash_gpu 32 keys */
+    oc->loop_limit = 8000;
     struct ocl_params prm;
     ocl_params_defaults(g_ctx, &prm);
     prm.gemm = prm.conv = (struct ocl_mm_params){OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16};
-    assert_int_equal(ocl_k_chunk(oc, &prm.gemm, 257), 64);
+    prm.flash = (struct ocl_flash_params){OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32};
+    assert_int_equal(ocl_k_chunk(oc, &prm.gemm, 257), 144);
+    assert_int_equal(ocl_kv_chunk(oc, &prm.flash, 200, 40), 32);
+    wl = attn_wl(2, 67, 200, 40);
+    check_run(&wl, "flash", &prm, 2e-5);
     wl = gemm_wl(2, 97, 65, 257);
     check_run(&wl, "own", &prm, 1e-5);
     wl = conv_wl(1, 33, 70, 13, 15, 3, 1, 1);

@@ -122,6 +122,8 @@ uint64_t ocl_loop_limit(const char *device_name);
 /* Length of the k range one launch of a GPU-style (tiled) gemm/conv may cover: K when the device
  * has no loop limit, else a multiple of BK that keeps a work-item under it. */
 int ocl_k_chunk(const struct ocl_ctx *c, const struct ocl_mm_params *p, int K);
+/* Same for the keys one launch of flash_gpu may walk (skv when unlimited; a multiple of FBKV). */
+int ocl_kv_chunk(const struct ocl_ctx *c, const struct ocl_flash_params *p, int skv, int hd);
 /* SD_UNSUPPORTED + reason when the row's kernels would exceed c->loop_limit; fused = flash. */
 enum sd_status ocl_loop_check(const struct ocl_ctx *c, const struct sd_workload *wl, bool fused,
                               const struct ocl_params *prm, char *reason, size_t len);

@@ -12,10 +12,11 @@
  * Work-around (driver limitation, ours to live with): on such a device
  *   1. the default parameters are the GPU-style kernels (many small work-items; llvmpipe runs
  *      work-items in SIMD lanes, so that is also its natural design) - ocl_core.c;
- *   2. gemm_tiled / conv_tiled take a k range and accumulate, and the host splits K into
- *      launches that stay under the limit (ocl_k_chunk, used by ocl_ops.c);
+ *   2. gemm_tiled / conv_tiled take a k range and accumulate, flash_gpu a key range and a
+ *      running state, and the host splits K / the keys into launches that stay under the
+ *      limit (ocl_k_chunk, ocl_kv_chunk, used by ocl_ops.c);
  *   3. a row whose kernel would still need more iterations per work-item than the limit (the
- *      CPU-style kernels, flash over many keys) is unsupported with a reason, never silently
+ *      CPU-style kernels beyond small shapes) is unsupported with a reason, never silently
  *      truncated (ocl_loop_check below).
  * The counts model every loop as if the compiler did not unroll it. For the GPU-style kernels
  * that is an over-estimate (gemm_tiled at K = 8192, counted 209k, still verifies); for the
@@ -64,8 +65,9 @@ int ocl_k_chunk(const struct ocl_ctx *c, const struct ocl_mm_params *p, int K)
 {
     if (!c->loop_limit || p->style == OCL_STYLE_CPU)
         return K;
+    /* half the limit, as for flash (ocl_kv_chunk): launches are cheap, a cut-off kernel is not */
     const uint64_t per_slice = iters_mm_tiled(p, p->bk) - 2 * (uint64_t)p->rm * (1 + p->rn);
-    const uint64_t room = c->loop_limit - 2 * (uint64_t)p->rm * (1 + p->rn);
+    const uint64_t room = c->loop_limit / 2 - 2 * (uint64_t)p->rm * (1 + p->rn);
     const uint64_t slices = per_slice ? room / per_slice : 1;
     const uint64_t chunk = (slices > 0 ? slices : 1) * (uint64_t)p->bk;
     return chunk < (uint64_t)K ? (int)chunk : K;
@@ -80,12 +82,27 @@ static uint64_t iters_mm(const struct ocl_ctx *c, const struct ocl_mm_params *p,
     return iters_mm_tiled(p, (uint64_t)ocl_k_chunk(c, p, K > INT32_MAX ? INT32_MAX : (int)K));
 }
 
-static uint64_t iters_flash(const struct ocl_flash_params *p, uint64_t sq, uint64_t skv, uint64_t hd)
+static uint64_t flash_gpu_tile(const struct ocl_flash_params *p, uint64_t hd)
 {
-    if (p->style == OCL_STYLE_GPU) {
-        const uint64_t tile = cdiv((uint64_t)p->bkv * hd, p->bq) + 2 * p->bkv * (1 + hd) + hd;
-        return cdiv(skv, p->bkv) * tile + 2 * hd;
-    }
+    return cdiv((uint64_t)p->bkv * hd, p->bq) + 2 * p->bkv * (1 + hd) + hd;
+}
+
+int ocl_kv_chunk(const struct ocl_ctx *c, const struct ocl_flash_params *p, int skv, int hd)
+{
+    if (!c->loop_limit || p->style == OCL_STYLE_CPU)
+        return skv;
+    /* half the limit: at 96% of it by this count a 4096-key row was still cut off */
+    const uint64_t fixed = 4 * (uint64_t)hd, tile = flash_gpu_tile(p, hd), room = c->loop_limit / 2;
+    const uint64_t tiles = room > fixed ? (room - fixed) / tile : 0;
+    const uint64_t chunk = (tiles > 0 ? tiles : 1) * (uint64_t)p->bkv;
+    return chunk < (uint64_t)skv ? (int)chunk : skv;
+}
+
+static uint64_t iters_flash(const struct ocl_ctx *c, const struct ocl_flash_params *p, uint64_t sq,
+                            uint64_t skv, uint64_t hd)
+{
+    if (p->style == OCL_STYLE_GPU) /* keys split over launches: one chunk counts */
+        return cdiv((uint64_t)ocl_kv_chunk(c, p, (int)skv, (int)hd), p->bkv) * flash_gpu_tile(p, hd) + 4 * hd;
     const uint64_t fqb = (uint64_t)p->qr * p->qs, fks = 16 * (uint64_t)p->nkv;
     const uint64_t hdp = cdiv(hd, p->vd) * p->vd, ndv = hdp / p->vd, qr = p->qr, nkv = p->nkv;
     const uint64_t nstrips = cdiv(umin(fqb, sq), qr);
@@ -116,7 +133,7 @@ enum sd_status ocl_loop_check(const struct ocl_ctx *c, const struct sd_workload 
     } else if (wl->op == SD_OP_CONV2D) {
         n = iters_mm(c, &prm->conv, wl->c_out, wl->h * wl->w, wl->c_in * wl->r * wl->s), what = "conv2d";
     } else if (fused) {
-        n = iters_flash(&prm->flash, wl->seq_q, wl->seq_kv, wl->head_dim), what = "flash";
+        n = iters_flash(c, &prm->flash, wl->seq_q, wl->seq_kv, wl->head_dim), what = "flash";
     } else {
         const uint64_t qk = iters_mm(c, &prm->gemm, wl->seq_q, wl->seq_kv, wl->head_dim);
         const uint64_t pv = iters_mm(c, &prm->gemm, wl->seq_q, wl->head_dim, wl->seq_kv);

@@ -311,6 +311,14 @@ enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl,
         if (st != SD_OK)
             p->ws_bytes = 0;
     }
+    if (st == SD_OK && p->impl == IMPL_FLASH &&
+        ocl_kv_chunk(c, &prm->flash, (int)wl->seq_kv, (int)wl->head_dim) < wl->seq_kv) {
+        /* keys split over launches: the running max, sum and output per query row */
+        p->ws_bytes = (size_t)((uint64_t)wl->batch_heads * wl->seq_q * (wl->head_dim + 2) * 4);
+        st = ocl_alloc(c, p->ws_bytes, &p->ws, "flash running state (keys split)", reason, len);
+        if (st != SD_OK)
+            p->ws_bytes = 0;
+    }
 #ifdef SDMARK_HAVE_CLBLAST
     if (st == SD_OK && p->impl == IMPL_CLBLAST) {
         /* CLBlast's temporary (padded-copy) buffer comes from our tracked allocator and is passed
@@ -552,6 +560,27 @@ static enum sd_status run_conv(struct sd_plan *p, cl_mem X, cl_mem W, char *reas
     return enqueue_k_chunks(p, k, 11, CI * (int)(wl->r * wl->s), mp, g, l, reason, len);
 }
 
+/* flash_gpu over all keys in one launch, or in chunks that carry their state in p->ws on a
+ * device that ends a work-item's loops early (ocl_kv_chunk). */
+static enum sd_status enqueue_kv_chunks(struct sd_plan *p, cl_kernel k, int skv, int hd, const size_t *g,
+                                        const size_t *l, char *reason, size_t len)
+{
+    const int chunk = ocl_kv_chunk(p->c, &p->prm.flash, skv, hd);
+    cl_mem w = p->ws ? p->ws : p->out; /* one launch never touches W */
+    SETARG(k, 7, w);
+    int kvbeg = 0;
+    do {
+        int kvend = skv - kvbeg > chunk ? kvbeg + chunk : skv;
+        SETARG(k, 8, kvbeg);
+        SETARG(k, 9, kvend);
+        enum sd_status st = enqueue(p, k, 2, g, l, reason, len);
+        if (st != SD_OK)
+            return st;
+        kvbeg = kvend;
+    } while (kvbeg < skv);
+    return SD_OK;
+}
+
 static enum sd_status run_attention(struct sd_plan *p, cl_mem Q, cl_mem K, cl_mem V, char *reason,
                                     size_t len)
 {
@@ -571,17 +600,17 @@ static enum sd_status run_attention(struct sd_plan *p, cl_mem Q, cl_mem K, cl_me
         SETARG(k, 5, skv);
         SETARG(k, 6, scale_log2);
         size_t g[2], l[2];
+        g[1] = (size_t)bh;
         if (fp->style == OCL_STYLE_CPU) {
             int qb = fp->qr * fp->qs;
             g[0] = (size_t)(sq + qb - 1) / qb;
             l[0] = l[1] = 1;
-        } else {
-            g[0] = (size_t)((sq + fp->bq - 1) / fp->bq) * fp->bq;
-            l[0] = fp->bq;
-            l[1] = 1;
+            return enqueue(p, k, 2, g, l, reason, len);
         }
-        g[1] = (size_t)bh;
-        return enqueue(p, k, 2, g, l, reason, len);
+        g[0] = (size_t)((sq + fp->bq - 1) / fp->bq) * fp->bq;
+        l[0] = fp->bq;
+        l[1] = 1;
+        return enqueue_kv_chunks(p, k, skv, d, g, l, reason, len);
     }
     const bool all = p->impl == IMPL_UNFUSED;
     const int nslices = all ? 1 : bh;
