@@ -8,10 +8,12 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 BENCH_ARGS ?=
 CMAKE_ARGS ?=
 
-# Sanitizer runtime options for the tests: leaks inside the OpenCL ICD/PoCL/CUDA driver libraries are
-# not ours (suppressed by name in tests/lsan.supp); any other leak or UB fails the test.
+# Sanitizer runtime options for the tests: leaks inside the OpenCL drivers are not ours - CTest
+# gives every test <build>/lsan.supp (tests/lsan.supp + one rule per module of each installed ICD
+# vendor, written by tests/lsan_icd.cmake); any other leak or UB fails the test. LSAN_OPTIONS
+# here serves test programs run by hand from $(TEST_BUILD).
 export ASAN_OPTIONS  ?= protect_shadow_gap=0:detect_leaks=1:abort_on_error=0
-export LSAN_OPTIONS  ?= suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+export LSAN_OPTIONS  ?= suppressions=$(abspath $(TEST_BUILD))/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
 .PHONY: all deps build bench test clean fuzz

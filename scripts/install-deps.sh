@@ -2,14 +2,16 @@
 # install-deps.sh — install the Debian packages sdmark's build, tests and default run need
 # (the C compiler toolchain and the optional CUDA toolkit aside). Idempotent: prints nothing and
 # does nothing when everything is present. Called by `make bench` and `make test`.
-#   OpenCL ICD loader + headers, PoCL (the OpenCL CPU device used when there is no GPU), clinfo,
+#   OpenCL ICD loader + headers, PoCL (the OpenCL CPU device used when there is no GPU), Mesa's
+#   OpenCL ICD (rusticl on llvmpipe with RUSTICL_ENABLE=llvmpipe, plus Clover, usually with no
+#   devices: the second implementation the OpenCL tests run on, so non-portable kernels fail), clinfo,
 #   CMocka (tests), cJSON (JSON results), OpenBLAS (cpu backend), CLBlast (optional OpenCL peer),
 #   oneDNN (optional cpu impls onednn*: fp32/bf16 matmul, conv, softmax),
 #   cmake + pkg-config (build), locales (glibc locale sources: the decimal-comma locale test compiles
 #   de_DE.UTF-8 into its temp dir with localedef).
 set -eu
 
-PKGS="cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libcmocka-dev libcjson-dev \
+PKGS="cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd mesa-opencl-icd clinfo libcmocka-dev libcjson-dev \
 libopenblas-dev libclblast-dev libdnnl-dev locales"
 
 missing=""

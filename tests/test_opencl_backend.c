@@ -62,6 +62,14 @@ static int group_teardown(void **state)
         }                                                                                          \
     } while (0)
 
+static int g_verified, g_limited; /* rows checked / refused for a device limit, per process */
+
+/* Reasons ocl_prepare gives for a row a driver's limits rule out (see ocl_limits.c). */
+static int device_limit(const char *reason)
+{
+    return strstr(reason, "loop iterations per work-item") || strstr(reason, "bytes of local memory");
+}
+
 /* Run `wl` with `impl` (or explicit params when prm != NULL) and compare the whole output with
  * sd_ref_*: max |out - ref| / rms(ref) <= tol. */
 static void check_run(const struct sd_workload *wl, const char *impl, const struct ocl_params *prm,
@@ -82,8 +90,19 @@ static void check_run(const struct sd_workload *wl, const char *impl, const stru
     struct sd_plan *p = NULL;
     enum sd_status st = prm ? ocl_prepare_with(g_ctx, wl, impl, 2, prm, &p, reason, sizeof(reason))
                             : B->prepare(g_ctx, wl, impl, 2, &p, reason, sizeof(reason));
+    if (st == SD_UNSUPPORTED && device_limit(reason)) {
+        /* the device cannot run this row with these parameters and says why (ocl_limits.c) */
+        print_message("  not run on this device: %s %s [%s]: %s\n", sd_op_name(wl->op), impl, shape, reason);
+        g_limited++;
+        for (int i = 0; i < 3; i++)
+            free(in[i]);
+        free(out);
+        free(ref);
+        return;
+    }
     if (st != SD_OK)
         fail_msg("%s %s [%s]: prepare: %s: %s", sd_op_name(wl->op), impl, shape, sd_status_name(st), reason);
+    g_verified++;
     /* set 1 gets other data; run set 1 first so a stale output would be caught */
     float *other[3] = {NULL, NULL, NULL};
     for (int i = 0; i < t.n_in; i++) {
@@ -125,6 +144,14 @@ static void check_run(const struct sd_workload *wl, const char *impl, const stru
     }
     free(out);
     free(ref);
+}
+
+/* SDMARK_TEST_SHAPES=small: every other shape of each list (slow software drivers such as
+ * rusticl on llvmpipe; tests/CMakeLists.txt sets it for them). Every kernel variant still runs. */
+static size_t shape_step(void)
+{
+    const char *s = getenv("SDMARK_TEST_SHAPES");
+    return s && !strcmp(s, "small") ? 2 : 1;
 }
 
 static const int64_t gemm_shapes[][4] = {
@@ -170,11 +197,11 @@ static void test_gemm_own_gpu_style(void **state)
     };
     const struct ocl_mm_params cpu[] = {
         {OCL_STYLE_CPU, 50, 40, 33, 4, 8, 2, 16, 16, 4, 4, 16}, /* odd blocks, k-block split */
-        {OCL_STYLE_CPU, 96, 320, 320, 6, 16, 1, 16, 16, 4, 4, 16},
+        {OCL_STYLE_CPU, 24, 32, 48, 6, 16, 1, 16, 16, 4, 4, 16},   /* fits 32 KiB local memory */
     };
     for (int v = 0; v < 4; v++) {
         prm.gemm = v < 2 ? gpu[v] : cpu[v - 2];
-        for (size_t i = 0; i < NGEMM; i++) {
+        for (size_t i = 0; i < NGEMM; i += shape_step()) {
             struct sd_workload wl = gemm_wl(gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], gemm_shapes[i][3]);
             check_run(&wl, "own", &prm, 1e-5);
         }
@@ -191,7 +218,7 @@ static const int64_t conv_shapes[][8] = {
 
 static void conv_all(const struct ocl_params *prm)
 {
-    for (size_t i = 0; i < NCONV; i++) {
+    for (size_t i = 0; i < NCONV; i += shape_step()) {
         const int64_t *s = conv_shapes[i];
         struct sd_workload wl = conv_wl(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
         char err[160];
@@ -218,7 +245,7 @@ static const int64_t attn_shapes[][4] = {
 
 static void attn_all(const char *impl, const struct ocl_params *prm)
 {
-    for (size_t i = 0; i < NATTN; i++) {
+    for (size_t i = 0; i < NATTN; i += shape_step()) {
         const int64_t *s = attn_shapes[i];
         struct sd_workload wl = attn_wl(s[0], s[1], s[2], s[3]);
         check_run(&wl, impl, prm, 2e-5);
@@ -233,8 +260,22 @@ static void test_attention_flash_variants(void **state)
     ocl_params_defaults(g_ctx, &prm);
     prm.flash = (struct ocl_flash_params){OCL_STYLE_GPU, 6, 8, 2, 256, 16, 16, 8};
     attn_all("flash", &prm);
-    prm.flash = (struct ocl_flash_params){OCL_STYLE_CPU, 4, 3, 1, 48, 8, 64, 32};
+    prm.flash = (struct ocl_flash_params){OCL_STYLE_CPU, 2, 3, 1, 16, 8, 64, 32}; /* < 32 KiB local */
     attn_all("flash", &prm);
+}
+
+/* unfused / sliced run gemm_packed or gemm_tiled (+ softmax_rows): both styles on every device */
+static void test_attention_gemm_variants(void **state)
+{
+    NEED_DEVICE();
+    struct ocl_params prm;
+    ocl_params_defaults(g_ctx, &prm);
+    prm.gemm = (struct ocl_mm_params){OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 8, 2, 3, 8};
+    attn_all("unfused", &prm);
+    attn_all("sliced", &prm);
+    prm.gemm = (struct ocl_mm_params){OCL_STYLE_CPU, 24, 32, 48, 6, 16, 1, 16, 16, 4, 4, 16};
+    attn_all("unfused", &prm);
+    attn_all("sliced", &prm);
 }
 
 static void test_oom(void **state)
@@ -285,6 +326,8 @@ static void test_oom(void **state)
     /* the sliced impl needs one head's scores only */
     wl = attn_wl(bh, 256, 4096, 40);
     st = B->prepare(g_ctx, &wl, "sliced", 1, &p, reason, sizeof(reason));
+    if (st == SD_UNSUPPORTED && oc->loop_limit && device_limit(reason))
+        return; /* fits in memory, but llvmpipe cannot loop over 4096 keys in one work-item */
     assert_int_equal(st, SD_OK);
     B->release(p);
 }
@@ -371,6 +414,52 @@ static void test_timing(void **state)
     free(a);
 }
 
+/* A device that ends kernels after N loop iterations per work-item (llvmpipe) refuses rows that
+ * would need more, with the reason; simulated on any device by lowering the context's limit. */
+static void test_loop_limit(void **state)
+{
+    NEED_DEVICE();
+    struct ocl_ctx *oc = g_ctx;
+    const uint64_t saved = oc->loop_limit;
+    char reason[SD_REASON_LEN] = "";
+    struct sd_plan *p = NULL;
+    struct sd_workload wl = attn_wl(1, 64, 4096, 64);
+    oc->loop_limit = 65535;
+    struct ocl_params cpu; /* flash_cpu: one work-item walks all keys, so it cannot be split */
+    ocl_params_defaults(g_ctx, &cpu);
+    cpu.flash = (struct ocl_flash_params){OCL_STYLE_CPU, 2, 3, 1, 16, 8, 64, 32};
+    enum sd_status st = ocl_prepare_with(g_ctx, &wl, "flash", 1, &cpu, &p, reason, sizeof(reason));
+    print_message("flash_cpu kv=4096 under a 65535-iteration limit: %s: %s\n", sd_status_name(st), reason);
+    assert_int_equal(st, SD_UNSUPPORTED);
+    assert_null(p);
+    assert_non_null(strstr(reason, "loop iterations per work-item"));
+    wl = gemm_wl(1, 8, 8, 8); /* a small row stays within the limit in either kernel style */
+    assert_int_equal(B->prepare(g_ctx, &wl, "own", 1, &p, reason, sizeof(reason)), SD_OK);
+    B->release(p);
+    /* the GPU-style kernels split K (gemm_tiled, conv_tiled: kbeg/kend/accum) or the keys
+     * (flash_gpu: kvbeg/kvend + running state) over launches under the limit: with a limit of 8000
+     * a 16x16x(4x4) tile covers 144 of K per launch, flash_gpu 32 keys */
+    oc->loop_limit = 8000;
+    struct ocl_params prm;
+    ocl_params_defaults(g_ctx, &prm);
+    prm.gemm = prm.conv = (struct ocl_mm_params){OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16};
+    prm.flash = (struct ocl_flash_params){OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32};
+    assert_int_equal(ocl_k_chunk(oc, &prm.gemm, 257), 144);
+    assert_int_equal(ocl_kv_chunk(oc, &prm.flash, 200, 40), 32);
+    wl = attn_wl(2, 67, 200, 40);
+    check_run(&wl, "flash", &prm, 2e-5);
+    wl = gemm_wl(2, 97, 65, 257);
+    check_run(&wl, "own", &prm, 1e-5);
+    wl = conv_wl(1, 33, 70, 13, 15, 3, 1, 1);
+    check_run(&wl, "own", &prm, 1e-5);
+    wl = attn_wl(2, 67, 200, 40);
+    check_run(&wl, "sliced", &prm, 2e-5);
+    oc->loop_limit = saved;
+    print_message("rows verified so far: %d, refused for a device limit: %d\n", g_verified, g_limited);
+    /* the limits may refuse some rows, never most of them */
+    assert_true(g_verified > 3 * g_limited);
+}
+
 /* Fresh context so the per-context program cache does not hide the override. */
 static void test_kernel_dir_and_build_errors(void **state)
 {
@@ -424,8 +513,9 @@ static void test_tune_cache(void **state)
     snprintf(path, sizeof(path), "%s/opencl-tune.txt", dir);
     FILE *f = fopen(path, "w");
     fprintf(f, "# comment\nother device | 1.0\tgemm=gpu:1:1:1:1:8:1:8:8:1:1:8 conv=x flash=y\n");
-    fprintf(f, "%s | %s\tgemm=cpu:48:32:64:6:16:1:16:16:4:4:16 conv=cpu:48:48:128:6:8:2:16:16:4:4:16 "
-               "flash=cpu:4:4:1:128:8:64:32\n",
+    /* CPU-style sets small enough for 32 KiB of local memory (rusticl) */
+    fprintf(f, "%s | %s\tgemm=cpu:24:32:48:6:16:1:16:16:4:4:16 conv=cpu:48:48:128:6:8:2:16:16:4:4:16 "
+               "flash=cpu:4:4:1:32:8:64:32\n",
             g_info.name, g_info.driver_version);
     fclose(f);
     void *c = NULL;
@@ -433,9 +523,9 @@ static void test_tune_cache(void **state)
     assert_int_equal(B->open(0, &c, reason, sizeof(reason)), SD_OK);
     struct ocl_ctx *oc = c;
     assert_string_equal(oc->params.source, "cache");
-    assert_int_equal(oc->params.gemm.mb, 48);
+    assert_int_equal(oc->params.gemm.mb, 24);
     assert_int_equal(oc->params.conv.nv, 2);
-    assert_int_equal(oc->params.flash.kc, 128);
+    assert_int_equal(oc->params.flash.kc, 32);
     /* tune without force uses the cache and returns at once */
     assert_int_equal(B->tune(c, 0, NULL, reason, sizeof(reason)), SD_OK);
     /* the cached parameters are used by prepare and give right answers */
@@ -464,12 +554,17 @@ int main(void)
         cmocka_unit_test(test_gemm_own_gpu_style),
         cmocka_unit_test(test_conv2d_own_variants),
         cmocka_unit_test(test_attention_flash_variants),
+        cmocka_unit_test(test_attention_gemm_variants),
         cmocka_unit_test(test_oom),
         cmocka_unit_test(test_poison_and_mem),
         cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_timing),
+        cmocka_unit_test(test_loop_limit),
         cmocka_unit_test(test_kernel_dir_and_build_errors),
         cmocka_unit_test(test_tune_cache),
     };
+    /* SDMARK_TEST_FILTER=test_gemm* runs only the matching tests (kernel development) */
+    if (getenv("SDMARK_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("SDMARK_TEST_FILTER"));
     return cmocka_run_group_tests_name("opencl_backend", tests, group_setup, group_teardown);
 }

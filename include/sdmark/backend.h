@@ -109,6 +109,9 @@ struct sd_backend_ops {
     /* Optional (NULL where absent). */
     void (*env_begin)(void *ctx);                       /* start sampling clocks/temp/power */
     void (*env_end)(void *ctx, struct sd_env *out);     /* stop and summarise */
+    /* Print the driver platforms behind the devices (OpenCL: every platform the ICD loader reports,
+     * those without devices too), for `sdmark devices`. */
+    void (*describe_platforms)(FILE *out);
     /* Tune kernel parameters for this device; force=1 ignores the cache. Log to `log`. */
     enum sd_status (*tune)(void *ctx, int force, FILE *log, char *reason, size_t len);
     /* Cold rows: evict the device's caches before the next timed run (e.g. write an L2-sized

@@ -214,10 +214,14 @@ __kernel void flash_cpu(const __global B_T *restrict Q, const __global B_T *rest
     }
 }
 
+/* flash_gpu walks keys [kvbeg, kvend). With kvbeg > 0 it resumes from the running max, sum and
+ * unnormalised output a previous launch left in W ([bh][SQ][HD + 2], fp32); unless kvend == SKV
+ * it leaves its own there instead of writing O. The host splits the keys this way on drivers that
+ * end a work-item's loops early (ocl_limits.c); elsewhere one launch covers all keys. */
 __attribute__((reqd_work_group_size(FBQ, 1, 1)))
 __kernel void flash_gpu(const __global B_T *restrict Q, const __global B_T *restrict K,
                         const __global B_T *restrict V, __global C_T *restrict O, int SQ, int SKV,
-                        float scale_log2)
+                        float scale_log2, __global float *restrict W, int kvbeg, int kvend)
 {
     __local float Ks[FBKV * HD];
     __local float Vs[FBKV * HD];
@@ -228,14 +232,16 @@ __kernel void flash_gpu(const __global B_T *restrict Q, const __global B_T *rest
     Q += (bh * SQ + (valid ? row : 0)) * HD;
     K += bh * SKV * HD;
     V += bh * SKV * HD;
+    __global float *w = W + (bh * SQ + (valid ? row : 0)) * (HD + 2);
     float q[HD], acc[HD];
     for (int d = 0; d < HD; d++) {
         q[d] = LDB1(Q, d) * scale_log2;
-        acc[d] = 0.0f;
+        acc[d] = kvbeg > 0 ? w[2 + d] : 0.0f;
     }
-    float m = -INFINITY, l = 0.0f;
-    for (int c0 = 0; c0 < SKV; c0 += FBKV) {
-        const int kc = min(FBKV, SKV - c0);
+    float m = kvbeg > 0 ? w[0] : -INFINITY, l = kvbeg > 0 ? w[1] : 0.0f;
+    const int kvstop = min(SKV, kvend);
+    for (int c0 = kvbeg; c0 < kvstop; c0 += FBKV) {
+        const int kc = min(FBKV, kvstop - c0);
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int e = lid; e < FBKV * HD; e += FBQ) {
             const int key = e / HD;
@@ -266,7 +272,12 @@ __kernel void flash_gpu(const __global B_T *restrict Q, const __global B_T *rest
         }
         m = mx;
     }
-    if (valid) {
+    if (valid && kvstop < SKV) {
+        w[0] = m;
+        w[1] = l;
+        for (int d = 0; d < HD; d++)
+            w[2 + d] = acc[d];
+    } else if (valid) {
         const float inv = 1.0f / l;
         for (int d = 0; d < HD; d++)
             STC1(O, (long)(bh * SQ + row) * HD + d, acc[d] * inv);

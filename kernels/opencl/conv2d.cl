@@ -55,10 +55,12 @@ __kernel void conv_packed(const __global B_T *restrict X, const __global A_T *re
     }
 }
 
+/* conv_tiled sums k in [kbeg, kend) of the CI*FR*FS reduction and adds to Y when `accum` (the
+ * host splits it on drivers that end a work-item's loops early, as for gemm_tiled). */
 __attribute__((reqd_work_group_size(TX, TY, 1)))
 __kernel void conv_tiled(const __global B_T *restrict X, const __global A_T *restrict Wt,
                          __global C_T *restrict Y, int CI, int IH, int IW, int CO, int OW, int HW,
-                         int stride, int pad)
+                         int stride, int pad, int kbeg, int kend, int accum)
 {
     __local float As[BK][BM + 1];
     __local float Bs[BK][BN + 1];
@@ -74,17 +76,18 @@ __kernel void conv_tiled(const __global B_T *restrict X, const __global A_T *res
 #pragma unroll
         for (int j = 0; j < RN; j++)
             acc[i][j] = 0.0f;
-    for (int k0 = 0; k0 < Kt; k0 += BK) {
+    const int kstop = min(Kt, kend);
+    for (int k0 = kbeg; k0 < kstop; k0 += BK) {
         for (int e = tid; e < BM * BK; e += TX * TY) {
             const int r = e / BK, kk = e % BK;
             const int gr = m0 + r, gk = k0 + kk;
-            As[kk][r] = (gr < CO && gk < Kt) ? LDA1(Wt, (long)gr * Kt + gk) : 0.0f;
+            As[kk][r] = (gr < CO && gk < kstop) ? LDA1(Wt, (long)gr * Kt + gk) : 0.0f;
         }
         for (int e = tid; e < BK * BN; e += TX * TY) {
             const int kk = e / BN, c = e % BN;
             const int gk = k0 + kk, pix = n0 + c;
             float v = 0.0f;
-            if (gk < Kt && pix < HW) {
+            if (gk < kstop && pix < HW) {
                 const int ci = gk / FRS, rem = gk - ci * FRS;
                 const int ry = rem / FS, rx = rem - ry * FS;
                 const int oy = pix / OW, ox = pix - oy * OW;
@@ -105,7 +108,7 @@ __kernel void conv_tiled(const __global B_T *restrict X, const __global A_T *res
         for (int j = 0; j < RN; j++) {
             const int gc = n0 + tx + j * TX;
             if (gr < CO && gc < HW)
-                STC1(C, (long)gr * HW + gc, acc[i][j]);
+                STC1(C, (long)gr * HW + gc, accum ? acc[i][j] + LDC1(C, (long)gr * HW + gc) : acc[i][j]);
         }
     }
 }

@@ -57,10 +57,13 @@ __kernel void gemm_packed(const __global A_T *restrict A, const __global B_T *re
     }
 }
 
+/* gemm_tiled sums k in [kbeg, kend) only and adds to C when `accum`: the host splits a long K
+ * over several launches on drivers that end a work-item's loops early (ocl_limits.c). */
 __attribute__((reqd_work_group_size(TX, TY, 1)))
 __kernel void gemm_tiled(const __global A_T *restrict A, const __global B_T *restrict B,
                          __global C_T *restrict C, int M, int N, int K, int lda, int ldb, int ldc,
-                         long sA, long sB, long sC, long offA, long offB, long offC, int transB)
+                         long sA, long sB, long sC, long offA, long offB, long offC, int transB,
+                         int kbeg, int kend, int accum)
 {
     __local float As[BK][BM + 1];
     __local float Bs[BK][BN + 1];
@@ -76,7 +79,8 @@ __kernel void gemm_tiled(const __global A_T *restrict A, const __global B_T *res
 #pragma unroll
         for (int j = 0; j < RN; j++)
             acc[i][j] = 0.0f;
-    for (int k0 = 0; k0 < K; k0 += BK) {
+    K = min(K, kend);
+    for (int k0 = kbeg; k0 < K; k0 += BK) {
         for (int e = tid; e < BM * BK; e += TX * TY) {
             const int r = e / BK, kk = e % BK;
             const int gr = m0 + r, gk = k0 + kk;
@@ -106,7 +110,7 @@ __kernel void gemm_tiled(const __global A_T *restrict A, const __global B_T *res
         for (int j = 0; j < RN; j++) {
             const int gc = n0 + tx + j * TX;
             if (gr < M && gc < N)
-                STC1(C, (long)gr * ldc + gc, acc[i][j]);
+                STC1(C, (long)gr * ldc + gc, accum ? acc[i][j] + LDC1(C, (long)gr * ldc + gc) : acc[i][j]);
         }
     }
 }

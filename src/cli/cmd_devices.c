@@ -55,7 +55,12 @@ int sd_cmd_devices(int argc, char **argv)
         printf("usage: sdmark devices\nLists every backend compiled into sdmark and the devices it sees:\n"
                "index, name, vendor, driver/API version, compute units, memory, fp16/bf16 support; for CPU devices\n"
                "the matrix/vector units (AMX-BF16, AVX512-BF16, AVX512-FP16, AVX-512, AVX2); and per op\n"
-               "which dtypes each impl runs there (e.g. onednn(fp32,bf16)).\n");
+               "which dtypes each impl runs there (e.g. onednn(fp32,bf16)).\n"
+               "The index is what `sdmark run --device N` takes. OpenCL also lists every platform the ICD\n"
+               "loader reports, those without devices included; its devices are numbered across\n"
+               "platforms: platforms in the loader's order, devices in each platform's order. The\n"
+               "numbering is stable while the installed ICDs (/etc/OpenCL/vendors, OCL_ICD_VENDORS)\n"
+               "and the drivers' enabling variables (e.g. RUSTICL_ENABLE) stay the same.\n");
         return SD_EXIT_OK;
     }
     if (argc > 1) {
@@ -68,6 +73,8 @@ int sd_cmd_devices(int argc, char **argv)
         memset(info, 0, sizeof info);
         int n = sd_backends[b]->probe(info, 32);
         printf("%s: %d device(s)\n", sd_backends[b]->name, n);
+        if (sd_backends[b]->describe_platforms) /* OpenCL: every platform, with or without devices */
+            sd_backends[b]->describe_platforms(stdout);
         for (int i = 0; i < n && i < 32; i++) {
             any = 1;
             printf("  [%d] %s\n      vendor %s | arch %s | driver %s | api %s\n"

@@ -80,6 +80,7 @@ struct ocl_ctx {
     bool timer_fallback;         /* profiling unusable at least once -> host_monotonic */
     struct ocl_params params;
     bool params_loaded;
+    uint64_t loop_limit;         /* loop iterations one work-item may run in all; 0 = no limit */
 };
 
 /* Tracked allocation: size check against max alloc / global memory, clCreateBuffer, then a
@@ -114,6 +115,19 @@ void ocl_release(struct sd_plan *p);
 enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
                                 int nsets, const struct ocl_params *prm, struct sd_plan **plan,
                                 char *reason, size_t len);
+
+/* ---- driver limits on one work-item (ocl_limits.c) ---- */
+/* Loop iterations the driver runs per kernel invocation before it silently ends the kernel
+ * (llvmpipe: 65535), by device name; 0 = unlimited. */
+uint64_t ocl_loop_limit(const char *device_name);
+/* Length of the k range one launch of a GPU-style (tiled) gemm/conv may cover: K when the device
+ * has no loop limit, else a multiple of BK that keeps a work-item under it. */
+int ocl_k_chunk(const struct ocl_ctx *c, const struct ocl_mm_params *p, int K);
+/* Same for the keys one launch of flash_gpu may walk (skv when unlimited; a multiple of FBKV). */
+int ocl_kv_chunk(const struct ocl_ctx *c, const struct ocl_flash_params *p, int skv, int hd);
+/* SD_UNSUPPORTED + reason when the row's kernels would exceed c->loop_limit; fused = flash. */
+enum sd_status ocl_loop_check(const struct ocl_ctx *c, const struct sd_workload *wl, bool fused,
+                              const struct ocl_params *prm, char *reason, size_t len);
 
 /* ---- params / tuner (ocl_tune.c) ---- */
 void ocl_params_defaults(const struct ocl_ctx *c, struct ocl_params *p);

@@ -115,6 +115,45 @@ static int enumerate(cl_platform_id *plats, cl_device_id *devs, int max)
     return n;
 }
 
+/* `sdmark devices`: every platform the ICD loader reports, with the device indices it holds
+ * (the flat numbering enumerate() gives: platforms in loader order, devices in platform order),
+ * including platforms without devices (Mesa's Clover usually has none). */
+static void ocl_describe_platforms(FILE *out)
+{
+    cl_uint np = 0;
+    cl_int err = clGetPlatformIDs(0, NULL, &np);
+    if (err != CL_SUCCESS || np == 0) {
+        fprintf(out, "  no OpenCL platform (ICD loader: %s)\n",
+                err == CL_SUCCESS || err == -1001 ? "no vendor ICD installed or enabled" : ocl_err_name(err));
+        return;
+    }
+    cl_platform_id pl[16];
+    np = np > 16 ? 16 : np;
+    if (clGetPlatformIDs(np, pl, NULL) != CL_SUCCESS)
+        return;
+    int first = 0;
+    for (cl_uint p = 0; p < np; p++) {
+        char name[128] = "", ver[128] = "";
+        clGetPlatformInfo(pl[p], CL_PLATFORM_NAME, sizeof(name), name, NULL);
+        clGetPlatformInfo(pl[p], CL_PLATFORM_VERSION, sizeof(ver), ver, NULL);
+        name[sizeof(name) - 1] = ver[sizeof(ver) - 1] = 0;
+        cl_uint nd = 0;
+        if (clGetDeviceIDs(pl[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS)
+            nd = 0;
+        nd = nd > OCL_MAX_DEVICES ? OCL_MAX_DEVICES : nd;
+        fprintf(out, "  platform %u: %s (%.40s): ", p, name, ver);
+        if (nd == 0)
+            fprintf(out, "no devices%s\n", strcmp(name, "rusticl") == 0
+                                                 ? " (rusticl enables drivers by RUSTICL_ENABLE, e.g. llvmpipe)"
+                                                 : "");
+        else if (nd == 1)
+            fprintf(out, "device [%d]\n", first);
+        else
+            fprintf(out, "devices [%d]..[%d]\n", first, first + (int)nd - 1);
+        first += (int)nd;
+    }
+}
+
 /* Device string info, truncated to fit `buf` (drivers refuse a too-small buffer outright). */
 static void dev_str(cl_device_id d, cl_device_info what, char *buf, size_t len)
 {
@@ -232,6 +271,19 @@ static int ocl_probe(struct sd_device_info *out, int max)
 
 static void ocl_close(void *ctx);
 
+/* A device that cuts loops off per work-item (llvmpipe, see ocl_limits.c) runs the GPU-style
+ * kernels by default: their work-items loop over K / the keys in slices, the CPU-style ones
+ * walk a whole block each and hit the limit at small shapes. The default parameter sets carry
+ * the GPU-style fields too, so only the style changes. Cached/tuned parameters are kept (the
+ * tuner verifies each candidate; ocl_loop_check refuses rows that would be cut off). */
+static void prefer_gpu_style(struct ocl_ctx *c)
+{
+    if (!c->loop_limit || strncmp(c->params.source, "defaults", 8) != 0)
+        return;
+    c->params.gemm.style = c->params.conv.style = c->params.flash.style = OCL_STYLE_GPU;
+    snprintf(c->params.source, sizeof(c->params.source), "defaults(gpu: loop limit)");
+}
+
 static enum sd_status ocl_open(int index, void **ctxp, char *reason, size_t len)
 {
     *ctxp = NULL;
@@ -272,7 +324,9 @@ static enum sd_status ocl_open(int index, void **ctxp, char *reason, size_t len)
         free(c);
         return st;
     }
+    c->loop_limit = ocl_loop_limit(c->info.name);
     ocl_params_load(c);
+    prefer_gpu_style(c);
     *ctxp = c;
     return SD_OK;
 }
@@ -533,6 +587,18 @@ enum sd_status ocl_kernel(struct ocl_ctx *c, const char *files, const char *opts
         *out = NULL;
         return ocl_fail(err, "clCreateKernel", __FILE__, __LINE__, reason, len);
     }
+    /* Some drivers (llvmpipe) launch a kernel whose __local arrays exceed the device's local
+     * memory and let it overrun; refuse it here so parameters that do not fit never run. */
+    cl_ulong lm = 0;
+    if (c->local_mem &&
+        clGetKernelWorkGroupInfo(*out, c->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof(lm), &lm, NULL) == CL_SUCCESS &&
+        lm > c->local_mem) {
+        clReleaseKernel(*out);
+        *out = NULL;
+        snprintf(reason, len, "kernel %s needs %" PRIu64 " bytes of local memory > %" PRIu64 " on the device",
+                 name, (uint64_t)lm, c->local_mem);
+        return SD_UNSUPPORTED;
+    }
     return SD_OK;
 }
 
@@ -566,4 +632,5 @@ const struct sd_backend_ops sd_backend_opencl = {
     .env_begin = NULL,
     .env_end = NULL,
     .tune = ocl_tune,
+    .describe_platforms = ocl_describe_platforms,
 };

@@ -131,7 +131,7 @@ static enum sd_status mm_kernel(struct ocl_ctx *c, const char *files, const char
         if (c->local_mem && need > c->local_mem) {
             snprintf(reason, len, "packed kernel parameters need %" PRIu64 " bytes of local memory > %" PRIu64,
                      need, c->local_mem);
-            return SD_ERROR;
+            return SD_UNSUPPORTED; /* as ocl_kernel says for any kernel over the device's local memory */
         }
     }
     return ocl_kernel(c, files, opts, mp->style == OCL_STYLE_CPU ? kname_cpu : kname_gpu, out,
@@ -166,6 +166,27 @@ static void plan_free(struct sd_plan *p)
 
 void ocl_release(struct sd_plan *p) { plan_free(p); }
 
+/* Build flash_cpu / flash_gpu for the plan's head_dim. flash_gpu keeps FBKV keys and values in
+ * __local: where a tile tuned elsewhere does not fit the device's local memory (rusticl/llvmpipe:
+ * 32 KiB, and it reports twice the arrays' size), FBKV is halved until the driver accepts it —
+ * fewer keys per tile, the same result — instead of refusing the row. */
+static enum sd_status build_flash(struct ocl_ctx *c, struct sd_plan *p, int half, char *reason, size_t len)
+{
+    for (;;) {
+        char opts[512], ho[96], extra[128];
+        ocl_flash_opts(&p->prm.flash, opts, sizeof(opts));
+        half_opts(ho, sizeof(ho), 0, half, half);
+        snprintf(extra, sizeof(extra), " -DHD=%d%s", (int)p->wl.head_dim, ho);
+        strncat(opts, extra, sizeof(opts) - strlen(opts) - 1);
+        const bool gpu = p->prm.flash.style != OCL_STYLE_CPU;
+        enum sd_status st = ocl_kernel(c, "common,attention", opts, gpu ? "flash_gpu" : "flash_cpu", &p->k_main,
+                                       reason, len);
+        if (st != SD_UNSUPPORTED || !gpu || p->prm.flash.bkv <= 8 || !strstr(reason, "local memory"))
+            return st;
+        p->prm.flash.bkv /= 2;
+    }
+}
+
 enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
                                 int nsets, const struct ocl_params *prm, struct sd_plan **plan,
                                 char *reason, size_t len)
@@ -185,6 +206,7 @@ enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl,
     p->wl = *wl;
     p->impl = parse_impl(wl->op, impl);
     p->prm = *prm;
+    prm = &p->prm; /* from here on the plan's own parameters (build_flash may narrow them) */
     p->nsets = nsets;
     p->esize = sd_dtype_size(wl->dtype);
     struct sd_tensors t;
@@ -226,18 +248,9 @@ enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl,
         if (st == SD_OK)
             st = ocl_kernel(c, "common,attention", "", "softmax_rows", &p->k_soft, reason, len);
         break;
-    case IMPL_FLASH: {
-        char opts[512];
-        ocl_flash_opts(&prm->flash, opts, sizeof(opts));
-        half_opts(ho, sizeof(ho), 0, h, h);
-        char extra[128];
-        snprintf(extra, sizeof(extra), " -DHD=%d%s", (int)wl->head_dim, ho);
-        strncat(opts, extra, sizeof(opts) - strlen(opts) - 1);
-        st = ocl_kernel(c, "common,attention", opts,
-                        prm->flash.style == OCL_STYLE_CPU ? "flash_cpu" : "flash_gpu", &p->k_main,
-                        reason, len);
+    case IMPL_FLASH:
+        st = build_flash(c, p, h, reason, len);
         break;
-    }
     default:
         snprintf(reason, len, "unknown impl");
         st = SD_ERROR;
@@ -293,6 +306,9 @@ enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl,
             return SD_OOM;
         }
     }
+    /* after the memory check (a row that cannot fit is oom on any driver), before allocating */
+    if (p->impl != IMPL_CLBLAST)
+        st = ocl_loop_check(c, wl, p->impl == IMPL_FLASH, prm, reason, len);
     for (int s = 0; s < nsets && st == SD_OK; s++)
         for (int i = 0; i < p->n_in && st == SD_OK; i++)
             st = ocl_alloc(c, p->in_elems[i] * p->esize, &p->in[s * 3 + i], in_names[wl->op][i],
@@ -305,6 +321,14 @@ enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl,
         st = ocl_alloc(c, p->ws_bytes, &p->ws,
                        p->impl == IMPL_UNFUSED ? "fp32 score matrix (all heads)" : "fp32 score slice (one head)",
                        reason, len);
+        if (st != SD_OK)
+            p->ws_bytes = 0;
+    }
+    if (st == SD_OK && p->impl == IMPL_FLASH &&
+        ocl_kv_chunk(c, &prm->flash, (int)wl->seq_kv, (int)wl->head_dim) < wl->seq_kv) {
+        /* keys split over launches: the running max, sum and output per query row */
+        p->ws_bytes = (size_t)((uint64_t)wl->batch_heads * wl->seq_q * (wl->head_dim + 2) * 4);
+        st = ocl_alloc(c, p->ws_bytes, &p->ws, "flash running state (keys split)", reason, len);
         if (st != SD_OK)
             p->ws_bytes = 0;
     }
@@ -454,6 +478,27 @@ static enum sd_status enqueue(struct sd_plan *p, cl_kernel k, cl_uint dims, cons
 
 #define SETARG(k, i, v) OCL_CHECK(clSetKernelArg((k), (i), sizeof(v), &(v)))
 
+/* A tiled (GPU-style) gemm/conv: arguments arg0.. arg0+2 are kbeg, kend, accum. One launch over
+ * all of K, or several on a device that ends a work-item's loops early (ocl_k_chunk). */
+static enum sd_status enqueue_k_chunks(struct sd_plan *p, cl_kernel k, cl_uint arg0, int K,
+                                       const struct ocl_mm_params *mp, const size_t *g, const size_t *l,
+                                       char *reason, size_t len)
+{
+    const int chunk = ocl_k_chunk(p->c, mp, K);
+    int kbeg = 0;
+    do {
+        int kend = K - kbeg > chunk ? kbeg + chunk : K, accum = kbeg > 0;
+        SETARG(k, arg0, kbeg);
+        SETARG(k, arg0 + 1, kend);
+        SETARG(k, arg0 + 2, accum);
+        enum sd_status st = enqueue(p, k, 3, g, l, reason, len);
+        if (st != SD_OK)
+            return st;
+        kbeg = kend;
+    } while (kbeg < K);
+    return SD_OK;
+}
+
 static enum sd_status run_mm(struct sd_plan *p, cl_kernel k, const struct ocl_mm_params *mp, cl_mem A,
                              cl_mem B, cl_mem C, int M, int N, int K, int lda, int ldb, int ldc,
                              cl_long sA, cl_long sB, cl_long sC, cl_long offA, cl_long offB,
@@ -480,16 +525,17 @@ static enum sd_status run_mm(struct sd_plan *p, cl_kernel k, const struct ocl_mm
         g[0] = (size_t)(N + mp->nb - 1) / mp->nb;
         g[1] = (size_t)(M + mp->mb - 1) / mp->mb;
         l[0] = l[1] = l[2] = 1;
-    } else {
-        int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
-        g[0] = (size_t)((N + bn - 1) / bn) * mp->tx;
-        g[1] = (size_t)((M + bm - 1) / bm) * mp->ty;
-        l[0] = mp->tx;
-        l[1] = mp->ty;
-        l[2] = 1;
+        g[2] = batch;
+        return enqueue(p, k, 3, g, l, reason, len);
     }
+    int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
+    g[0] = (size_t)((N + bn - 1) / bn) * mp->tx;
+    g[1] = (size_t)((M + bm - 1) / bm) * mp->ty;
     g[2] = batch;
-    return enqueue(p, k, 3, g, l, reason, len);
+    l[0] = mp->tx;
+    l[1] = mp->ty;
+    l[2] = 1;
+    return enqueue_k_chunks(p, k, 16, K, mp, g, l, reason, len);
 }
 
 static enum sd_status run_conv(struct sd_plan *p, cl_mem X, cl_mem W, char *reason, size_t len)
@@ -511,20 +557,41 @@ static enum sd_status run_conv(struct sd_plan *p, cl_mem X, cl_mem W, char *reas
     SETARG(k, 9, stride);
     SETARG(k, 10, pad);
     size_t g[3], l[3];
+    g[2] = (size_t)wl->batch;
     if (mp->style == OCL_STYLE_CPU) {
         g[0] = (size_t)(HW + mp->nb - 1) / mp->nb;
         g[1] = (size_t)(CO + mp->mb - 1) / mp->mb;
         l[0] = l[1] = l[2] = 1;
-    } else {
-        int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
-        g[0] = (size_t)((HW + bn - 1) / bn) * mp->tx;
-        g[1] = (size_t)((CO + bm - 1) / bm) * mp->ty;
-        l[0] = mp->tx;
-        l[1] = mp->ty;
-        l[2] = 1;
+        return enqueue(p, k, 3, g, l, reason, len);
     }
-    g[2] = (size_t)wl->batch;
-    return enqueue(p, k, 3, g, l, reason, len);
+    int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
+    g[0] = (size_t)((HW + bn - 1) / bn) * mp->tx;
+    g[1] = (size_t)((CO + bm - 1) / bm) * mp->ty;
+    l[0] = mp->tx;
+    l[1] = mp->ty;
+    l[2] = 1;
+    return enqueue_k_chunks(p, k, 11, CI * (int)(wl->r * wl->s), mp, g, l, reason, len);
+}
+
+/* flash_gpu over all keys in one launch, or in chunks that carry their state in p->ws on a
+ * device that ends a work-item's loops early (ocl_kv_chunk). */
+static enum sd_status enqueue_kv_chunks(struct sd_plan *p, cl_kernel k, int skv, int hd, const size_t *g,
+                                        const size_t *l, char *reason, size_t len)
+{
+    const int chunk = ocl_kv_chunk(p->c, &p->prm.flash, skv, hd);
+    cl_mem w = p->ws ? p->ws : p->out; /* one launch never touches W */
+    SETARG(k, 7, w);
+    int kvbeg = 0;
+    do {
+        int kvend = skv - kvbeg > chunk ? kvbeg + chunk : skv;
+        SETARG(k, 8, kvbeg);
+        SETARG(k, 9, kvend);
+        enum sd_status st = enqueue(p, k, 2, g, l, reason, len);
+        if (st != SD_OK)
+            return st;
+        kvbeg = kvend;
+    } while (kvbeg < skv);
+    return SD_OK;
 }
 
 static enum sd_status run_attention(struct sd_plan *p, cl_mem Q, cl_mem K, cl_mem V, char *reason,
@@ -546,17 +613,17 @@ static enum sd_status run_attention(struct sd_plan *p, cl_mem Q, cl_mem K, cl_me
         SETARG(k, 5, skv);
         SETARG(k, 6, scale_log2);
         size_t g[2], l[2];
+        g[1] = (size_t)bh;
         if (fp->style == OCL_STYLE_CPU) {
             int qb = fp->qr * fp->qs;
             g[0] = (size_t)(sq + qb - 1) / qb;
             l[0] = l[1] = 1;
-        } else {
-            g[0] = (size_t)((sq + fp->bq - 1) / fp->bq) * fp->bq;
-            l[0] = fp->bq;
-            l[1] = 1;
+            return enqueue(p, k, 2, g, l, reason, len);
         }
-        g[1] = (size_t)bh;
-        return enqueue(p, k, 2, g, l, reason, len);
+        g[0] = (size_t)((sq + fp->bq - 1) / fp->bq) * fp->bq;
+        l[0] = fp->bq;
+        l[1] = 1;
+        return enqueue_kv_chunks(p, k, skv, d, g, l, reason, len);
     }
     const bool all = p->impl == IMPL_UNFUSED;
     const int nslices = all ? 1 : bh;
