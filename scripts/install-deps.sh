@@ -5,11 +5,14 @@
 #   OpenCL ICD loader + headers, PoCL (the OpenCL CPU device used when there is no GPU), clinfo,
 #   CMocka (tests), cJSON (JSON results), OpenBLAS (cpu backend), CLBlast (optional OpenCL peer),
 #   cmake + pkg-config (build), locales (glibc locale sources: the decimal-comma locale test compiles
-#   de_DE.UTF-8 into its temp dir with localedef).
+#   de_DE.UTF-8 into its temp dir with localedef),
+#   munge + slurmctld + slurmd + slurm-client (test fleet_slurm starts a one-node Slurm on localhost
+#   and runs scripts/run-fleet.sbatch: ~13 s to install, ~20 s to run; it skips without them).
 set -eu
 
 PKGS="cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libcmocka-dev libcjson-dev \
-libopenblas-dev libclblast-dev locales"
+libopenblas-dev libclblast-dev locales \
+munge slurmctld slurmd slurm-client"
 
 missing=""
 for p in $PKGS; do
