@@ -280,8 +280,8 @@ void sd_report_it_chart(FILE *f, const char *const *names, const double *its, co
     int bh = 16, left = 260, plot = 520, top = 24, h = top + (int)n * (bh + 4) + 8;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" "
                "aria-label=\"predicted it/s per card\">\n", left + plot + 120, h);
-    fprintf(f, "<text x=\"%d\" y=\"14\" font-size=\"12\">SD 1.5 it/s (expected pipeline): solid = measured, light with "
-               "dashed outline = projected</text>\n", left);
+    fprintf(f, "<text x=\"%d\" y=\"14\" font-size=\"12\">SD 1.5 it/s (expected pipeline): solid = measured, light "
+               "dashed = projected from a measured GPU (basis below)</text>\n", left);
     for (size_t i = 0; i < n; i++) {
         int y = top + (int)i * (bh + 4);
         double w = isfinite(its[i]) ? fmax(its[i] / vmax * plot, 1) : 0;
