@@ -7,12 +7,14 @@
 #   cmake + pkg-config (build), locales (glibc locale sources: the decimal-comma locale test compiles
 #   de_DE.UTF-8 into its temp dir with localedef),
 #   munge + slurmctld + slurmd + slurm-client (test fleet_slurm starts a one-node Slurm on localhost
-#   and runs scripts/run-fleet.sbatch: ~13 s to install, ~20 s to run; it skips without them).
+#   and runs scripts/run-fleet.sbatch: ~13 s to install, ~20 s to run; it skips without them),
+#   chromium (test_report renders the HTML report headless and checks the first screen: ~30 s to
+#   install, ~8 s to run; skipped without it).
 set -eu
 
 PKGS="cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo libcmocka-dev libcjson-dev \
 libopenblas-dev libclblast-dev locales \
-munge slurmctld slurmd slurm-client"
+munge slurmctld slurmd slurm-client chromium"
 
 missing=""
 for p in $PKGS; do
