@@ -3,7 +3,8 @@
 # localhost (munged + slurmctld + slurmd from Debian's munge, slurmctld, slurmd, slurm-client), all
 # state in a temp folder and on free ports. Checks: a 2-task cpu array collects every file under the
 # job id, writes MANIFEST and the report; a second job into the same fleet folder stays apart and
-# keeps its completed rows through scancel; a task without rows fails the job.
+# keeps its completed rows through scancel; a task without rows fails the job. With
+# SDMARK_SLURM_TIMELIMIT_TEST=1 also through a time limit (about 2 minutes more).
 # Exit 77 (CTest SKIP_RETURN_CODE) with the reason when the packages or root are missing.
 set -euo pipefail
 SDMARK=$(realpath "$1")
@@ -102,7 +103,15 @@ grep -q "$HOST" "$T/again.html" || fail "report does not name the host"
 echo "job $job1: $(wc -l < "$J1/MANIFEST") tasks, $(find "$J1" -type f | wc -l) files" >&2
 
 # --- job 2: same fleet folder, scancel once the first rows are on disk ---
-export SDMARK_SUITES=$REPO/tests/data/tiny.suite SDMARK_RUN_ARGS="--min-time 2 --min-samples 3 --no-tune"
+# rows that take a known time: shapes big enough that the 10000-sample cap never ends a row before
+# --min-time, and --max-noise 0 so that low noise does not either
+cat > "$T/slow.suite" <<EOF2
+gemm  s1  1  m=384 n=384 k=384
+gemm  s2  1  m=384 n=384 k=385
+gemm  s3  1  m=384 n=384 k=386
+gemm  s4  1  m=384 n=384 k=387
+EOF2
+export SDMARK_SUITES=$T/slow.suite SDMARK_RUN_ARGS="--max-noise 0 --min-time 3 --no-tune" # 3 s a row
 job2=$(submit --array=0)
 J2=$T/fleet/job-$job2
 for _ in $(seq 120); do
@@ -117,11 +126,24 @@ for _ in $(seq 60); do
 done
 grep -q "^job=$job2 task=0 .* rc=130 " "$J2/MANIFEST" || fail "no interrupted MANIFEST line: $(cat "$J2/MANIFEST" 2>&1)"
 rows=$(sed -n 's/.* rows=\([0-9]*\) .*/\1/p' "$J2/MANIFEST")
-{ [ "$rows" -ge 1 ] && [ "$rows" -lt 7 ]; } || fail "cancelled task kept $rows rows (want 1..6)"
+{ [ "$rows" -ge 1 ] && [ "$rows" -lt 4 ]; } || fail "cancelled task kept $rows rows (want 1..3)"
 [ "$(tail -n +2 "$J2/$HOST-j$job2-t0-"cpu-*.csv | wc -l)" -eq "$rows" ] || fail "rows on disk != MANIFEST"
 [ -s "$J2/report-j$job2.html" ] || fail "no report after scancel"
 [ "$(grep -c . "$J1/MANIFEST")" -eq 2 ] || fail "job 2 touched job 1's MANIFEST"
 echo "job $job2: cancelled with $rows rows kept" >&2
+
+# --- optional (about 2 minutes, so not by default): the same through the time limit ---
+if [ -n "${SDMARK_SLURM_TIMELIMIT_TEST:-}" ]; then
+    export SDMARK_RUN_ARGS="--max-noise 0 --min-time 40 --timeout 40 --no-tune" # 40 s a row
+    rc=0
+    jobt=$(submit --wait --array=0 --time=1) || rc=$?
+    JT=$T/fleet/job-$jobt
+    grep -q "^job=$jobt task=0 .* rc=130 " "$JT/MANIFEST" || fail "time limit: MANIFEST: $(cat "$JT/MANIFEST" 2>&1)"
+    rows=$(sed -n 's/.* rows=\([0-9]*\) .*/\1/p' "$JT/MANIFEST")
+    [ "$rows" -ge 1 ] || fail "time limit: no rows kept"
+    [ -s "$JT/report-j$jobt.html" ] || fail "time limit: no report"
+    echo "job $jobt: stopped by its time limit with $rows rows kept (sbatch --wait exited $rc)" >&2
+fi
 
 # --- job 3: a suite that does not exist — no rows, so the task fails ---
 export SDMARK_SUITES=no-such-suite SDMARK_RUN_ARGS=

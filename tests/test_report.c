@@ -217,15 +217,22 @@ static char *dom_text(const char *dom)
     return t;
 }
 
-/* The headline as the markdown summary (another renderer) states it: device, SD 1.5 it/s, s per image. */
-static void md_headline(const char *results, char *dev, char *its, char *secs)
+/* `sdmark report RESULTS --format md` into dir/NAME, read back. */
+static char *report_md(const char *results, const char *name)
 {
     char cmd[1024], out[160];
-    snprintf(out, sizeof out, "%s/head.md", dir);
+    snprintf(out, sizeof out, "%s/%s", dir, name);
     snprintf(cmd, sizeof cmd, "'%s' report '%s' --format md -o '%s'", SDMARK_BINARY, results, out);
     assert_int_equal(sh(cmd), 0);
     char *md = slurp(out);
     assert_non_null(md);
+    return md;
+}
+
+/* The headline as the markdown summary (another renderer) states it: device, SD 1.5 it/s, s per image. */
+static void md_headline(const char *results, char *dev, char *its, char *secs)
+{
+    char *md = report_md(results, "head.md");
     const char *h = strstr(md, "**Fastest measured: ");
     assert_non_null(h);
     assert_int_equal(sscanf(h, "**Fastest measured: %255[^*]**: %31s it/s on SD 1.5 (512², 20 steps), %31s s per image",
@@ -289,11 +296,7 @@ static void test_markdown(void **state)
 {
     (void)state;
     char cmd[1024], out[160];
-    snprintf(out, sizeof out, "%s/report.md", dir);
-    snprintf(cmd, sizeof cmd, "'%s' report %s/fleet --format md -o %s", SDMARK_BINARY, DATA, out);
-    assert_int_equal(sh(cmd), 0);
-    char *s = slurp(out);
-    assert_non_null(s);
+    char *s = report_md(DATA "/fleet", "report.md");
     assert_non_null(strstr(s, "| id | verdict | basis | claim |"));
     assert_non_null(strstr(s, "| device / card |"));
     assert_non_null(strstr(s, "| configuration (batch 1, fp16) |"));
