@@ -272,7 +272,7 @@ static void test_init_and_header(void **state)
     const char *tail = ",verify,max_rel_err,tolerance,status,reason";
     assert_string_equal(h + strlen(h) - strlen(tail), tail);
     assert_null(strchr(h, '\n'));
-    /* DESIGN.md's columns appear in its order */
+    /* the columns of docs/results.md appear in its order */
     const char *cols[] = {"schema_version", "device_name", "compute_units", "mem_bytes", "last_level_cache_bytes", "suite", "op",
                           "impl", "label", "dtype", "acc", "layout", "batch", "head_dim", "count_per_step", "flops",
                           "bytes_min", "timer", "cache_mode", "warmup_ms", "samples", "stop_reason",
