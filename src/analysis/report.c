@@ -168,19 +168,12 @@ static void est_section(FILE *f, const struct sd_rset *s, const struct sd_cards 
     size_t n = 0;
     struct card_row *v = estimates(s, cards, &n);
     if (n && !md) {
-        const char **names = calloc(n, sizeof *names);
-        double *its = calloc(n, sizeof *its);
-        bool *proj = calloc(n, sizeof *proj);
-        for (size_t i = 0; names && its && proj && i < n; i++) {
-            names[i] = v[i].device;
-            its[i] = v[i].e.it_per_s;
-            proj[i] = !v[i].measured;
-        }
-        if (names && its && proj)
-            sd_report_it_chart(f, names, its, proj, n);
-        free(names);
-        free(its);
-        free(proj);
+        struct sd_it_bar *bars = calloc(n, sizeof *bars);
+        for (size_t i = 0; bars && i < n; i++)
+            bars[i] = (struct sd_it_bar){v[i].device, v[i].e.it_per_s, !v[i].measured, v[i].e.coverage};
+        if (bars)
+            sd_report_it_chart(f, bars, n);
+        free(bars);
     }
     if (n)
         est_table(f, v, n, md);
