@@ -29,6 +29,7 @@ cleanup() {
     [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
+trap 'exit 1' TERM INT # a ctest timeout still stops the daemons (through the EXIT trap)
 
 # --- munge: own key and socket ---
 dd if=/dev/urandom of="$T/munge.key" bs=1024 count=1 status=none
