@@ -152,5 +152,6 @@ rc=0
 job3=$(submit --wait --array=0) || rc=$?
 [ "$rc" -ne 0 ] || fail "job $job3 without rows exited 0"
 grep -q "^job=$job3 task=0 .* rows=0 " "$T/fleet/job-$job3/MANIFEST" || fail "no MANIFEST line for job 3"
+[ ! -e "$T/fleet/job-$job3/report-j$job3.html" ] || fail "a report of a job without rows"
 echo "job $job3: no rows, sbatch --wait exited $rc" >&2
 echo "PASS" >&2
