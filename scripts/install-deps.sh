@@ -8,11 +8,16 @@
 #   CMocka (tests), cJSON (JSON results), OpenBLAS (cpu backend), CLBlast (optional OpenCL peer),
 #   oneDNN (optional cpu impls onednn*: fp32/bf16 matmul, conv, softmax),
 #   cmake + pkg-config (build), locales (glibc locale sources: the decimal-comma locale test compiles
-#   de_DE.UTF-8 into its temp dir with localedef).
+#   de_DE.UTF-8 into its temp dir with localedef),
+#   munge + slurmctld + slurmd + slurm-client (test fleet_slurm starts a one-node Slurm on localhost
+#   and runs scripts/run-fleet.sbatch: ~13 s to install, ~20 s to run; it skips without them),
+#   chromium (test_report renders the HTML report headless and checks the first screen: ~30 s to
+#   install, ~8 s to run; skipped without it).
 set -eu
 
 PKGS="cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd mesa-opencl-icd clinfo libcmocka-dev libcjson-dev \
-libopenblas-dev libclblast-dev libdnnl-dev locales"
+libopenblas-dev libclblast-dev libdnnl-dev locales \
+munge slurmctld slurmd slurm-client chromium"
 
 missing=""
 for p in $PKGS; do

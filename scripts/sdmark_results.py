@@ -10,7 +10,7 @@ import math
 import os
 import tempfile
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # (name, kind, max string length incl. NUL in sdmark's reader; 0 = not a string)
 COLUMNS = [
@@ -18,7 +18,7 @@ COLUMNS = [
     ("run_id", "str", 48), ("timestamp_utc", "str", 32), ("host", "str", 64),
     ("backend", "str", 16), ("device_kind", "str", 8), ("device_name", "str", 128), ("arch", "str", 64),
     ("driver_version", "str", 64), ("api_version", "str", 64), ("compute_units", "int", 0),
-    ("threads", "int", 0), ("clock_mhz", "int", 0), ("mem_bytes", "int", 0), ("l2_bytes", "int", 0),
+    ("threads", "int", 0), ("clock_mhz", "int", 0), ("mem_bytes", "int", 0), ("last_level_cache_bytes", "int", 0),
     ("suite", "str", 64), ("op", "str", 16), ("impl", "str", 32), ("label", "str", 64), ("dtype", "str", 8),
     ("acc", "str", 8), ("layout", "str", 8), ("batch", "int", 0), ("m", "int", 0), ("n", "int", 0),
     ("k", "int", 0), ("c_in", "int", 0), ("c_out", "int", 0), ("h", "int", 0), ("w", "int", 0),

@@ -69,7 +69,7 @@ class Device:
             self.info = self._cpu_info()
         else:
             raise ValueError("expected cpu, cuda or cuda:N")
-        flush_bytes = max(2 * int(self.info["l2_bytes"]), 8 << 20)
+        flush_bytes = max(2 * int(self.info["last_level_cache_bytes"]), 8 << 20)
         self.flush_buf = torch.empty(flush_bytes // 4, dtype=torch.float32, device=self.dev)
 
     def _cuda_info(self):
@@ -79,14 +79,14 @@ class Device:
                 "driver_version": "CUDA %s" % torch.version.cuda,
                 "api_version": "torch %s cuDNN %s" % (torch.__version__.split("+")[0], cudnn),
                 "compute_units": p.multi_processor_count, "threads": 0, "clock_mhz": 0,
-                "mem_bytes": p.total_memory, "l2_bytes": getattr(p, "L2_cache_size", 50 << 20)}
+                "mem_bytes": p.total_memory, "last_level_cache_bytes": getattr(p, "L2_cache_size", 50 << 20)}
 
     def _cpu_info(self):
         return {"backend": "torch", "device_kind": "cpu", "device_name": _cpu_name(), "arch": platform.machine(),
                 "driver_version": torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu")
                 else "", "api_version": "torch %s" % torch.__version__.split("+")[0],
                 "compute_units": os.cpu_count() or 0, "threads": torch.get_num_threads(), "clock_mhz": 0,
-                "mem_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "l2_bytes": _llc_bytes()}
+                "mem_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "last_level_cache_bytes": _llc_bytes()}
 
     @property
     def cuda(self):

@@ -170,6 +170,18 @@ static void test_lookup_by_match(void **state)
     assert_null(sd_cards_lookup(&cards, "RTX 4090 Super", close, sizeof close));
     assert_non_null(strstr(close, "'RTX 4090'"));
     assert_null(strstr(close, "RTX 3060"));
+    /* no shared word: the nearest names by edit distance, not the whole list */
+    assert_null(sd_cards_lookup(&cards, "RTX 3070", close, sizeof close));
+    assert_non_null(strstr(close, "'RTX 4070'"));
+    assert_non_null(strstr(close, "'RTX 3090'"));
+    assert_null(strstr(close, "H200"));
+    assert_null(sd_cards_lookup(&cards, "RTX 409", close, sizeof close)); /* a typo: nearest first */
+    assert_true(!strncmp(close, "'RTX 4090'", 10));
+    assert_null(strstr(close, "H200"));
+    /* nothing near: every name */
+    assert_null(sd_cards_lookup(&cards, "Voodoo", close, sizeof close));
+    assert_non_null(strstr(close, "'RTX 2060 12GB'"));
+    assert_non_null(strstr(close, "'H200 SXM'"));
 }
 
 /* The bench folder: $SDMARK_BENCH_DIR first, then next to the executable, then the source tree. */

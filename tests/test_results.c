@@ -272,8 +272,8 @@ static void test_init_and_header(void **state)
     const char *tail = ",verify,max_rel_err,tolerance,status,reason";
     assert_string_equal(h + strlen(h) - strlen(tail), tail);
     assert_null(strchr(h, '\n'));
-    /* DESIGN.md's columns appear in its order */
-    const char *cols[] = {"schema_version", "device_name", "compute_units", "mem_bytes", "l2_bytes", "suite", "op",
+    /* the columns of docs/results.md appear in its order */
+    const char *cols[] = {"schema_version", "device_name", "compute_units", "mem_bytes", "last_level_cache_bytes", "suite", "op",
                           "impl", "label", "dtype", "acc", "layout", "batch", "head_dim", "count_per_step", "flops",
                           "bytes_min", "timer", "cache_mode", "warmup_ms", "samples", "stop_reason",
                           "time_ms_median", "time_ms_min", "time_ms_p10", "time_ms_p90", "rel_noise", "tflops",
@@ -369,7 +369,7 @@ static void test_csv_unknown_numbers_are_empty(void **state)
     assert_null(strstr(text, "nan"));
     assert_null(strstr(text, "inf"));
     /* row 0: every double empty, throttled -1, status error */
-    assert_non_null(strstr(text, "\n2,,,,,,,,,,,,0,0,0,0,0,,gemm,,,fp32,fp32,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
+    assert_non_null(strstr(text, "\n3,,,,,,,,,,,,0,0,0,0,0,,gemm,,,fp32,fp32,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
                                  ",,,,,,0,,,,,,,,,,,,,-1,,none,,,error,\n"));
     free(text);
     size_t n;
@@ -487,7 +487,7 @@ static void test_json_round_trip_all_columns(void **state)
     write_ok(path, "json", rows, 3);
     size_t len;
     char *text = slurp(path, &len);
-    assert_non_null(strstr(text, "\"schema_version\":\t2,"));
+    assert_non_null(strstr(text, "\"schema_version\":\t3,"));
     assert_non_null(strstr(text, "\"time_ms_median\":\tnull"));
     assert_non_null(strstr(text, "\"mem_bytes\":\t81559732224,"));
     assert_non_null(strstr(text, "\"m\":\t8192,"));
@@ -764,12 +764,12 @@ static void test_reader_missing_column(void **state)
     (void)state;
     char *csv = valid_csv();
     char *bad = replace(csv, ",status,reason\n", ",status\n");
-    text_err("miss.csv", bad, ":1: missing column 'reason' (schema_version 2 needs it)");
+    text_err("miss.csv", bad, ":1: missing column 'reason' (schema_version 3 needs it)");
     free(bad);
     bad = replace(csv, ",tflops,", ",tflopz,");
-    text_err("miss2.csv", bad, ":1: missing column 'tflops' (schema_version 2 needs it)");
+    text_err("miss2.csv", bad, ":1: missing column 'tflops' (schema_version 3 needs it)");
     free(bad);
-    text_err("only.csv", "schema_version\n1\n", ":1: missing column 'sdmark_version' (schema_version 2 needs it)");
+    text_err("only.csv", "schema_version\n1\n", ":1: missing column 'sdmark_version' (schema_version 3 needs it)");
     free(csv);
 }
 
@@ -777,21 +777,21 @@ static void test_reader_newer_schema(void **state)
 {
     (void)state;
     char *csv = valid_csv();
-    char *bad = replace(csv, "\n1,", "\n3,");
-    text_err("v3.csv", bad, ":2: schema_version 3 is not known to this sdmark (knows 1..2); upgrade sdmark to read it");
+    char *bad = replace(csv, "\n1,", "\n4,");
+    text_err("v4.csv", bad, ":2: schema_version 4 is not known to this sdmark (knows 1..3); upgrade sdmark to read it");
     free(bad);
     bad = replace(csv, "\n1,", "\n0,");
-    text_err("v0.csv", bad, ":2: schema_version 0 is not known to this sdmark (knows 1..2); upgrade sdmark to read it");
+    text_err("v0.csv", bad, ":2: schema_version 0 is not known to this sdmark (knows 1..3); upgrade sdmark to read it");
     free(bad);
     bad = replace(csv, "\n1,", "\n,");
     text_err("vempty.csv", bad,
-             ":2: schema_version 0 is not known to this sdmark (knows 1..2); upgrade sdmark to read it");
+             ":2: schema_version 0 is not known to this sdmark (knows 1..3); upgrade sdmark to read it");
     free(bad);
     free(csv);
-    text_err("v3.json", "{\"schema_version\": 3, \"rows\": []}",
-             ": schema_version 3 is not known to this sdmark (knows 1..2)");
+    text_err("v4.json", "{\"schema_version\": 4, \"rows\": []}",
+             ": schema_version 4 is not known to this sdmark (knows 1..3)");
     text_err("v0.json", "{\"schema_version\": 0.5, \"rows\": []}",
-             ": schema_version 0.5 is not known to this sdmark (knows 1..2)");
+             ": schema_version 0.5 is not known to this sdmark (knows 1..3)");
     /* a row-level schema_version is checked in JSON too */
     struct sd_result r;
     fill_row(&r, 0);
@@ -804,7 +804,7 @@ static void test_reader_newer_schema(void **state)
     char *second = strstr(strstr(j, "\"rows\""), "\"schema_version\":\t1");
     assert_non_null(second);
     second[strlen("\"schema_version\":\t")] = '7';
-    text_err("rowv7.json", j, ": row 0: schema_version 7 is not known to this sdmark (knows 1..2)");
+    text_err("rowv7.json", j, ": row 0: schema_version 7 is not known to this sdmark (knows 1..3)");
     free(j);
 }
 
@@ -859,6 +859,43 @@ static void test_reader_schema1_without_device_kind(void **state)
     free(csv);
     free(v1);
     free(v1b);
+}
+
+/* Schema 3 renamed l2_bytes to last_level_cache_bytes: a v2 file (CSV or JSON) with the old name
+ * still reads, with the value, and a new file has only the new name. */
+static void test_reader_schema2_l2_bytes(void **state)
+{
+    (void)state;
+    struct sd_result r;
+    fill_row(&r, 0);
+    r.dev.l2_bytes = 33554432;
+    const char *fmts[] = {"csv", "json"};
+    const char *from[] = {",last_level_cache_bytes,", "\"last_level_cache_bytes\":"};
+    const char *to[] = {",l2_bytes,", "\"l2_bytes\":"};
+    for (int k = 0; k < 2; k++) {
+        char path[512], name[32];
+        snprintf(name, sizeof name, "llc.%s", fmts[k]);
+        tpath(path, sizeof path, name);
+        write_ok(path, fmts[k], &r, 1);
+        size_t len;
+        char *text = slurp(path, &len);
+        assert_non_null(strstr(text, from[k]));
+        assert_null(strstr(text, "l2_bytes"));
+        char *old = replace(text, from[k], to[k]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(old, f);
+        fclose(f);
+        struct sd_result *rows;
+        size_t n;
+        char err[512];
+        assert_int_equal(sd_results_read(path, &rows, &n, err, sizeof err), 0);
+        assert_int_equal(n, 1);
+        assert_true(rows[0].dev.l2_bytes == 33554432);
+        free(rows);
+        free(old);
+        free(text);
+    }
 }
 
 static void test_reader_nonfinite(void **state)
@@ -1040,6 +1077,7 @@ int main(void)
         cmocka_unit_test(test_reader_missing_column),
         cmocka_unit_test(test_reader_newer_schema),
         cmocka_unit_test(test_reader_schema1_without_device_kind),
+        cmocka_unit_test(test_reader_schema2_l2_bytes),
         cmocka_unit_test(test_reader_nonfinite),
         cmocka_unit_test(test_reader_foreign_and_empty),
         cmocka_unit_test(test_reader_malformed_quotes_and_field_count),

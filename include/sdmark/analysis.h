@@ -1,7 +1,7 @@
 /* analysis.h — everything that turns result files into answers, without any backend. One header per
  * module of src/analysis/; this one includes them all for the commands and tests that use several.
  *
- * Who may know whom (DESIGN.md): these modules read result files, suites and bench/cards.csv
+ * Who may know whom (README.md "Layout"): these modules read result files, suites and bench/cards.csv
  * only. They never include backend headers beyond the plain device-info struct result.h needs.
  */
 #ifndef SDMARK_ANALYSIS_H

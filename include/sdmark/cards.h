@@ -39,7 +39,8 @@ void sd_cards_free(struct sd_cards *c);
 const struct sd_card *sd_cards_find(const struct sd_cards *c, const char *name);
 /* --card NAME: the card of that name, else the one card whose `match` column lists NAME (both
  * case-insensitive: "rtx 3060" -> "RTX 3060 12GB"). NULL when none or several match; then `close`
- * gets the candidates as "'A', 'B'": the several, else names sharing a word with NAME, else all. */
+ * gets the candidates as "'A', 'B'": the several, else names sharing a word with NAME, else the
+ * nearest few by edit distance, else all. */
 const struct sd_card *sd_cards_lookup(const struct sd_cards *c, const char *name, char *close, size_t len);
 /* The card a driver device name belongs to (longest `match` substring wins). NULL if none. */
 const struct sd_card *sd_cards_match_device(const struct sd_cards *c, const char *device_name,

@@ -1,7 +1,8 @@
 /* result.h — one results row (a CSV line / JSON object) and the file readers/writers.
  *
- * Columns are DESIGN.md's, in order, schema_version first. Bump SD_SCHEMA_VERSION on any column
- * change and keep the reader accepting the older versions it knows.
+ * Columns in file order, schema_version first; their meanings and the schema history are in
+ * docs/results.md. Bump SD_SCHEMA_VERSION on any column change and keep the reader accepting the
+ * older versions it knows.
  * Numbers are written locale-independently ('.' decimal separator) and never as nan/inf:
  * an unknown number is an empty field.
  */
@@ -15,8 +16,10 @@
 #include "sdmark/status.h"
 #include "sdmark/workload.h"
 
-/* v2 adds device_kind (v1 files read with it empty; analysis then falls back to backend names). */
-#define SD_SCHEMA_VERSION 2
+/* v2 adds device_kind (v1 files read with it empty; analysis then falls back to backend names).
+ * v3 renames l2_bytes to last_level_cache_bytes (what every backend stores there: the L2 of a GPU,
+ * the L3 of a CPU); v1/v2 files read with the old name. The struct field keeps its name. */
+#define SD_SCHEMA_VERSION 3
 #define SD_REASON_MAX 256
 
 struct sd_result {

@@ -1,4 +1,4 @@
-/* suite.h — suite files (bench/NAME.suite): one workload per line, see DESIGN.md.
+/* suite.h — suite files (bench/NAME.suite): one workload per line, format in docs/suites.md.
  *   # comment
  *   op  label  count  key=value ...
  * `dtype=fp16,fp32` expands into one workload per dtype. Errors name file:line.

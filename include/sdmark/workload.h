@@ -1,6 +1,6 @@
 /* workload.h — one benchmark workload: (op, shape, dtype) plus its suite context.
  *
- * Pure data, no backend knowledge. Shapes follow DESIGN.md / docs/sd-shapes.md:
+ * Pure data, no backend knowledge. Shapes follow docs/sd-shapes.md (suite keys: docs/suites.md):
  *   gemm       C[m,n] = A[m,k] * B[k,n], row-major, `batch` independent products
  *   conv2d     NCHW: X[batch,c_in,h*stride,w*stride] (*) W[c_out,c_in,r,s] -> Y[batch,c_out,h,w]
  *              (h, w are the OUTPUT spatial size, as in sd-shapes.md)

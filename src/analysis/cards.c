@@ -326,7 +326,61 @@ static void list_names(const struct sd_cards *c, const char *name, bool (*keep)(
             o += (size_t)snprintf(buf + o, len - o, "%s'%s'", o ? ", " : "", c->v[i].name);
 }
 
-static bool keep_close(const struct sd_card *k, const char *name) { return shares_word(k->name, name); }
+static bool keep_close(const struct sd_card *k, const char *name)
+{
+    return shares_word(k->name, name) || shares_word(k->match, name); /* "Radeon 7900": the match names it */
+}
+
+/* Levenshtein distance of two normalised names (first 63 characters). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strnlen(a, 63), lb = strnlen(b, 63), row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            best = up + 1 < best ? up + 1 : best;
+            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* How far NAME is from a card: the nearest of its name and its `match` strings. */
+static size_t card_distance(const struct sd_card *k, const char *name)
+{
+    char q[256], t[256], pats[sizeof k->match];
+    norm(name, q, sizeof q);
+    norm(k->name, t, sizeof t);
+    size_t d = edit_distance(q, t);
+    snprintf(pats, sizeof pats, "%s", k->match);
+    char *save = NULL;
+    for (char *tok = strtok_r(pats, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+        norm(tok, t, sizeof t);
+        size_t e = edit_distance(q, t);
+        d = e < d ? e : d;
+    }
+    return d;
+}
+
+/* A typo or a neighbouring model ("RTX 3070"): up to 5 cards within a third of NAME's length
+ * (at least 2 edits), nearest first. */
+static void list_nearest(const struct sd_cards *c, const char *name, char *buf, size_t len)
+{
+    size_t limit = strlen(name) / 3 > 2 ? strlen(name) / 3 : 2, o = 0, shown = 0;
+    buf[0] = 0;
+    for (size_t d = 0; d <= limit && shown < 5; d++)
+        for (size_t i = 0; i < c->n && shown < 5 && o < len; i++)
+            if (card_distance(&c->v[i], name) == d) {
+                o += (size_t)snprintf(buf + o, len - o, "%s'%s'", o ? ", " : "", c->v[i].name);
+                shown++;
+            }
+}
 
 const struct sd_card *sd_cards_lookup(const struct sd_cards *c, const char *name, char *close, size_t len)
 {
@@ -345,6 +399,8 @@ const struct sd_card *sd_cards_lookup(const struct sd_cards *c, const char *name
         return k;
     if (close && len) {
         list_names(c, name, hits ? match_token_eq : keep_close, close, len);
+        if (!close[0])
+            list_nearest(c, name, close, len);
         if (!close[0])
             list_names(c, name, NULL, close, len);
     }

@@ -138,19 +138,20 @@ static void est_table(FILE *f, struct card_row *v, size_t n, int md)
             snprintf(basis, sizeof basis, "measured");
         else
             snprintf(basis, sizeof basis, "projected from %s", r->e.projected_from);
-        char it[32], kit[32];
+        char it[32], kit[32], img[32]; /* three significant digits, as the headline prints them */
         sd_fmt_sig3(r->e.it_per_s, it, sizeof it);
         sd_fmt_sig3(r->e.kernel_it_per_s, kit, sizeof kit);
+        sd_fmt_sig3(r->e.image_s, img, sizeof img);
         if (md)
-            fprintf(f, "| %s | %s | %s | %s | %s | %.2f | %.0f %% |", r->device, basis, r->e.dtype, it, kit, r->e.image_s,
+            fprintf(f, "| %s | %s | %s | %s | %s | %s | %.0f %% |", r->device, basis, r->e.dtype, it, kit, img,
                     100 * r->e.coverage);
         else {
             fprintf(f, "<tr><td>");
             sd_html_esc(f, r->device);
             fprintf(f, "</td><td>");
             sd_html_esc(f, basis);
-            fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td>%.2f</td><td>%.0f %%</td>", r->e.dtype, it, kit,
-                    r->e.image_s, 100 * r->e.coverage);
+            fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%.0f %%</td>", r->e.dtype, it, kit, img,
+                    100 * r->e.coverage);
         }
         if (price > 0)
             fprintf(f, md ? " %.0f | %.3g |\n" : "<td>%.0f</td><td>%.3g</td></tr>\n", price, 1000 * r->e.it_per_s / price);
@@ -167,19 +168,12 @@ static void est_section(FILE *f, const struct sd_rset *s, const struct sd_cards 
     size_t n = 0;
     struct card_row *v = estimates(s, cards, &n);
     if (n && !md) {
-        const char **names = calloc(n, sizeof *names);
-        double *its = calloc(n, sizeof *its);
-        bool *proj = calloc(n, sizeof *proj);
-        for (size_t i = 0; names && its && proj && i < n; i++) {
-            names[i] = v[i].device;
-            its[i] = v[i].e.it_per_s;
-            proj[i] = !v[i].measured;
-        }
-        if (names && its && proj)
-            sd_report_it_chart(f, names, its, proj, n);
-        free(names);
-        free(its);
-        free(proj);
+        struct sd_it_bar *bars = calloc(n, sizeof *bars);
+        for (size_t i = 0; bars && i < n; i++)
+            bars[i] = (struct sd_it_bar){v[i].device, v[i].e.it_per_s, !v[i].measured, v[i].e.coverage};
+        if (bars)
+            sd_report_it_chart(f, bars, n);
+        free(bars);
     }
     if (n)
         est_table(f, v, n, md);

@@ -127,6 +127,11 @@ static void lead(FILE *f, int md, const struct sd_rset *s, const struct head *h)
             it, img);
     if (h->cpu >= 0 && h->cpu != best)
         fprintf(f, "; %.3gx the fastest CPU", h->e[0][h->cpu].step_ms / h->e[0][best].step_ms);
+    bool gpu = false; /* without a GPU the reader must not take a CPU figure for a card's */
+    for (size_t d = 0; d < h->n; d++)
+        gpu = gpu || sd_device_is_gpu(&s->dev[d]);
+    if (!gpu)
+        fprintf(f, "; no GPU in these results, so no card is projected");
     fprintf(f, md ? ".\n\n" : ".</p>\n");
 }
 

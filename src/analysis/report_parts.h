@@ -16,8 +16,15 @@ extern const char *const sd_report_palette[SD_REPORT_NCOLORS];
 void sd_report_bars(FILE *f, const struct sd_rset *s, enum sd_op op, const char *suite);
 /* Suites with usable rows of `op`, model suites first, "quick" last; returns how many (max n). */
 size_t sd_report_suites(const struct sd_rset *s, enum sd_op op, char names[][SD_NAME_LEN], size_t n);
+/* One bar of the it/s chart: a measured device or a projected card. */
+struct sd_it_bar {
+    const char *name;
+    double its;
+    bool projected;
+    double coverage; /* FLOP fraction measured: below 1 the value misses work and says so */
+};
 /* Horizontal bars of SD 1.5 it/s per device or card, measured solid, projected light + dashed. */
-void sd_report_it_chart(FILE *f, const char *const *names, const double *its, const bool *projected, size_t n);
+void sd_report_it_chart(FILE *f, const struct sd_it_bar *bars, size_t n);
 /* Roofline: measured points, roofs from the spec sheet or, without one, from the measured best
  * GEMM and bandwidth probe. */
 void sd_report_roofline(FILE *f, const struct sd_rset *s);

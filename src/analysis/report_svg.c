@@ -89,6 +89,27 @@ static void bar_axis(FILE *f, double lo, double hi, int left, int plot, int top,
     }
 }
 
+/* A label left of a bar, right-aligned at x: SVG text does not wrap and would run off the picture's
+ * left edge, so a name longer than maxch characters keeps its start and end around an ellipsis; the
+ * whole name stays in a tooltip. */
+static void bar_label(FILE *f, int x, int y, const char *name, size_t maxch)
+{
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">", x, y);
+    size_t n = strlen(name);
+    if (n <= maxch) {
+        sd_html_esc(f, name);
+    } else {
+        size_t head = (maxch - 1) / 2, tail = maxch - 1 - head;
+        char buf[256];
+        snprintf(buf, sizeof buf, "%.*s\u2026%s", (int)head, name, name + n - tail);
+        sd_html_esc(f, buf);
+        fprintf(f, "<title>");
+        sd_html_esc(f, name);
+        fprintf(f, "</title>");
+    }
+    fprintf(f, "</text>\n");
+}
+
 void sd_report_bars(FILE *f, const struct sd_rset *s, enum sd_op op, const char *suite)
 {
     struct bar_group *g = calloc(s->n + 1, sizeof *g);
@@ -118,9 +139,7 @@ void sd_report_bars(FILE *f, const struct sd_rset *s, enum sd_op op, const char 
     bar_axis(f, lo, hi, left, plot, top, h - top);
     for (size_t k = 0; k < ng; k++) {
         int y = top + (int)k * gh;
-        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">", left - 6, y + (int)ns * bh / 2 + 3);
-        sd_html_esc(f, g[k].key);
-        fprintf(f, "</text>\n");
+        bar_label(f, left - 6, y + (int)ns * bh / 2 + 3, g[k].key, 36);
         for (size_t d = 0; d < nd; d++) {
             if (!(g[k].v[d] > 0))
                 continue;
@@ -250,31 +269,35 @@ void sd_report_roofline(FILE *f, const struct sd_rset *s)
 
 /* ------------------------------------------------------------------ it/s per card */
 
-void sd_report_it_chart(FILE *f, const char *const *names, const double *its, const bool *projected, size_t n)
+void sd_report_it_chart(FILE *f, const struct sd_it_bar *bars, size_t n)
 {
     double vmax = 0;
     for (size_t i = 0; i < n; i++)
-        if (isfinite(its[i]))
-            vmax = fmax(vmax, its[i]);
+        if (isfinite(bars[i].its))
+            vmax = fmax(vmax, bars[i].its);
     if (!(vmax > 0))
         return;
     int bh = 16, left = 260, plot = 520, top = 24, h = top + (int)n * (bh + 4) + 8;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" "
-               "aria-label=\"predicted it/s per card\">\n", left + plot + 120, h);
-    fprintf(f, "<text x=\"%d\" y=\"14\" font-size=\"12\">SD 1.5 it/s (expected pipeline): solid = measured, light with "
-               "dashed outline = projected</text>\n", left);
+               "aria-label=\"predicted it/s per card\">\n", left + plot + 170, h);
+    fprintf(f, "<text x=\"%d\" y=\"14\" font-size=\"12\">SD 1.5 it/s, expected pipeline. Solid: measured; light, "
+               "dashed: projected (basis below)</text>\n", left);
     for (size_t i = 0; i < n; i++) {
+        const struct sd_it_bar *b = &bars[i];
         int y = top + (int)i * (bh + 4);
-        double w = isfinite(its[i]) ? fmax(its[i] / vmax * plot, 1) : 0;
-        char val[32];
-        sd_fmt_sig3(its[i], val, sizeof val);
-        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">", left - 6, y + bh - 4);
-        sd_html_esc(f, names[i]);
-        fprintf(f, "</text>\n<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"%s/>"
+        double w = isfinite(b->its) ? fmax(b->its / vmax * plot, 1) : 0;
+        char val[32], note[48] = "";
+        sd_fmt_sig3(b->its, val, sizeof val);
+        if (b->projected)
+            snprintf(note, sizeof note, " (projected)");
+        else if (b->coverage < 0.995) /* partial: the bar is too long by the work nobody measured */
+            snprintf(note, sizeof note, " (%.0f %% of FLOPs measured)", 100 * b->coverage);
+        bar_label(f, left - 6, y + bh - 4, b->name, 40);
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"%s/>"
                    "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">%s%s</text>\n",
-                left, y, w, bh, projected[i] ? "#9ecae1" : "#1f77b4",
-                projected[i] ? " stroke=\"#1f77b4\" stroke-dasharray=\"4 2\"" : "", left + w + 4, y + bh - 4, val,
-                projected[i] ? " (projected)" : "");
+                left, y, w, bh, b->projected ? "#9ecae1" : "#1f77b4",
+                b->projected ? " stroke=\"#1f77b4\" stroke-dasharray=\"4 2\"" : "", left + w + 4, y + bh - 4, val,
+                note);
     }
     fprintf(f, "</svg>\n");
 }

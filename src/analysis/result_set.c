@@ -84,7 +84,8 @@ int sd_rset_add(struct sd_rset *s, const char *path, char *err, size_t errlen)
         }
     }
     closedir(d);
-    qsort(names, nn, sizeof *names, cmp_str);
+    if (nn) /* an empty folder: qsort must not get NULL */
+        qsort(names, nn, sizeof *names, cmp_str);
     int rc = 0;
     for (size_t i = 0; i < nn; i++) {
         if (!rc && names[i] && add_file(s, names[i], err, errlen))

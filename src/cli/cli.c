@@ -33,7 +33,8 @@ static void usage(FILE *f)
     for (const struct command *c = commands; c->name; c++)
         fprintf(f, "  %-9s %s\n", c->name, c->summary);
     fprintf(f, "\n`make bench` runs `sdmark run`: the default suites on the best device found.\n"
-               "Results: results/<backend>-<device>-<suite>.csv and .json (see README.md).\n");
+               "Results: results/<backend>-<device>-<suite>.csv and .json (columns: docs/results.md).\n"
+               "Docs: docs/ in the source tree%s\n", SD_DOCS_INSTALLED);
 }
 
 int sd_cli_main(int argc, char **argv)

@@ -4,6 +4,9 @@
 #ifndef SDMARK_CLI_H
 #define SDMARK_CLI_H
 
+/* Where `cmake --install` puts docs/ (CMakeLists.txt), for the "Docs:" line of every --help. */
+#define SD_DOCS_INSTALLED ".\nInstalled, the docs are in <prefix>/share/doc/sdmark/."
+
 int sd_cli_main(int argc, char **argv);
 
 int sd_cmd_devices(int argc, char **argv);

@@ -18,7 +18,8 @@ static void usage(FILE *f)
                "memory model. The verdict rules are written at the top of src/analysis/claims.c.\n"
                "Works on whatever results exist (none, CPU only, or GPUs).\n\n" SD_INPUTS_HELP
                "Default input: ./results. Without cards.csv, the claims about named cards have no data.\n\n"
-               "  -f, --format F   text (default), json (a list of {id, claim, verdict, evidence, basis}) or md\n");
+               "  -f, --format F   text (default), json (a list of {id, claim, verdict, evidence, basis}) or md\n"
+                "Docs: docs/claims.md (the claims and their sources)%s\n", SD_DOCS_INSTALLED);
 }
 
 int sd_cmd_claims(int argc, char **argv)

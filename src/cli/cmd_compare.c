@@ -37,7 +37,8 @@ static void usage(FILE *f)
             "  -i, --by-impl        match rows by backend, workload and impl\n"
             "      --fleet          every node of a fleet against the fleet median (see above)\n"
             "  -f, --format FMT     text (default), json or md (markdown table)\n"
-            "  -h, --help           this help\n");
+            "  -h, --help           this help\n"
+            "Docs: docs/results.md (columns), docs/fleet.md (fleets)%s\n", SD_DOCS_INSTALLED);
 }
 
 static int parse_threshold(const char *s, double *out)

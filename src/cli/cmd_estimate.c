@@ -41,7 +41,9 @@ static void usage(FILE *f)
             "  --steps N       denoising steps per image (default 20)\n"
             "  --vae-suite S   VAE suite for the decode time (default vae; 'none' to leave it out)\n"
             "  --format F      text (default), json (one object per device, an array when several, with\n"
-            "                  model, card, step_ms, it_per_s, image_s, coverage, projected, ...) or md\n");
+            "                  model, card, step_ms, it_per_s, image_s, coverage, projected, ...) or md\n"
+            "Docs: docs/sd-shapes.md (shapes, counts per step), docs/cards.md (spec sheets)%s\n",
+            SD_DOCS_INSTALLED);
 }
 
 struct est_args {

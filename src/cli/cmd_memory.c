@@ -38,7 +38,9 @@ static void usage(FILE *f)
             "                   default the VAE decodes all N images at once, as diffusers does\n"
             "  --results F      also check the model against measured peak memory of attention/conv rows\n"
             "                   (exit 1 when a check disagrees by more than 10 %%)\n"
-            "  --format F       text (default), json or md\n");
+            "  --format F       text (default), json or md\n"
+            "Docs: docs/memory.md (which front-end defaults the model follows: CFG batch, VAE slicing,\n"
+            "attention; what is not counted)%s\n", SD_DOCS_INSTALLED);
 }
 
 struct mem_args {

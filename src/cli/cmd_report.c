@@ -19,7 +19,9 @@ static void usage(FILE *f)
                "claims table. --format md writes a markdown summary to paste into a review.\n\n" SD_INPUTS_HELP
                "Default input: ./results. Without cards.csv there is no card column and nothing projected.\n\n"
                "  -o, --output OUT   output file (default: stdout); written via a temp file + rename\n"
-               "  -f, --format F     html (default) or md\n");
+               "  -f, --format F     html (default) or md\n"
+                "Docs: docs/measurement.md, docs/sd-shapes.md, docs/cards.md, docs/claims.md%s\n",
+            SD_DOCS_INSTALLED);
 }
 
 static int render(FILE *f, const struct sd_inputs *in, enum sd_format fmt)

@@ -53,7 +53,9 @@ static void usage(FILE *f)
             "  --quiet              no progress on stderr\n"
             "  -h, --help           this help\n"
             "Exit status: 0 done (rows may be oom/unsupported/wrong: see the table), 1 results could not be\n"
-            "written or no device, 2 usage error, 130 interrupted (completed rows are kept).\n");
+            "written or no device, 2 usage error, 130 interrupted (completed rows are kept).\n"
+            "Docs: docs/measurement.md (how a number is made), docs/results.md (columns), docs/suites.md\n"
+            "(suite format)%s\n", SD_DOCS_INSTALLED);
 }
 
 static int split_list(char *s, char **out, int max, int *n)

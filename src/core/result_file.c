@@ -2,7 +2,7 @@
  *
  * One table (`columns`) defines every column: name, type and where it lives in struct sd_result.
  * The CSV header, the CSV rows, the JSON objects and both readers are generated from it, so adding
- * a column is one line here (and a schema_version bump).
+ * a column is one line here (and a schema_version bump, and a line in docs/results.md).
  * Numbers are formatted and parsed under a private "C" locale (uselocale), so the user's
  * LC_NUMERIC (decimal comma) can never change a file. NaN/Inf are written as empty fields / null.
  * Files are written to a temp file in the same directory and renamed over the target (atomic). */
@@ -46,7 +46,7 @@ static const struct column columns[] = {
     S("backend", dev.backend), S("device_kind", device_kind), S("device_name", dev.name), S("arch", dev.arch),
     S("driver_version", dev.driver_version), S("api_version", dev.api_version),
     I("compute_units", dev.compute_units), I("threads", dev.threads), I("clock_mhz", dev.clock_mhz),
-    U("mem_bytes", dev.mem_bytes), U("l2_bytes", dev.l2_bytes),
+    U("mem_bytes", dev.mem_bytes), U("last_level_cache_bytes", dev.l2_bytes),
     /* workload */
     S("suite", wl.suite), {"op", T_OP, offsetof(struct sd_result, wl.op), 0}, S("impl", impl),
     S("label", wl.label), {"dtype", T_DTYPE, offsetof(struct sd_result, wl.dtype), 0},
@@ -81,6 +81,28 @@ static int optional_column(const char *name)
         if (!strcmp(*p, name))
             return 1;
     return 0;
+}
+
+/* Columns renamed by a schema bump: {old name, current name}. v1/v2 called the last-level cache
+ * "l2_bytes" although CPUs and some GPUs report their L3 there (v3: last_level_cache_bytes). */
+static const char *const renamed[][2] = {{"l2_bytes", "last_level_cache_bytes"}};
+
+/* The current name of a column as an older file spells it. */
+static const char *current_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof renamed / sizeof renamed[0]; i++)
+        if (!strcmp(renamed[i][0], name))
+            return renamed[i][1];
+    return name;
+}
+
+/* The name column i has in a file of an older schema, or NULL when it never had another. */
+static const char *old_name(size_t i)
+{
+    for (size_t k = 0; k < sizeof renamed / sizeof renamed[0]; k++)
+        if (!strcmp(renamed[k][1], columns[i].name))
+            return renamed[k][0];
+    return NULL;
 }
 
 void sd_result_init(struct sd_result *r)
@@ -514,7 +536,7 @@ static int map_header(const char *path, char *const *fields, int nhdr, int *map,
     for (int f = 0; f < nhdr; f++) {
         map[f] = -1;
         for (size_t i = 0; i < NCOLS; i++)
-            if (!strcmp(fields[f], columns[i].name)) {
+            if (!strcmp(current_name(fields[f]), columns[i].name)) {
                 map[f] = (int)i;
                 present[i] = 1;
             }
@@ -637,6 +659,8 @@ static int read_json(const char *path, const char *text, size_t len, struct sd_r
         char msg[200], vbuf[512];
         for (size_t i = 0; i < NCOLS; i++) {
             cJSON *it = cJSON_GetObjectItemCaseSensitive(o, columns[i].name);
+            if (!it && old_name(i))
+                it = cJSON_GetObjectItemCaseSensitive(o, old_name(i));
             if (!it && optional_column(columns[i].name))
                 continue;
             if (!it) {

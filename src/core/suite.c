@@ -1,4 +1,4 @@
-/* suite.c — parser for bench/NAME.suite files (format in DESIGN.md and suite.h).
+/* suite.c — parser for bench/NAME.suite files (format in docs/suites.md and suite.h).
  * Every error is one line "file:line: message". */
 #include <ctype.h>
 #include <errno.h>
