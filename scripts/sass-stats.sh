@@ -9,8 +9,8 @@
 #   hmma (HMMA in one iteration), lds (shared-load instructions: LDS*, LDSM*), lds/hmma,
 #   B/hmma (shared bytes a warp reads per HMMA), lds16 (16-bit LDS.U16/LDS.S16), ins/hmma (all
 #   instructions of the loop body except NOP, per HMMA).
-# The counts are static (one pass over the loop's code, both sides of any branch inside it), not
-# a profile: they say what each iteration issues, not how fast it runs.
+# The counts are static (one pass over the loop's code, both sides of any branch inside it; the
+# never-executed "@!PT" padding instructions ptxas emits are left out), not a profile: they say what each iteration issues, not how fast it runs.
 #
 # Usage: scripts/sass-stats.sh [-a "80 90"] [-f FILTER] [FILE.cu ...]
 #   -a  architectures (default "80 90")     -f  only kernels whose name contains FILTER
@@ -131,7 +131,7 @@ for line in open(sass_f):
     if m:
         funcs[cur].append(("label", m.group(1))); continue
     m = re.match(r"\s*/\*([0-9a-f]+)\*/\s+(.*?);", line)
-    if m:
+    if m and not m.group(2).strip().startswith("@!PT"):   # never executed (scheduler padding)
         funcs[cur].append(("ins", m.group(2).strip()))
 
 def opcode(ins):
@@ -151,9 +151,6 @@ def dyn_smem(name):
     m = re.search(r"flash_f32_kernel", name)
     if m:
         return -1                                            # depends on head_dim
-    m = re.search(r"igemm3_kernel<[^,]+, (\d+), (\d+), (\d+), (\d+)", name)
-    if m:
-        bm, bn, bk, st = map(int, m.groups()); return st * (bm * bk + bk * bn) * 2
     return 0
 
 def occupancy(regs, smem, thr):

@@ -1,7 +1,8 @@
 // common.cuh — device helpers shared by the sdmark CUDA kernels:
 //   storage-type traits (fp32 / fp16 / bf16 <-> float), warp reductions,
 //   mma.sync m16n8k16 (fp16/bf16 in, fp32 accumulate) with an sm_75 fallback (2x m16n8k8, fp16
-//   only), and cp.async 16-byte copies with zero fill (plain loads below sm_80).
+//   only), ldmatrix(.trans) x4 fragment loads (sm_75+), and cp.async 16-byte copies with zero fill
+//   (plain loads below sm_80).
 //
 // mma.sync m16n8k16 fragment layout (PTX ISA), g = lane>>2, t = lane&3:
 //   A (16x16, row): reg0 = A[g][2t..2t+1], reg1 = A[g+8][2t..], reg2 = A[g][2t+8..], reg3 = A[g+8][2t+8..]
@@ -99,6 +100,25 @@ template <> __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4
 #elif defined(__CUDA_ARCH__)
     __trap(); // bf16 mma needs sm_80; the host never launches it below (supports() refuses)
 #endif
+}
+
+// ldmatrix (sm_75+): four 8x8 matrices of 16-bit elements from shared memory; lanes 8i..8i+7 give
+// the row addresses (16 bytes each) of matrix i. Plain: register i of lane T = row T/4, elements
+// 2(T%4), 2(T%4)+1 of matrix i. .trans: register i = elements [row 2(T%4)][col T/4] and
+// [row 2(T%4)+1][col T/4] (the transpose of the plain case).
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void *smem)
+{
+    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(s));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void *smem)
+{
+    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(s));
 }
 
 // 16-byte global -> shared copy; valid == false writes zeros (src is not read).

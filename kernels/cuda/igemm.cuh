@@ -1,6 +1,13 @@
-// igemm.cuh — the tensor-core (implicit) GEMM kernel template used by gemm.cu and conv2d.cu.
+// igemm.cuh — the tensor-core (implicit) GEMM kernel templates used by gemm.cu and conv2d.cu.
 //
-// Block tile 128x128x32, 256 threads = 8 warps as 2 (m) x 4 (n), warp tile 64x32 =
+// Two kernels (versions are listed in gemm.cu; the switch is SDMARK_CUDA_GEMM_KERNEL):
+//   igemm_kernel  (v1/v2 and the conv variants): described right below.
+//   igemm3_kernel (v3, dense GEMM with 16-byte aligned rows): ldmatrix fragments, XOR-swizzled
+//                 shared memory, a 3-4 stage cp.async pipeline with one barrier per k-tile,
+//                 64x64 / 32x64 / 32x32 warp tiles, a block tile chosen per shape. Described at
+//                 its definition at the end of this file; index arithmetic in igemm_layout.h.
+//
+// igemm_kernel: block tile 128x128x32, 256 threads = 8 warps as 2 (m) x 4 (n), warp tile 64x32 =
 // 4 x 4 mma.sync m16n8k16 tiles (fp32 accumulators in registers: 64 per thread).
 // Shared memory: 2 stages x (A 128x32 + B 32x128) fp16/bf16, rows padded by 8 elements
 // (A stride 40, B stride 136) so the fragment loads below are bank-conflict free; 37888 bytes,
@@ -15,6 +22,7 @@
 #pragma once
 #include "common.cuh"
 #include "cuda_plan.h"
+#include "igemm_layout.h"
 
 namespace sdk {
 
@@ -173,6 +181,162 @@ static cudaError_t igemm_launch_t(const sd_cuda_igemm_args *a, const sd_cuda_lau
 {
     dim3 grid(l->grid[0], l->grid[1], l->grid[2]), block(l->block[0], l->block[1], l->block[2]);
     igemm_kernel<T, AVEC, BMODE><<<grid, block, l->smem, s>>>(*a);
+    return cudaGetLastError();
+}
+
+// ---- v3 ------------------------------------------------------------------------------------
+// Block tile BM x BN x 32, WM x WN warps, warp tile (BM/WM) x (BN/WN) = MT x NT mma tiles of
+// 16x8. Shared memory: STAGES x (A BM x 32 + B 32 x BN), swizzled (igemm_layout.h), static.
+// Pipeline (one __syncthreads per k-tile): the prologue issues tiles 0..STAGES-2, one cp.async
+// group each. Iteration kt waits until at most STAGES-2 groups are pending (tile kt has landed
+// for this thread), then the barrier makes every thread's copies visible AND proves that every
+// warp has finished computing tile kt-1; only then is tile kt+STAGES-1 issued into the stage of
+// tile kt-1. An (empty) group is committed every iteration so the counting stays uniform.
+// Per k16 step a warp issues MT ldmatrix.x4 (A) + NT/2 ldmatrix.x4.trans (B) for MT*NT HMMA.
+// Requirements (host: sd_ig_v3_ok): k % 8 == 0, n % 8 == 0, lda/ldb and the batch strides of A, B
+// multiples of 8 (16-byte chunks are entirely inside or outside the matrix, and aligned).
+// Edges: chunks outside the matrix are zero-filled, stores are bounds checked.
+template <typename T, int BM, int BN, int WM, int WN, int STAGES>
+__global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm_args p)
+{
+    constexpr int THREADS = WM * WN * 32, BK = SD_IG_BK;
+    constexpr int MT = BM / WM / 16, NT = BN / WN / 8;
+    constexpr int ASZ = BM * BK, BSZ = BK * BN;
+    constexpr int ACH = ASZ / 8, BCH = BSZ / 8; // 16-byte chunks per stage
+    static_assert(NT % 2 == 0 && MT >= 1 && BN % 64 == 0, "tile shape");
+    static_assert(ACH % THREADS == 0 && BCH % THREADS == 0, "loader: whole chunks per thread");
+    static_assert(STAGES * (ASZ + BSZ) * 2 <= 48 * 1024, "static shared memory");
+    __shared__ __align__(128) uint16_t As[STAGES][ASZ];
+    __shared__ __align__(128) uint16_t Bs[STAGES][BSZ];
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wr = (warp / WN) * (BM / WM), wc = (warp % WN) * (BN / WN); // warp tile origin
+    const int64_t bm = (int64_t)blockIdx.x * BM, bn = (int64_t)blockIdx.y * BN, z = blockIdx.z;
+    const int64_t M = p.m, N = p.n, K = p.k;
+    const uint16_t *A = static_cast<const uint16_t *>(p.a) + z * p.sa;
+    const uint16_t *B = static_cast<const uint16_t *>(p.b) + z * p.sb;
+    T *C = static_cast<T *>(p.c) + z * p.sc;
+
+    auto load_tile = [&](int st, int64_t k0) {
+#pragma unroll
+        for (int i = 0; i < ACH / THREADS; i++) {
+            int row, c;
+            sd_ig_a_chunk(tid + i * THREADS, &row, &c);
+            const int64_t gr = bm + row, gk = k0 + c * 8;
+            const bool ok = gr < M && gk < K;
+            cp_async16(&As[st][sd_ig_a_off(row, c)], ok ? A + gr * p.lda + gk : A, ok);
+        }
+#pragma unroll
+        for (int i = 0; i < BCH / THREADS; i++) {
+            int kr, c;
+            sd_ig_b_chunk(tid + i * THREADS, BN, &kr, &c);
+            const int64_t gk = k0 + kr, gn = bn + c * 8;
+            const bool ok = gk < K && gn < N;
+            cp_async16(&Bs[st][sd_ig_b_off(kr, c, BN)], ok ? B + gk * p.ldb + gn : B, ok);
+        }
+    };
+
+    float acc[MT][NT][4];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+                acc[i][j][e] = 0.f;
+
+    const int KT = (int)((K + BK - 1) / BK);
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; s++) {
+        if (s < KT)
+            load_tile(s, (int64_t)s * BK);
+        cp_async_commit();
+    }
+    for (int kt = 0; kt < KT; kt++) {
+        cp_async_wait<STAGES - 2>();
+        __syncthreads();
+        {
+            const int nk = kt + STAGES - 1;
+            if (nk < KT)
+                load_tile(nk % STAGES, (int64_t)nk * BK);
+            cp_async_commit();
+        }
+        const uint16_t *as = As[kt % STAGES];
+        const uint16_t *bs = Bs[kt % STAGES];
+#pragma unroll
+        for (int kk = 0; kk < BK; kk += 16) {
+            uint32_t af[MT][4], bfr[NT][2];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+                ldmatrix_x4(af[mt], as + sd_ig_a_ldm(lane, wr + mt * 16, kk));
+#pragma unroll
+            for (int np = 0; np < NT / 2; np++) {
+                uint32_t r[4];
+                ldmatrix_x4_trans(r, bs + sd_ig_b_ldm(lane, kk, wc + np * 16, BN));
+                bfr[2 * np][0] = r[0];
+                bfr[2 * np][1] = r[1];
+                bfr[2 * np + 1][0] = r[2];
+                bfr[2 * np + 1][1] = r[3];
+            }
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                for (int nt = 0; nt < NT; nt++)
+                    mma16816<T>(acc[mt][nt], af[mt], bfr[nt]);
+        }
+    }
+    cp_async_wait<0>(); // no copy may still target shared memory when the block exits
+
+    // epilogue: C layout c0,c1 = (g, 2t..2t+1), c2,c3 = (g+8, 2t..2t+1); pairs stored as 32 bits
+    // when both columns are inside and the address is 4-byte aligned (ldc, sc even).
+    const int g = lane >> 2, t = lane & 3;
+    const bool pair_ok = ((p.ldc | p.sc) & 1) == 0;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const int64_t r = bm + wr + mt * 16 + g + h * 8;
+                const int64_t c = bn + wc + nt * 8 + 2 * t;
+                if (r >= M)
+                    continue;
+                const float v0 = acc[mt][nt][2 * h], v1 = acc[mt][nt][2 * h + 1];
+                T *dst = C + r * p.ldc + c;
+                if (pair_ok && c + 1 < N) {
+                    *reinterpret_cast<uint32_t *>(dst) = Ty<T>::pack2(v0, v1); // lo = column c
+                } else {
+                    if (c < N)
+                        dst[0] = Ty<T>::from_f(v0);
+                    if (c + 1 < N)
+                        dst[1] = Ty<T>::from_f(v1);
+                }
+            }
+}
+
+// Launch tile config `tile` (sd_ig_tiles) of v3; grid x = m tiles, y = n tiles, z = batch.
+template <typename T>
+static cudaError_t igemm3_launch_t(const sd_cuda_igemm_args *a, int tile, cudaStream_t s)
+{
+    const sd_ig_tile &tc = sd_ig_tiles[tile];
+    dim3 grid((unsigned)((a->m + tc.bm - 1) / tc.bm), (unsigned)((a->n + tc.bn - 1) / tc.bn),
+              (unsigned)a->batch);
+    dim3 block(32 * tc.wm * tc.wn);
+    // each case instantiates exactly the table row (checked, so the table and the templates
+    // cannot drift apart silently)
+#define SDK_IG3_CASE(ID, BM_, BN_, WM_, WN_, ST_)                                                  \
+    case ID:                                                                                     \
+        if (tc.bm != BM_ || tc.bn != BN_ || tc.wm != WM_ || tc.wn != WN_ || tc.stages != ST_)      \
+            return cudaErrorInvalidValue;                                                        \
+        igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_><<<grid, block, 0, s>>>(*a);                      \
+        break;
+    switch (tile) {
+        SDK_IG3_CASE(SD_IG_TILE_128x128, 128, 128, 2, 2, 3)
+        SDK_IG3_CASE(SD_IG_TILE_64x128, 64, 128, 2, 2, 4)
+        SDK_IG3_CASE(SD_IG_TILE_64x64, 64, 64, 2, 2, 4)
+    default: return cudaErrorInvalidValue;
+    }
+#undef SDK_IG3_CASE
     return cudaGetLastError();
 }
 
