@@ -106,19 +106,22 @@ template <> __device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4
 // the row addresses (16 bytes each) of matrix i. Plain: register i of lane T = row T/4, elements
 // 2(T%4), 2(T%4)+1 of matrix i. .trans: register i = elements [row 2(T%4)][col T/4] and
 // [row 2(T%4)+1][col T/4] (the transpose of the plain case).
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void *smem)
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], unsigned s) // s: shared address
 {
-    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(s));
 }
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void *smem)
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], unsigned s)
 {
-    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(s));
+}
+
+__device__ __forceinline__ unsigned smem_u32(const void *p)
+{
+    return (unsigned)__cvta_generic_to_shared(p);
 }
 
 // 16-byte global -> shared copy; valid == false writes zeros (src is not read).

@@ -193,7 +193,7 @@ static cudaError_t igemm_launch_t(const sd_cuda_igemm_args *a, const sd_cuda_lau
 // warp has finished computing tile kt-1; only then is tile kt+STAGES-1 issued into the stage of
 // tile kt-1. An (empty) group is committed every iteration so the counting stays uniform.
 // Per k16 step a warp issues MT ldmatrix.x4 (A) + NT/2 ldmatrix.x4.trans (B) for MT*NT HMMA.
-// Requirements (host: sd_ig_v3_ok): k % 8 == 0, n % 8 == 0, lda/ldb and the batch strides of A, B
+// Requirements (host, gemm.cu): k < 2^31 - 64, k % 8 == 0, n % 8 == 0, lda/ldb and the batch strides of A, B
 // multiples of 8 (16-byte chunks are entirely inside or outside the matrix, and aligned).
 // Edges: chunks outside the matrix are zero-filled, stores are bounds checked.
 template <typename T, int BM, int BN, int WM, int WN, int STAGES>
@@ -217,24 +217,50 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
     const uint16_t *B = static_cast<const uint16_t *>(p.b) + z * p.sb;
     T *C = static_cast<T *>(p.c) + z * p.sc;
 
-    auto load_tile = [&](int st, int64_t k0) {
+    // Loader. THREADS is a multiple of 4 and of BN/8, so this thread's chunks share one k-chunk
+    // column (A) / one n-chunk column (B); chunk i is `i * THREADS` chunks after chunk 0:
+    // A rows +i*THREADS/4, B k-rows +i*THREADS/(BN/8). Pointers advance by one k-tile per load.
+    int a_row0, a_c, b_k0, b_c;
+    sd_ig_a_chunk(tid, &a_row0, &a_c);
+    sd_ig_b_chunk(tid, BN, &b_k0, &b_c);
+    constexpr int A_RSTEP = THREADS / 4, B_KSTEP = THREADS / (BN / 8);
+    const bool b_col_ok = bn + b_c * 8 < N;
+    const uint16_t *a_g = A + (bm + a_row0) * p.lda + a_c * 8; // advances BK per k-tile
+    const uint16_t *b_g = B + (int64_t)b_k0 * p.ldb + bn + b_c * 8; // advances BK rows
+    const int64_t a_step = (int64_t)A_RSTEP * p.lda, b_step = (int64_t)B_KSTEP * p.ldb;
+    const unsigned as0 = smem_u32(&As[0][0]), bs0 = smem_u32(&Bs[0][0]);
+    uint16_t *const as_w = &As[0][0], *const bs_w = &Bs[0][0];
+    unsigned a_row_ok = 0; // bit i: A row of chunk i is inside the matrix (fixed per thread)
+#pragma unroll
+    for (int i = 0; i < ACH / THREADS; i++)
+        a_row_ok |= (unsigned)(bm + a_row0 + i * A_RSTEP < M) << i;
+    auto load_tile = [&](int st, int k0) { // 32-bit k: the host requires k < 2^31 - 64
+        const int krem = (int)K - k0;     // k columns left from k0 (> 0)
 #pragma unroll
         for (int i = 0; i < ACH / THREADS; i++) {
-            int row, c;
-            sd_ig_a_chunk(tid + i * THREADS, &row, &c);
-            const int64_t gr = bm + row, gk = k0 + c * 8;
-            const bool ok = gr < M && gk < K;
-            cp_async16(&As[st][sd_ig_a_off(row, c)], ok ? A + gr * p.lda + gk : A, ok);
+            const int row = a_row0 + i * A_RSTEP;
+            const bool ok = ((a_row_ok >> i) & 1u) && a_c * 8 < krem;
+            cp_async16(as_w + st * ASZ + sd_ig_a_off(row, a_c), ok ? a_g + i * a_step : A, ok);
         }
 #pragma unroll
         for (int i = 0; i < BCH / THREADS; i++) {
-            int kr, c;
-            sd_ig_b_chunk(tid + i * THREADS, BN, &kr, &c);
-            const int64_t gk = k0 + kr, gn = bn + c * 8;
-            const bool ok = gk < K && gn < N;
-            cp_async16(&Bs[st][sd_ig_b_off(kr, c, BN)], ok ? B + gk * p.ldb + gn : B, ok);
+            const int kr = b_k0 + i * B_KSTEP;
+            const bool ok = b_col_ok && kr < krem;
+            cp_async16(bs_w + st * BSZ + sd_ig_b_off(kr, b_c, BN), ok ? b_g + i * b_step : B, ok);
         }
+        a_g += BK;
+        b_g += (int64_t)BK * p.ldb;
     };
+
+    // ldmatrix addresses (bytes) of this lane for k16 step 0 and 1, stage 0; loop invariant.
+    unsigned a_ld[2], b_ld[2][NT / 2];
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        a_ld[h] = as0 + 2 * sd_ig_a_ldm(lane, wr, h * 16);
+#pragma unroll
+        for (int np = 0; np < NT / 2; np++)
+            b_ld[h][np] = bs0 + 2 * sd_ig_b_ldm(lane, h * 16, wc + np * 16, BN);
+    }
 
     float acc[MT][NT][4];
 #pragma unroll
@@ -249,30 +275,27 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) {
         if (s < KT)
-            load_tile(s, (int64_t)s * BK);
+            load_tile(s, s * BK);
         cp_async_commit();
     }
+    int rs = 0, ws = STAGES - 1; // stage read in this iteration / written (tile kt + STAGES - 1)
     for (int kt = 0; kt < KT; kt++) {
         cp_async_wait<STAGES - 2>();
         __syncthreads();
-        {
-            const int nk = kt + STAGES - 1;
-            if (nk < KT)
-                load_tile(nk % STAGES, (int64_t)nk * BK);
-            cp_async_commit();
-        }
-        const uint16_t *as = As[kt % STAGES];
-        const uint16_t *bs = Bs[kt % STAGES];
+        if (kt + STAGES - 1 < KT)
+            load_tile(ws, (kt + STAGES - 1) * BK);
+        cp_async_commit();
+        const unsigned aoff = rs * (ASZ * 2), boff = rs * (BSZ * 2);
 #pragma unroll
-        for (int kk = 0; kk < BK; kk += 16) {
+        for (int h = 0; h < BK / 16; h++) {
             uint32_t af[MT][4], bfr[NT][2];
 #pragma unroll
-            for (int mt = 0; mt < MT; mt++)
-                ldmatrix_x4(af[mt], as + sd_ig_a_ldm(lane, wr + mt * 16, kk));
+            for (int mt = 0; mt < MT; mt++) // rows +16: the swizzle of (r >> 1) & 3 is unchanged
+                ldmatrix_x4(af[mt], a_ld[h] + aoff + mt * 16 * BK * 2);
 #pragma unroll
             for (int np = 0; np < NT / 2; np++) {
                 uint32_t r[4];
-                ldmatrix_x4_trans(r, bs + sd_ig_b_ldm(lane, kk, wc + np * 16, BN));
+                ldmatrix_x4_trans(r, b_ld[h][np] + boff);
                 bfr[2 * np][0] = r[0];
                 bfr[2 * np][1] = r[1];
                 bfr[2 * np + 1][0] = r[2];
@@ -284,6 +307,8 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
                 for (int nt = 0; nt < NT; nt++)
                     mma16816<T>(acc[mt][nt], af[mt], bfr[nt]);
         }
+        rs = rs + 1 == STAGES ? 0 : rs + 1;
+        ws = ws + 1 == STAGES ? 0 : ws + 1;
     }
     cp_async_wait<0>(); // no copy may still target shared memory when the block exits
 

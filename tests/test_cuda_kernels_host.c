@@ -1,0 +1,407 @@
+/* test_cuda_kernels_host.c — the index arithmetic of the own CUDA GEMM (v3, kernels/cuda/igemm.cuh
+ * with kernels/cuda/igemm_layout.h), checked on the host without a GPU:
+ *   - the swizzled shared-memory layouts are bijections and every ldmatrix phase is free of bank
+ *     conflicts; the loader's chunk walk covers every chunk of a stage exactly once;
+ *   - an emulation of the whole kernel (loader -> swizzled stages of the cp.async ring ->
+ *     ldmatrix / ldmatrix.trans -> mma.sync m16n8k16 fragment layouts -> epilogue), written to
+ *     mirror the kernel's loops, reproduces an fp64 product exactly at edge shapes, for every tile
+ *     configuration; deliberately broken variants (unswizzled A read, B read without .trans, a
+ *     pipeline writing the stage it reads) fail the same comparison;
+ *   - the tile choice per shape.
+ * On a GPU the verify step of every run is the final word; this test catches index bugs first. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/cuda/igemm_layout.h"
+
+enum { BROKEN_NONE = 0, BROKEN_A_NOSWIZZLE, BROKEN_B_NOTRANS, BROKEN_STAGE };
+
+/* ---- layouts ------------------------------------------------------------------------------ */
+
+static void test_swizzle_bijective(void **state)
+{
+    (void)state;
+    for (int ti = 0; ti < SD_IG_NTILES; ti++) {
+        const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+        int na = t->bm * 4, nb = SD_IG_BK * t->bn / 8;
+        char *seen = calloc((size_t)(na > nb ? na : nb), 1);
+        assert_non_null(seen);
+        for (int r = 0; r < t->bm; r++)
+            for (int c = 0; c < 4; c++) {
+                int off = sd_ig_a_off(r, c);
+                assert_int_equal(off % 8, 0);
+                assert_true(off >= r * 32 && off < r * 32 + 32); /* stays in its row */
+                assert_int_equal(seen[off / 8]++, 0);
+            }
+        memset(seen, 0, (size_t)(na > nb ? na : nb));
+        for (int k = 0; k < SD_IG_BK; k++)
+            for (int c = 0; c < t->bn / 8; c++) {
+                int off = sd_ig_b_off(k, c, t->bn);
+                assert_true(off >= k * t->bn && off < (k + 1) * t->bn);
+                assert_int_equal(seen[off / 8]++, 0);
+            }
+        free(seen);
+    }
+}
+
+/* 8 lanes of one ldmatrix phase read 8 x 16 bytes: conflict free iff their 16-byte units fall
+ * in 8 different positions of a 128-byte line. */
+static int phase_conflicts(const int *addr_elems)
+{
+    for (int p = 0; p < 4; p++) {
+        int used = 0;
+        for (int j = 0; j < 8; j++) {
+            int unit = (addr_elems[8 * p + j] * 2 / 16) % 8;
+            if (used & (1 << unit))
+                return 1;
+            used |= 1 << unit;
+        }
+    }
+    return 0;
+}
+
+static void test_ldmatrix_conflict_free(void **state)
+{
+    (void)state;
+    for (int ti = 0; ti < SD_IG_NTILES; ti++) {
+        const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+        const int wtm = t->bm / t->wm, wtn = t->bn / t->wn;
+        int addr[32];
+        for (int w = 0; w < t->wm * t->wn; w++)
+            for (int h = 0; h < 2; h++) {
+                const int wr = (w / t->wn) * wtm, wc = (w % t->wn) * wtn;
+                for (int mt = 0; mt < wtm / 16; mt++) {
+                    for (int l = 0; l < 32; l++) {
+                        addr[l] = sd_ig_a_ldm(l, wr + mt * 16, h * 16);
+                        /* the kernel adds 16 rows as a constant offset: the swizzle must allow it */
+                        assert_int_equal(addr[l], sd_ig_a_ldm(l, wr, h * 16) + mt * 16 * SD_IG_BK);
+                    }
+                    assert_int_equal(phase_conflicts(addr), 0);
+                }
+                for (int np = 0; np < wtn / 16; np++) {
+                    for (int l = 0; l < 32; l++)
+                        addr[l] = sd_ig_b_ldm(l, h * 16, wc + np * 16, t->bn);
+                    assert_int_equal(phase_conflicts(addr), 0);
+                }
+            }
+        /* the unswizzled A layout does conflict: the check can fail */
+        for (int l = 0; l < 32; l++)
+            addr[l] = (l & 7) * SD_IG_BK + (l >> 3) * 8;
+        assert_int_equal(phase_conflicts(addr), 1);
+    }
+}
+
+/* the kernel's per-thread chunk walk (chunk 0 of the thread, then +THREADS/4 rows or
+ * +THREADS/(bn/8) k-rows) covers every chunk of a stage exactly once */
+static void test_loader_covers_stage(void **state)
+{
+    (void)state;
+    for (int ti = 0; ti < SD_IG_NTILES; ti++) {
+        const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+        const int thr = 32 * t->wm * t->wn, ach = t->bm * 4, bch = SD_IG_BK * t->bn / 8;
+        assert_int_equal(ach % thr, 0);
+        assert_int_equal(bch % thr, 0);
+        char *sa = calloc((size_t)ach, 1), *sb = calloc((size_t)bch, 1);
+        assert_non_null(sa);
+        assert_non_null(sb);
+        for (int tid = 0; tid < thr; tid++) {
+            int r0, ac, k0, bc;
+            sd_ig_a_chunk(tid, &r0, &ac);
+            sd_ig_b_chunk(tid, t->bn, &k0, &bc);
+            for (int i = 0; i < ach / thr; i++) {
+                int r, c;
+                sd_ig_a_chunk(tid + i * thr, &r, &c);
+                assert_int_equal(r, r0 + i * (thr / 4));
+                assert_int_equal(c, ac);
+                sa[r * 4 + c]++;
+            }
+            for (int i = 0; i < bch / thr; i++) {
+                int k, c;
+                sd_ig_b_chunk(tid + i * thr, t->bn, &k, &c);
+                assert_int_equal(k, k0 + i * (thr / (t->bn / 8)));
+                assert_int_equal(c, bc);
+                sb[k * (t->bn / 8) + c]++;
+            }
+        }
+        for (int i = 0; i < ach; i++)
+            assert_int_equal(sa[i], 1);
+        for (int i = 0; i < bch; i++)
+            assert_int_equal(sb[i], 1);
+        free(sa);
+        free(sb);
+    }
+}
+
+/* ---- emulation of igemm3_kernel ----------------------------------------------------------- */
+
+struct emu {
+    const struct sd_ig_tile *t;
+    int broken;
+    int M, N, K;
+    const float *A, *B; /* A[M][K], B[K][N], 16-bit values exactly representable in float */
+    float *C;           /* C[M][N] */
+    float *As, *Bs;     /* stages */
+    float *acc;         /* [threads][MT][NT][4] */
+};
+
+/* load_tile of the kernel, all threads of the block */
+static void emu_load(struct emu *e, int bm, int bn, int st, int k0)
+{
+    const struct sd_ig_tile *t = e->t;
+    const int thr = 32 * t->wm * t->wn, asz = t->bm * SD_IG_BK, bsz = SD_IG_BK * t->bn;
+    const int krem = e->K - k0;
+    for (int tid = 0; tid < thr; tid++) {
+        int a_row0, a_c, b_k0, b_c;
+        sd_ig_a_chunk(tid, &a_row0, &a_c);
+        sd_ig_b_chunk(tid, t->bn, &b_k0, &b_c);
+        for (int i = 0; i < asz / 8 / thr; i++) {
+            const int row = a_row0 + i * (thr / 4);
+            const int ok = bm + row < e->M && a_c * 8 < krem;
+            float *dst = e->As + st * asz + sd_ig_a_off(row, a_c);
+            for (int x = 0; x < 8; x++)
+                dst[x] = ok ? e->A[(size_t)(bm + row) * e->K + k0 + a_c * 8 + x] : 0.f;
+        }
+        for (int i = 0; i < bsz / 8 / thr; i++) {
+            const int kr = b_k0 + i * (thr / (t->bn / 8));
+            const int ok = bn + b_c * 8 < e->N && kr < krem;
+            float *dst = e->Bs + st * bsz + sd_ig_b_off(kr, b_c, t->bn);
+            for (int x = 0; x < 8; x++)
+                dst[x] = ok ? e->B[(size_t)(k0 + kr) * e->N + bn + b_c * 8 + x] : 0.f;
+        }
+    }
+}
+
+/* ldmatrix.x4 (trans = 0) / .x4.trans: out[lane][reg][half] from 32 lane addresses */
+static void emu_ldmatrix(const float *buf, const int *addr, int trans, float out[32][4][2])
+{
+    for (int T = 0; T < 32; T++)
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 2; j++)
+                out[T][i][j] = trans ? buf[addr[8 * i + 2 * (T % 4) + j] + T / 4]
+                                     : buf[addr[8 * i + T / 4] + 2 * (T % 4) + j];
+}
+
+/* mma.sync m16n8k16 row.col: fragments -> matrices (PTX ISA layout) -> D += A B -> fragments */
+static void emu_mma(float a[32][4][2], float b[32][2][2], float *acc, int stride)
+{
+    float Am[16][16], Bm[16][8];
+    for (int T = 0; T < 32; T++) {
+        const int g = T / 4, t = T % 4;
+        for (int j = 0; j < 2; j++) {
+            Am[g][2 * t + j] = a[T][0][j];
+            Am[g + 8][2 * t + j] = a[T][1][j];
+            Am[g][2 * t + 8 + j] = a[T][2][j];
+            Am[g + 8][2 * t + 8 + j] = a[T][3][j];
+            Bm[2 * t + j][g] = b[T][0][j];
+            Bm[2 * t + 8 + j][g] = b[T][1][j];
+        }
+    }
+    for (int T = 0; T < 32; T++) {
+        const int g = T / 4, t = T % 4;
+        for (int q = 0; q < 4; q++) {
+            const int r = g + 8 * (q >> 1), c = 2 * t + (q & 1);
+            double s = 0;
+            for (int k = 0; k < 16; k++)
+                s += (double)Am[r][k] * Bm[k][c];
+            acc[(size_t)T * stride + q] += (float)s;
+        }
+    }
+}
+
+/* one k-tile of one warp: the kernel's h / mt / np loops */
+static void emu_warp_ktile(struct emu *e, int w, int rs)
+{
+    const struct sd_ig_tile *t = e->t;
+    const int wtm = t->bm / t->wm, wtn = t->bn / t->wn, MT = wtm / 16, NT = wtn / 8;
+    const int wr = (w / t->wn) * wtm, wc = (w % t->wn) * wtn;
+    const float *as = e->As + rs * t->bm * SD_IG_BK, *bs = e->Bs + rs * SD_IG_BK * t->bn;
+    static float af[8][32][4][2], bfr[16][32][2][2], r[32][4][2];
+    int addr[32];
+    for (int h = 0; h < SD_IG_BK / 16; h++) {
+        for (int mt = 0; mt < MT; mt++) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = e->broken == BROKEN_A_NOSWIZZLE
+                              ? (wr + mt * 16 + (l & 7) + ((l >> 3) & 1) * 8) * SD_IG_BK + (h * 2 + (l >> 4)) * 8
+                              : sd_ig_a_ldm(l, wr, h * 16) + mt * 16 * SD_IG_BK;
+            emu_ldmatrix(as, addr, 0, af[mt]);
+        }
+        for (int np = 0; np < NT / 2; np++) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = sd_ig_b_ldm(l, h * 16, wc + np * 16, t->bn);
+            emu_ldmatrix(bs, addr, e->broken != BROKEN_B_NOTRANS, r);
+            for (int T = 0; T < 32; T++)
+                for (int j = 0; j < 2; j++) {
+                    bfr[2 * np][T][0][j] = r[T][0][j];
+                    bfr[2 * np][T][1][j] = r[T][1][j];
+                    bfr[2 * np + 1][T][0][j] = r[T][2][j];
+                    bfr[2 * np + 1][T][1][j] = r[T][3][j];
+                }
+        }
+        const int per_thread = MT * NT * 4;
+        for (int mt = 0; mt < MT; mt++)
+            for (int nt = 0; nt < NT; nt++)
+                emu_mma(af[mt], bfr[nt], e->acc + (size_t)(w * 32) * per_thread + (mt * NT + nt) * 4,
+                        per_thread);
+    }
+}
+
+static void emu_epilogue(struct emu *e, int bm, int bn)
+{
+    const struct sd_ig_tile *t = e->t;
+    const int wtm = t->bm / t->wm, wtn = t->bn / t->wn, MT = wtm / 16, NT = wtn / 8;
+    for (int tid = 0; tid < 32 * t->wm * t->wn; tid++) {
+        const int w = tid / 32, lane = tid % 32, g = lane >> 2, tt = lane & 3;
+        const int wr = (w / t->wn) * wtm, wc = (w % t->wn) * wtn;
+        const float *acc = e->acc + (size_t)tid * MT * NT * 4;
+        for (int mt = 0; mt < MT; mt++)
+            for (int nt = 0; nt < NT; nt++)
+                for (int h = 0; h < 2; h++) {
+                    const int r = bm + wr + mt * 16 + g + h * 8, c = bn + wc + nt * 8 + 2 * tt;
+                    if (r >= e->M)
+                        continue;
+                    if (c < e->N)
+                        e->C[(size_t)r * e->N + c] = acc[(mt * NT + nt) * 4 + 2 * h];
+                    if (c + 1 < e->N)
+                        e->C[(size_t)r * e->N + c + 1] = acc[(mt * NT + nt) * 4 + 2 * h + 1];
+                }
+    }
+}
+
+/* one block: the kernel's prologue and multistage loop (stage ring rs / ws) */
+static void emu_block(struct emu *e, int bm, int bn)
+{
+    const struct sd_ig_tile *t = e->t;
+    const int thr = 32 * t->wm * t->wn, S = t->stages;
+    const int KT = (e->K + SD_IG_BK - 1) / SD_IG_BK;
+    memset(e->acc, 0, sizeof(float) * (size_t)thr * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
+    for (int s = 0; s < S - 1; s++)
+        if (s < KT)
+            emu_load(e, bm, bn, s, s * SD_IG_BK);
+    int rs = 0, ws = S - 1;
+    for (int kt = 0; kt < KT; kt++) {
+        /* sequential emulation: the barrier is implicit; a wrong ring overwrites live data */
+        if (kt + S - 1 < KT)
+            emu_load(e, bm, bn, e->broken == BROKEN_STAGE ? rs : ws, (kt + S - 1) * SD_IG_BK);
+        for (int w = 0; w < t->wm * t->wn; w++)
+            emu_warp_ktile(e, w, rs);
+        rs = rs + 1 == S ? 0 : rs + 1;
+        ws = ws + 1 == S ? 0 : ws + 1;
+    }
+    emu_epilogue(e, bm, bn);
+}
+
+/* emulate C = A B for tile ti and count the elements that differ from fp64 */
+static long emu_mismatches(int ti, int broken, int M, int N, int K)
+{
+    const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+    struct emu e = {t, broken, M, N, K, NULL, NULL, NULL, NULL, NULL, NULL};
+    float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
+    float *C = malloc(sizeof(float) * (size_t)M * N);
+    e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
+    e.Bs = calloc((size_t)t->stages * SD_IG_BK * t->bn, sizeof(float));
+    e.acc = malloc(sizeof(float) * 32 * t->wm * t->wn * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
+    assert_true(A && B && C && e.As && e.Bs && e.acc);
+    unsigned seed = 12345u + (unsigned)(M * 31 + N * 7 + K);
+    for (int i = 0; i < M * K; i++)
+        A[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (int i = 0; i < K * N; i++)
+        B[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (int i = 0; i < M * N; i++)
+        C[i] = 1e30f; /* poison: an element never written is a mismatch */
+    e.A = A;
+    e.B = B;
+    e.C = C;
+    for (int bm = 0; bm < M; bm += t->bm)
+        for (int bn = 0; bn < N; bn += t->bn)
+            emu_block(&e, bm, bn);
+    long bad = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int k = 0; k < K; k++)
+                s += (double)A[(size_t)i * K + k] * B[(size_t)k * N + j];
+            bad += C[(size_t)i * N + j] != (float)s; /* small integers: exact */
+        }
+    free(A);
+    free(B);
+    free(C);
+    free(e.As);
+    free(e.Bs);
+    free(e.acc);
+    return bad;
+}
+
+/* edge shapes: partial block tiles in m and n, partial last k-tile, fewer k-tiles than stages */
+static const int emu_shapes[][3] = {{150, 200, 72}, {20, 24, 24}, {130, 136, 136}};
+
+static void test_emulated_kernel_matches_fp64(void **state)
+{
+    (void)state;
+    for (int ti = 0; ti < SD_IG_NTILES; ti++)
+        for (size_t s = 0; s < sizeof(emu_shapes) / sizeof(emu_shapes[0]); s++) {
+            long bad = emu_mismatches(ti, BROKEN_NONE, emu_shapes[s][0], emu_shapes[s][1], emu_shapes[s][2]);
+            if (bad)
+                fprintf(stderr, "tile %d shape %dx%dx%d: %ld mismatches\n", ti, emu_shapes[s][0],
+                        emu_shapes[s][1], emu_shapes[s][2], bad);
+            assert_int_equal(bad, 0);
+        }
+}
+
+static void test_broken_variants_fail(void **state)
+{
+    (void)state;
+    for (int ti = 0; ti < SD_IG_NTILES; ti++) {
+        assert_true(emu_mismatches(ti, BROKEN_A_NOSWIZZLE, 150, 200, 72) > 0);
+        assert_true(emu_mismatches(ti, BROKEN_B_NOTRANS, 150, 200, 72) > 0);
+        assert_true(emu_mismatches(ti, BROKEN_STAGE, 130, 136, 136) > 0);
+    }
+}
+
+/* ---- tile choice -------------------------------------------------------------------------- */
+
+static void test_tile_choice(void **state)
+{
+    (void)state;
+    /* large GEMMs fill the GPU with the biggest tile */
+    assert_int_equal(sd_ig_choose_tile(8192, 8192, 4096, 1, 132), SD_IG_TILE_128x128);
+    assert_int_equal(sd_ig_choose_tile(8192, 2560, 320, 1, 108), SD_IG_TILE_128x128);
+    /* m = 154 (text context) and n = 320: 128x128 would leave most of 132 SMs idle */
+    int t = sd_ig_choose_tile(154, 320, 768, 1, 132);
+    assert_true(t >= 0 && t != SD_IG_TILE_128x128);
+    assert_int_equal(t, SD_IG_TILE_64x64);
+    t = sd_ig_choose_tile(2048, 640, 640, 1, 132); /* 80 blocks of 128x128 < 132 SMs */
+    assert_true(t >= 0 && t != SD_IG_TILE_128x128);
+    /* every choice is a valid index whose grid fits; none fits: -1 */
+    static const long long shapes[][4] = {{1, 8, 8, 1},      {8192, 320, 320, 1}, {18432, 320, 320, 1},
+                                          {512, 1280, 1280, 1}, {154, 1280, 2048, 2}, {16, 16, 16, 65535}};
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        t = sd_ig_choose_tile(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], 132);
+        assert_true(t >= 0 && t < SD_IG_NTILES);
+        assert_true((shapes[i][1] + sd_ig_tiles[t].bn - 1) / sd_ig_tiles[t].bn <= 65535);
+    }
+    assert_int_equal(sd_ig_choose_tile(16, 16, 16, 65536, 132), -1);
+    assert_int_equal(sd_ig_choose_tile(16, 64LL * 65536 + 1, 16, 1, 132), SD_IG_TILE_64x128);
+    assert_int_equal(sd_ig_choose_tile(16, 128LL * 65536 + 1, 16, 1, 132), -1);
+    /* unknown SM count (0) still chooses */
+    assert_true(sd_ig_choose_tile(4096, 4096, 4096, 1, 0) >= 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_swizzle_bijective),
+        cmocka_unit_test(test_ldmatrix_conflict_free),
+        cmocka_unit_test(test_loader_covers_stage),
+        cmocka_unit_test(test_emulated_kernel_matches_fp64),
+        cmocka_unit_test(test_broken_variants_fail),
+        cmocka_unit_test(test_tile_choice),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
