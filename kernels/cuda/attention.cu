@@ -14,8 +14,17 @@
 //   v2 flash_f32 (fp32): CUDA cores. One warp per query row (8 per block), 32-key tiles of K and
 //      V in shared memory; lane j scores key j, the warp does the online softmax, lanes split d
 //      to accumulate O. head_dim <= 160.
-//   Not tried yet: cp.async double buffering of K/V, ldmatrix(.trans), 128-row blocks, wgmma.
+//   v3 flash2 (fp16/bf16, default; SDMARK_CUDA_FLASH_KERNEL=1 picks v1 instead): 8 warps = 128
+//      query rows per block, Q loaded once and kept in registers as A fragments (ldmatrix.x4),
+//      K through ldmatrix.x4 and V through ldmatrix.x4.trans (no 16-bit loads, no packing), K/V
+//      double-buffered with cp.async and one barrier per 64-key tile, the softmax scale folded
+//      into one FFMA before exp2. Needs d % 8 == 0 (all SD head dims) and 2 x 2 x 64 x (DP+8)
+//      x 2 bytes of shared memory (80 KiB at DP = 160; falls back to v1 where the device has
+//      less). Described at its definition.
+//   Not tried yet: head_dim 40 without padding to 48 (a k8 tail step), head_dim 512 (the VAE:
+//   O does not fit in registers; needs d split across warps), wgmma (sm_90a).
 #include <math.h>
+#include <stdlib.h>
 #include "common.cuh"
 #include "cuda_kernels.h"
 #include "sdmark/workload.h"
@@ -179,6 +188,191 @@ __global__ void __launch_bounds__(128) flash_tc_kernel(const sd_cuda_attn_args p
         }
 }
 
+// ---- v3 flash2_kernel ------------------------------------------------------------------------
+// 8 warps = 128 query rows (16 per warp), 64-key tiles, head dim padded to DP in shared memory
+// only (rows of LD = DP + 8 elements: the row stride is an odd number of 16-byte units, so the 8
+// rows of an ldmatrix phase hit 8 different bank groups). Needs d % 8 == 0 (16-byte cp.async).
+//   prologue: Q (128 rows) -> the stage-1 K+V area, K/V tile 0 -> stage 0, one cp.async group;
+//             wait, barrier, Q -> registers with ldmatrix.x4 (qf: DP/16 A fragments), kept there.
+//   tile j:   wait (tile j landed), ONE barrier (also: every warp is done with tile j-1 and, for
+//             j = 0, with Q), then cp.async of tile j+1 into the other stage, then
+//             S = Q K^T (K: ldmatrix.x4, rows = keys), online softmax in the log2 domain with the
+//             scale folded into one FFMA before exp2, O += P V (V: ldmatrix.x4.trans).
+// Per tile and warp: DP/2 ldmatrix for DP HMMA. Shared memory: 2 stages x (K + V) x 64 x LD.
+constexpr int F2_BR = 128, F2_BC = 64, F2_THREADS = 256;
+__host__ __device__ constexpr int f2_smem_bytes(int dp) { return 2 * 2 * F2_BC * (dp + 8) * 2; }
+
+// Element offset of this lane's row address for ldmatrix.x4 of a 16x16 block at (r0, c0) of a
+// row-major buffer with row stride ld: matrices (rows 0-7, cols 0-7), (rows 8-15, cols 0-7),
+// (rows 0-7, cols 8-15), (rows 8-15, cols 8-15). Gives the A fragment (plain) of mma.m16n8k16
+// and, with .trans on a [k][n] buffer, the B fragments of n-tiles c0 and c0 + 8.
+__device__ __forceinline__ int ldm_rows16(int lane, int r0, int c0, int ld)
+{
+    return (r0 + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + c0 + (lane >> 4) * 8;
+}
+// ... for K stored [key][feature] as the col-major B of S = Q K^T: matrices (keys 0-7, f 0-7),
+// (keys 0-7, f 8-15), (keys 8-15, f 0-7), (keys 8-15, f 8-15) = b[n0][0], b[n0][1], b[n0+8][0..1].
+__device__ __forceinline__ int ldm_keys16(int lane, int n0, int c0, int ld)
+{
+    return (n0 + (lane & 7) + (lane >> 4) * 8) * ld + c0 + ((lane >> 3) & 1) * 8;
+}
+
+template <typename T, int DP>
+__global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_args p)
+{
+    constexpr int LD = DP + 8, KC = DP / 16, NT = F2_BC / 8, STAGE = 2 * F2_BC * LD;
+    extern __shared__ __align__(16) uint16_t f2_smem[];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const int64_t d = p.d, sq = p.sq, skv = p.skv;
+    const int64_t bh = blockIdx.y, q0 = (int64_t)blockIdx.x * F2_BR;
+    const uint16_t *Q = static_cast<const uint16_t *>(p.q) + bh * sq * d;
+    const uint16_t *K = static_cast<const uint16_t *>(p.k) + bh * skv * d;
+    const uint16_t *V = static_cast<const uint16_t *>(p.v) + bh * skv * d;
+    T *O = static_cast<T *>(p.o) + bh * sq * d;
+
+    // nrows rows from r0 of a [total, d] matrix -> dst[nrows][LD] (zero outside rows and d..DP)
+    auto issue_rows = [&](uint16_t *dst, const uint16_t *src, int64_t r0, int nrows, int64_t total) {
+        constexpr int CPR = DP / 8;
+        for (int c = tid; c < nrows * CPR; c += F2_THREADS) {
+            const int row = c / CPR, col = (c - row * CPR) * 8;
+            const bool ok = r0 + row < total && col < d;
+            cp_async16(dst + row * LD + col, ok ? src + (r0 + row) * d + col : src, ok);
+        }
+    };
+    const int64_t ntiles = (skv + F2_BC - 1) / F2_BC;
+    issue_rows(f2_smem + STAGE, Q, q0, F2_BR, sq);          // Q in the stage-1 area
+    issue_rows(f2_smem, K, 0, F2_BC, skv);
+    issue_rows(f2_smem + F2_BC * LD, V, 0, F2_BC, skv);
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
+    uint32_t qf[KC][4];
+    {
+        const unsigned qs = smem_u32(f2_smem + STAGE);
+#pragma unroll
+        for (int kc = 0; kc < KC; kc++)
+            ldmatrix_x4(qf[kc], qs + 2 * ldm_rows16(lane, warp * 16, kc * 16, LD));
+    }
+
+    float o[DP / 8][4];
+#pragma unroll
+    for (int i = 0; i < DP / 8; i++)
+        o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+    float m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.f, 0.f}; // m_r: raw-score max
+    const float sl2 = p.scale * 1.4426950408889634f;
+    const unsigned sm0 = smem_u32(f2_smem);
+
+    for (int64_t j = 0; j < ntiles; j++) {
+        const int st = (int)(j & 1);
+        cp_async_wait<0>();
+        __syncthreads();
+        if (j + 1 < ntiles) {
+            uint16_t *nx = f2_smem + (st ^ 1) * STAGE;
+            issue_rows(nx, K, (j + 1) * F2_BC, F2_BC, skv);
+            issue_rows(nx + F2_BC * LD, V, (j + 1) * F2_BC, F2_BC, skv);
+        }
+        cp_async_commit();
+        const unsigned ks = sm0 + 2 * st * STAGE, vs = ks + 2 * F2_BC * LD;
+
+        float s[NT][4];
+#pragma unroll
+        for (int i = 0; i < NT; i++)
+            s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+#pragma unroll
+        for (int kc = 0; kc < KC; kc++)
+#pragma unroll
+            for (int np = 0; np < NT / 2; np++) {
+                uint32_t r[4];
+                ldmatrix_x4(r, ks + 2 * ldm_keys16(lane, np * 16, kc * 16, LD));
+                const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+                mma16816<T>(s[2 * np], qf[kc], b0);
+                mma16816<T>(s[2 * np + 1], qf[kc], b1);
+            }
+
+        // mask keys >= skv (only the last tile can have them), row max of the raw scores
+        const int64_t j0 = j * F2_BC;
+        if (j0 + F2_BC > skv) {
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                    if (j0 + nt * 8 + 2 * t + (e & 1) >= skv)
+                        s[nt][e] = -INFINITY;
+        }
+        float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+                mx[e >> 1] = fmaxf(mx[e >> 1], s[nt][e]);
+        float alpha[2], msc[2];
+#pragma unroll
+        for (int r = 0; r < 2; r++) {
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+            const float mn = fmaxf(m_r[r], mx[r]); // key j0 is valid: finite
+            alpha[r] = exp2f((m_r[r] - mn) * sl2); // first tile: exp2(-inf) = 0
+            m_r[r] = mn;
+            msc[r] = mn * sl2;
+        }
+        float rs[2] = {0.f, 0.f};
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const float pv = exp2f(fmaf(s[nt][e], sl2, -msc[e >> 1])); // masked: 0
+                s[nt][e] = pv;
+                rs[e >> 1] += pv;
+            }
+        l_r[0] = l_r[0] * alpha[0] + rs[0];
+        l_r[1] = l_r[1] * alpha[1] + rs[1];
+#pragma unroll
+        for (int dt = 0; dt < DP / 8; dt++) {
+            o[dt][0] *= alpha[0];
+            o[dt][1] *= alpha[0];
+            o[dt][2] *= alpha[1];
+            o[dt][3] *= alpha[1];
+        }
+#pragma unroll
+        for (int kc = 0; kc < F2_BC / 16; kc++) {
+            uint32_t a[4];
+            a[0] = Ty<T>::pack2(s[2 * kc][0], s[2 * kc][1]);
+            a[1] = Ty<T>::pack2(s[2 * kc][2], s[2 * kc][3]);
+            a[2] = Ty<T>::pack2(s[2 * kc + 1][0], s[2 * kc + 1][1]);
+            a[3] = Ty<T>::pack2(s[2 * kc + 1][2], s[2 * kc + 1][3]);
+#pragma unroll
+            for (int dp = 0; dp < DP / 16; dp++) {
+                uint32_t r[4];
+                ldmatrix_x4_trans(r, vs + 2 * ldm_rows16(lane, kc * 16, dp * 16, LD));
+                const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+                mma16816<T>(o[2 * dp], a, b0);
+                mma16816<T>(o[2 * dp + 1], a, b1);
+            }
+        }
+    }
+    cp_async_wait<0>();
+
+    float inv[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        float l = l_r[r];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        inv[r] = 1.f / l;
+    }
+    const int64_t wr0 = q0 + warp * 16;
+#pragma unroll
+    for (int dt = 0; dt < DP / 8; dt++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const int64_t row = wr0 + g + (e >> 1) * 8;
+            const int64_t col = dt * 8 + 2 * t + (e & 1);
+            if (row < sq && col < d)
+                O[row * d + col] = Ty<T>::from_f(o[dt][e] * inv[e >> 1]);
+        }
+}
+
 __global__ void __launch_bounds__(256) flash_f32_kernel(const sd_cuda_attn_args p)
 {
     extern __shared__ float ff_smem[];
@@ -257,11 +451,64 @@ template <typename T> const void *flash_tc_fn(int dp)
     }
 }
 
-const void *flash_fn(const sd_cuda_attn_args *a, const sd_cuda_launch *l)
+template <typename T> const void *flash2_fn(int dp)
 {
+    switch (dp) {
+    case 32: return (const void *)flash2_kernel<T, 32>;
+    case 48: return (const void *)flash2_kernel<T, 48>;
+    case 64: return (const void *)flash2_kernel<T, 64>;
+    case 80: return (const void *)flash2_kernel<T, 80>;
+    case 128: return (const void *)flash2_kernel<T, 128>;
+    case 160: return (const void *)flash2_kernel<T, 160>;
+    default: return nullptr;
+    }
+}
+
+// SDMARK_CUDA_FLASH_KERNEL: 1 = v1 flash_tc, 3 = v3 flash2 (default), read once.
+int flash_version()
+{
+    static int v = 0;
+    if (v == 0) {
+        const char *e = getenv("SDMARK_CUDA_FLASH_KERNEL");
+        v = (e && atoi(e) == 1) ? 1 : 3;
+    }
+    return v;
+}
+
+// Opt-in shared memory per block of the current device (cached per device; 0 when unknown).
+int smem_optin()
+{
+    static int cache[64];
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64)
+        return 0;
+    if (cache[dev] == 0) {
+        int n = 0;
+        if (cudaDeviceGetAttribute(&n, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess)
+            return 0;
+        cache[dev] = n;
+    }
+    return cache[dev];
+}
+
+// The kernel, grid, block and shared memory for a: v3 where it applies (fp16/bf16, d % 8 == 0,
+// its shared memory fits the device), else the v1 config from sd_cuda_flash_config.
+const void *flash_pick(const sd_cuda_attn_args *a, sd_cuda_launch *l)
+{
+    char why[128];
+    if (sd_cuda_flash_config(a, l, why, sizeof(why)) != 0)
+        return nullptr;
     if (a->dtype == SD_FP32)
         return (const void *)flash_f32_kernel;
-    return a->dtype == SD_BF16 ? flash_tc_fn<__nv_bfloat16>(l->variant) : flash_tc_fn<__half>(l->variant);
+    const bool bf = a->dtype == SD_BF16;
+    const int dp = l->variant;
+    if (flash_version() == 3 && a->d % 8 == 0 && f2_smem_bytes(dp) <= smem_optin()) {
+        l->grid[0] = (uint32_t)((a->sq + F2_BR - 1) / F2_BR);
+        l->block[0] = F2_THREADS;
+        l->smem = (uint32_t)f2_smem_bytes(dp);
+        return bf ? flash2_fn<__nv_bfloat16>(dp) : flash2_fn<__half>(dp);
+    }
+    return bf ? flash_tc_fn<__nv_bfloat16>(dp) : flash_tc_fn<__half>(dp);
 }
 
 } // namespace
@@ -269,10 +516,7 @@ const void *flash_fn(const sd_cuda_attn_args *a, const sd_cuda_launch *l)
 extern "C" cudaError_t sd_cuda_flash_setup(const struct sd_cuda_attn_args *a)
 {
     sd_cuda_launch l;
-    char why[128];
-    if (sd_cuda_flash_config(a, &l, why, sizeof(why)) != 0)
-        return cudaErrorInvalidValue;
-    const void *fn = flash_fn(a, &l);
+    const void *fn = flash_pick(a, &l);
     if (!fn)
         return cudaErrorInvalidValue;
     if (l.smem > 48 * 1024)
@@ -283,10 +527,7 @@ extern "C" cudaError_t sd_cuda_flash_setup(const struct sd_cuda_attn_args *a)
 extern "C" cudaError_t sd_cuda_flash_launch(const struct sd_cuda_attn_args *a, cudaStream_t stream)
 {
     sd_cuda_launch l;
-    char why[128];
-    if (sd_cuda_flash_config(a, &l, why, sizeof(why)) != 0)
-        return cudaErrorInvalidValue;
-    const void *fn = flash_fn(a, &l);
+    const void *fn = flash_pick(a, &l);
     if (!fn)
         return cudaErrorInvalidValue;
     sd_cuda_attn_args args = *a;
