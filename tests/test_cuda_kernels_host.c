@@ -7,7 +7,11 @@
  *     mirror the kernel's loops, reproduces an fp64 product exactly at edge shapes, for every tile
  *     configuration; deliberately broken variants (unswizzled A read, B read without .trans, a
  *     pipeline writing the stage it reads) fail the same comparison;
- *   - the tile choice per shape.
+ *   - the tile choice per shape;
+ *   - the v3 flash kernel's fragments (kernels/cuda/flash_layout.h): Q from ldmatrix, S = Q K^T
+ *     with K through ldmatrix, P re-packed from the S accumulators into A fragments, O = P V with
+ *     V through ldmatrix.trans, at every padded head dim, against fp64 (and a wrong K pattern
+ *     fails).
  * On a GPU the verify step of every run is the final word; this test catches index bugs first. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/cuda/flash_layout.h"
 #include "../kernels/cuda/igemm_layout.h"
 
 enum { BROKEN_NONE = 0, BROKEN_A_NOSWIZZLE, BROKEN_B_NOTRANS, BROKEN_STAGE };
@@ -364,6 +369,121 @@ static void test_broken_variants_fail(void **state)
     }
 }
 
+
+/* ---- v3 flash fragments ------------------------------------------------------------------- */
+
+/* One warp (rows w*16..w*16+15 of a 128-row Q tile) against one 64-key tile, as flash2_kernel:
+ * returns the mismatches of S and of O = P V (P = a small integer function of S, so that the
+ * products stay exact) against fp64. broken = 1: K read with the Q/V lane pattern. */
+static long emu_flash_tile(int dp, int d, int w, int broken)
+{
+    const int ld = dp + 8, KC = dp / 16, NT = 8;
+    float *Qs = calloc((size_t)128 * ld, sizeof(float)), *Ks = calloc((size_t)64 * ld, sizeof(float));
+    float *Vs = calloc((size_t)64 * ld, sizeof(float));
+    static float qf[10][32][4][2], r[32][4][2], bk[32][2][2], a[32][4][2];
+    static float s[8][32][4], o[20][32][4];
+    assert_true(Qs && Ks && Vs && dp / 8 <= 20 && KC <= 10);
+    unsigned seed = 777u + (unsigned)(dp * 13 + d + w);
+    for (int i = 0; i < 128; i++)
+        for (int c = 0; c < d; c++) /* columns d..dp stay zero, as the loader leaves them */
+            Qs[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
+    for (int i = 0; i < 64; i++)
+        for (int c = 0; c < d; c++) {
+            Ks[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
+            Vs[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
+        }
+    int addr[32];
+    for (int kc = 0; kc < KC; kc++) {
+        for (int l = 0; l < 32; l++)
+            addr[l] = sd_fa_ldm_rows16(l, w * 16, kc * 16, ld);
+        assert_int_equal(phase_conflicts(addr), 0); /* padded rows: conflict free */
+        emu_ldmatrix(Qs, addr, 0, qf[kc]);
+    }
+    memset(s, 0, sizeof(s));
+    memset(o, 0, sizeof(o));
+    for (int kc = 0; kc < KC; kc++)
+        for (int np = 0; np < NT / 2; np++) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = broken ? sd_fa_ldm_rows16(l, np * 16, kc * 16, ld)
+                                 : sd_fa_ldm_keys16(l, np * 16, kc * 16, ld);
+            assert_int_equal(phase_conflicts(addr), 0);
+            emu_ldmatrix(Ks, addr, 0, r);
+            for (int h = 0; h < 2; h++) {
+                for (int T = 0; T < 32; T++)
+                    for (int j = 0; j < 2; j++) {
+                        bk[T][0][j] = r[T][2 * h][j];
+                        bk[T][1][j] = r[T][2 * h + 1][j];
+                    }
+                emu_mma(qf[kc], bk, &s[2 * np + h][0][0], 4);
+            }
+        }
+    long bad = 0;
+    for (int nt = 0; nt < NT; nt++)
+        for (int T = 0; T < 32; T++)
+            for (int e = 0; e < 4; e++) {
+                const int row = w * 16 + T / 4 + 8 * (e >> 1), key = nt * 8 + 2 * (T % 4) + (e & 1);
+                double ref = 0;
+                for (int c = 0; c < d; c++)
+                    ref += (double)Qs[row * ld + c] * Ks[key * ld + c];
+                bad += s[nt][T][e] != (float)ref;
+                s[nt][T][e] = (float)(((int)ref % 3 + 3) % 3 - 1); /* P: exact small integers */
+            }
+    for (int kc = 0; kc < 4; kc++) {
+        for (int T = 0; T < 32; T++) /* the kernel's pack2: C layout of two n8 tiles = A of k16 */
+            for (int j = 0; j < 2; j++) {
+                a[T][0][j] = s[2 * kc][T][j];
+                a[T][1][j] = s[2 * kc][T][2 + j];
+                a[T][2][j] = s[2 * kc + 1][T][j];
+                a[T][3][j] = s[2 * kc + 1][T][2 + j];
+            }
+        for (int dpi = 0; dpi < dp / 16; dpi++) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = sd_fa_ldm_rows16(l, kc * 16, dpi * 16, ld);
+            assert_int_equal(phase_conflicts(addr), 0);
+            emu_ldmatrix(Vs, addr, 1, r);
+            for (int h = 0; h < 2; h++) {
+                for (int T = 0; T < 32; T++)
+                    for (int j = 0; j < 2; j++) {
+                        bk[T][0][j] = r[T][2 * h][j];
+                        bk[T][1][j] = r[T][2 * h + 1][j];
+                    }
+                emu_mma(a, bk, &o[2 * dpi + h][0][0], 4);
+            }
+        }
+    }
+    for (int dt = 0; dt < dp / 8; dt++)
+        for (int T = 0; T < 32; T++)
+            for (int e = 0; e < 4; e++) {
+                const int row = w * 16 + T / 4 + 8 * (e >> 1), col = dt * 8 + 2 * (T % 4) + (e & 1);
+                double ref = 0;
+                for (int key = 0; key < 64; key++) {
+                    double sv = 0;
+                    for (int c = 0; c < d; c++)
+                        sv += (double)Qs[row * ld + c] * Ks[key * ld + c];
+                    ref += (double)(((int)sv % 3 + 3) % 3 - 1) * Vs[key * ld + col];
+                }
+                bad += o[dt][T][e] != (float)ref;
+            }
+    free(Qs);
+    free(Ks);
+    free(Vs);
+    return bad;
+}
+
+static void test_flash_fragments_match_fp64(void **state)
+{
+    (void)state;
+    static const int dps[][2] = {{32, 32}, {48, 40}, {64, 64}, {80, 80}, {128, 128}, {160, 160}, {160, 152}};
+    for (size_t i = 0; i < sizeof(dps) / sizeof(dps[0]); i++)
+        for (int w = 0; w < 8; w += 7) {
+            long bad = emu_flash_tile(dps[i][0], dps[i][1], w, 0);
+            if (bad)
+                fprintf(stderr, "flash DP %d d %d warp %d: %ld mismatches\n", dps[i][0], dps[i][1], w, bad);
+            assert_int_equal(bad, 0);
+        }
+    assert_true(emu_flash_tile(64, 64, 3, 1) > 0);
+}
+
 /* ---- tile choice -------------------------------------------------------------------------- */
 
 static void test_tile_choice(void **state)
@@ -402,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_emulated_kernel_matches_fp64),
         cmocka_unit_test(test_broken_variants_fail),
         cmocka_unit_test(test_tile_choice),
+        cmocka_unit_test(test_flash_fragments_match_fp64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

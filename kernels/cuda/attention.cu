@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "common.cuh"
+#include "flash_layout.h"
 #include "cuda_kernels.h"
 #include "sdmark/workload.h"
 
@@ -202,20 +203,7 @@ __global__ void __launch_bounds__(128) flash_tc_kernel(const sd_cuda_attn_args p
 constexpr int F2_BR = 128, F2_BC = 64, F2_THREADS = 256;
 __host__ __device__ constexpr int f2_smem_bytes(int dp) { return 2 * 2 * F2_BC * (dp + 8) * 2; }
 
-// Element offset of this lane's row address for ldmatrix.x4 of a 16x16 block at (r0, c0) of a
-// row-major buffer with row stride ld: matrices (rows 0-7, cols 0-7), (rows 8-15, cols 0-7),
-// (rows 0-7, cols 8-15), (rows 8-15, cols 8-15). Gives the A fragment (plain) of mma.m16n8k16
-// and, with .trans on a [k][n] buffer, the B fragments of n-tiles c0 and c0 + 8.
-__device__ __forceinline__ int ldm_rows16(int lane, int r0, int c0, int ld)
-{
-    return (r0 + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + c0 + (lane >> 4) * 8;
-}
-// ... for K stored [key][feature] as the col-major B of S = Q K^T: matrices (keys 0-7, f 0-7),
-// (keys 0-7, f 8-15), (keys 8-15, f 0-7), (keys 8-15, f 8-15) = b[n0][0], b[n0][1], b[n0+8][0..1].
-__device__ __forceinline__ int ldm_keys16(int lane, int n0, int c0, int ld)
-{
-    return (n0 + (lane & 7) + (lane >> 4) * 8) * ld + c0 + ((lane >> 3) & 1) * 8;
-}
+// ldmatrix lane addresses: sd_fa_ldm_rows16 / sd_fa_ldm_keys16 (flash_layout.h, host-tested).
 
 template <typename T, int DP>
 __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_args p)
@@ -252,7 +240,7 @@ __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_a
         const unsigned qs = smem_u32(f2_smem + STAGE);
 #pragma unroll
         for (int kc = 0; kc < KC; kc++)
-            ldmatrix_x4(qf[kc], qs + 2 * ldm_rows16(lane, warp * 16, kc * 16, LD));
+            ldmatrix_x4(qf[kc], qs + 2 * sd_fa_ldm_rows16(lane, warp * 16, kc * 16, LD));
     }
 
     float o[DP / 8][4];
@@ -284,7 +272,7 @@ __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_a
 #pragma unroll
             for (int np = 0; np < NT / 2; np++) {
                 uint32_t r[4];
-                ldmatrix_x4(r, ks + 2 * ldm_keys16(lane, np * 16, kc * 16, LD));
+                ldmatrix_x4(r, ks + 2 * sd_fa_ldm_keys16(lane, np * 16, kc * 16, LD));
                 const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
                 mma16816<T>(s[2 * np], qf[kc], b0);
                 mma16816<T>(s[2 * np + 1], qf[kc], b1);
@@ -344,7 +332,7 @@ __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_a
 #pragma unroll
             for (int dp = 0; dp < DP / 16; dp++) {
                 uint32_t r[4];
-                ldmatrix_x4_trans(r, vs + 2 * ldm_rows16(lane, kc * 16, dp * 16, LD));
+                ldmatrix_x4_trans(r, vs + 2 * sd_fa_ldm_rows16(lane, kc * 16, dp * 16, LD));
                 const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
                 mma16816<T>(o[2 * dp], a, b0);
                 mma16816<T>(o[2 * dp + 1], a, b1);
