@@ -349,15 +349,17 @@ __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_a
         l += __shfl_xor_sync(0xffffffffu, l, 2);
         inv[r] = 1.f / l;
     }
+    // d % 8 == 0: a pair (col even, col + 1 < d) is 4-byte aligned and both inside or both out
     const int64_t wr0 = q0 + warp * 16;
 #pragma unroll
     for (int dt = 0; dt < DP / 8; dt++)
 #pragma unroll
-        for (int e = 0; e < 4; e++) {
-            const int64_t row = wr0 + g + (e >> 1) * 8;
-            const int64_t col = dt * 8 + 2 * t + (e & 1);
+        for (int h = 0; h < 2; h++) {
+            const int64_t row = wr0 + g + h * 8;
+            const int64_t col = dt * 8 + 2 * t;
             if (row < sq && col < d)
-                O[row * d + col] = Ty<T>::from_f(o[dt][e] * inv[e >> 1]);
+                *reinterpret_cast<uint32_t *>(O + row * d + col) =
+                    Ty<T>::pack2(o[dt][2 * h] * inv[h], o[dt][2 * h + 1] * inv[h]);
         }
 }
 
