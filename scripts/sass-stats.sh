@@ -147,7 +147,8 @@ def dyn_smem(name):
         return 3 * 64 * (int(m.group(1)) + 8) * 2
     m = re.search(r"flash2_kernel<[^,]+, (\d+)>", name)
     if m:
-        dp = int(m.group(1)); return 2 * 2 * 64 * (dp + 8) * 2  # 2 stages x (K, V) x 64 x (DP+8)
+        dp = int(m.group(1)); ld = dp if (dp // 8) % 2 else dp + 8
+        return 2 * 2 * 64 * ld * 2                            # sd_fa_smem_bytes (flash_layout.h)
     m = re.search(r"flash_f32_kernel", name)
     if m:
         return -1                                            # depends on head_dim

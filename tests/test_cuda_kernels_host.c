@@ -183,14 +183,19 @@ static void emu_load(struct emu *e, int bm, int bn, int st, int k0)
     }
 }
 
-/* ldmatrix.x4 (trans = 0) / .x4.trans: out[lane][reg][half] from 32 lane addresses */
-static void emu_ldmatrix(const float *buf, const int *addr, int trans, float out[32][4][2])
+/* ldmatrix.xN (trans = 0) / .xN.trans: out[lane][reg][half] from the lane addresses of the
+ * N matrices (lanes 0 .. 8N-1; the others are not read) */
+static void emu_ldmatrix_n(const float *buf, const int *addr, int trans, int n, float out[32][4][2])
 {
     for (int T = 0; T < 32; T++)
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < n; i++)
             for (int j = 0; j < 2; j++)
                 out[T][i][j] = trans ? buf[addr[8 * i + 2 * (T % 4) + j] + T / 4]
                                      : buf[addr[8 * i + T / 4] + 2 * (T % 4) + j];
+}
+static void emu_ldmatrix(const float *buf, const int *addr, int trans, float out[32][4][2])
+{
+    emu_ldmatrix_n(buf, addr, trans, 4, out);
 }
 
 /* mma.sync m16n8k16 row.col: fragments -> matrices (PTX ISA layout) -> D += A B -> fragments */
@@ -218,6 +223,26 @@ static void emu_mma(float a[32][4][2], float b[32][2][2], float *acc, int stride
             acc[(size_t)T * stride + q] += (float)s;
         }
     }
+}
+
+/* mma.sync m16n8k8 row.col: A 16x8 = a0 (row g, k 2t..), a1 (row g+8); B 8x8 = b0 (k 2t.., col g) */
+static void emu_mma_k8(float a[32][2][2], float b[32][2], float *acc, int stride)
+{
+    float Am[16][8], Bm[8][8];
+    for (int T = 0; T < 32; T++)
+        for (int j = 0; j < 2; j++) {
+            Am[T / 4][2 * (T % 4) + j] = a[T][0][j];
+            Am[T / 4 + 8][2 * (T % 4) + j] = a[T][1][j];
+            Bm[2 * (T % 4) + j][T / 4] = b[T][j];
+        }
+    for (int T = 0; T < 32; T++)
+        for (int q = 0; q < 4; q++) {
+            const int r = T / 4 + 8 * (q >> 1), c = 2 * (T % 4) + (q & 1);
+            double sum = 0;
+            for (int k = 0; k < 8; k++)
+                sum += (double)Am[r][k] * Bm[k][c];
+            acc[(size_t)T * stride + q] += (float)sum;
+        }
 }
 
 /* one k-tile of one warp: the kernel's h / mt / np loops */
@@ -377,7 +402,8 @@ static void test_broken_variants_fail(void **state)
  * products stay exact) against fp64. broken = 1: K read with the Q/V lane pattern. */
 static long emu_flash_tile(int dp, int d, int w, int broken)
 {
-    const int ld = dp + 8, KC = dp / 16, NT = 8;
+    const int ld = sd_fa_ld(dp), KC = dp / 16, NT = 8, K8 = dp % 16 == 8, DPAIR = dp / 16;
+    static float qt[32][4][2], qa[32][2][2], bt[32][2];
     float *Qs = calloc((size_t)128 * ld, sizeof(float)), *Ks = calloc((size_t)64 * ld, sizeof(float));
     float *Vs = calloc((size_t)64 * ld, sizeof(float));
     static float qf[10][32][4][2], r[32][4][2], bk[32][2][2], a[32][4][2];
@@ -399,6 +425,12 @@ static long emu_flash_tile(int dp, int d, int w, int broken)
         assert_int_equal(phase_conflicts(addr), 0); /* padded rows: conflict free */
         emu_ldmatrix(Qs, addr, 0, qf[kc]);
     }
+    if (K8) { /* .x2 of lanes 0-15 (the kernel passes lane & 15) */
+        for (int l = 0; l < 32; l++)
+            addr[l] = sd_fa_ldm_rows16(l & 15, w * 16, KC * 16, ld);
+        assert_int_equal(phase_conflicts(addr), 0);
+        emu_ldmatrix_n(Qs, addr, 0, 2, qt);
+    }
     memset(s, 0, sizeof(s));
     memset(o, 0, sizeof(o));
     for (int kc = 0; kc < KC; kc++)
@@ -415,6 +447,22 @@ static long emu_flash_tile(int dp, int d, int w, int broken)
                         bk[T][1][j] = r[T][2 * h + 1][j];
                     }
                 emu_mma(qf[kc], bk, &s[2 * np + h][0][0], 4);
+            }
+        }
+    if (K8)
+        for (int nq = 0; nq < 2; nq++) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = sd_fa_ldm_keys32(l, nq * 32, KC * 16, ld);
+            assert_int_equal(phase_conflicts(addr), 0);
+            emu_ldmatrix(Ks, addr, 0, r);
+            for (int i = 0; i < 4; i++) {
+                for (int T = 0; T < 32; T++)
+                    for (int j = 0; j < 2; j++) {
+                        bt[T][j] = r[T][i][j];
+                        qa[T][0][j] = qt[T][0][j];
+                        qa[T][1][j] = qt[T][1][j];
+                    }
+                emu_mma_k8(qa, bt, &s[nq * 4 + i][0][0], 4);
             }
         }
     long bad = 0;
@@ -436,7 +484,19 @@ static long emu_flash_tile(int dp, int d, int w, int broken)
                 a[T][2][j] = s[2 * kc + 1][T][j];
                 a[T][3][j] = s[2 * kc + 1][T][2 + j];
             }
-        for (int dpi = 0; dpi < dp / 16; dpi++) {
+        if (K8) { /* the odd n-tile: .x2.trans of lanes 0-15 */
+            for (int l = 0; l < 32; l++)
+                addr[l] = sd_fa_ldm_rows16(l & 15, kc * 16, DPAIR * 16, ld);
+            assert_int_equal(phase_conflicts(addr), 0);
+            emu_ldmatrix_n(Vs, addr, 1, 2, r);
+            for (int T = 0; T < 32; T++)
+                for (int j = 0; j < 2; j++) {
+                    bk[T][0][j] = r[T][0][j];
+                    bk[T][1][j] = r[T][1][j];
+                }
+            emu_mma(a, bk, &o[2 * DPAIR][0][0], 4);
+        }
+        for (int dpi = 0; dpi < DPAIR; dpi++) {
             for (int l = 0; l < 32; l++)
                 addr[l] = sd_fa_ldm_rows16(l, kc * 16, dpi * 16, ld);
             assert_int_equal(phase_conflicts(addr), 0);
@@ -473,7 +533,12 @@ static long emu_flash_tile(int dp, int d, int w, int broken)
 static void test_flash_fragments_match_fp64(void **state)
 {
     (void)state;
-    static const int dps[][2] = {{32, 32}, {48, 40}, {64, 64}, {80, 80}, {128, 128}, {160, 160}, {160, 152}};
+    static const int dps[][2] = {{32, 32}, {40, 40}, {48, 40}, {64, 64}, {80, 80}, {128, 128}, {160, 160}, {160, 152}};
+    /* every row stride is an odd number of 16-byte units; head_dim 40 is not padded */
+    for (int dp = 32; dp <= 160; dp += 8)
+        assert_int_equal((sd_fa_ld(dp) / 8) % 2, 1);
+    assert_int_equal(sd_fa_ld(40), 40);
+    assert_int_equal(sd_fa_smem_bytes(160), 2 * 2 * 64 * 168 * 2);
     for (size_t i = 0; i < sizeof(dps) / sizeof(dps[0]); i++)
         for (int w = 0; w < 8; w += 7) {
             long bad = emu_flash_tile(dps[i][0], dps[i][1], w, 0);
@@ -482,6 +547,7 @@ static void test_flash_fragments_match_fp64(void **state)
             assert_int_equal(bad, 0);
         }
     assert_true(emu_flash_tile(64, 64, 3, 1) > 0);
+    assert_true(emu_flash_tile(40, 40, 3, 1) > 0);
 }
 
 /* ---- tile choice -------------------------------------------------------------------------- */

@@ -18,10 +18,10 @@
 //      query rows per block, Q loaded once and kept in registers as A fragments (ldmatrix.x4),
 //      K through ldmatrix.x4 and V through ldmatrix.x4.trans (no 16-bit loads, no packing), K/V
 //      double-buffered with cp.async and one barrier per 64-key tile, the softmax scale folded
-//      into one FFMA before exp2. Needs d % 8 == 0 (all SD head dims) and 2 x 2 x 64 x (DP+8)
-//      x 2 bytes of shared memory (80 KiB at DP = 160; falls back to v1 where the device has
-//      less). Described at its definition.
-//   Not tried yet: head_dim 40 without padding to 48 (a k8 tail step), head_dim 512 (the VAE:
+//      into one FFMA before exp2. Needs d % 8 == 0 (all SD head dims) and 2 x 2 x 64 x LD x 2
+//      bytes of shared memory (84 KiB at DP = 160; falls back to v1 where the device has less). Described at its definition.
+//      head_dim 40 runs unpadded (DP = 40: a k8 tail step, rows of 40 elements).
+//   Not tried yet: head_dim 512 (the VAE:
 //   O does not fit in registers; needs d split across warps), wgmma (sm_90a).
 #include <math.h>
 #include <stdlib.h>
@@ -191,24 +191,31 @@ __global__ void __launch_bounds__(128) flash_tc_kernel(const sd_cuda_attn_args p
 
 // ---- v3 flash2_kernel ------------------------------------------------------------------------
 // 8 warps = 128 query rows (16 per warp), 64-key tiles, head dim padded to DP in shared memory
-// only (rows of LD = DP + 8 elements: the row stride is an odd number of 16-byte units, so the 8
-// rows of an ldmatrix phase hit 8 different bank groups). Needs d % 8 == 0 (16-byte cp.async).
+// only (rows of LD = DP or DP + 8 elements, an odd number of 16-byte units, so the 8 rows of an
+// ldmatrix phase hit 8 different bank groups). Needs d % 8 == 0 (16-byte cp.async).
 //   prologue: Q (128 rows) -> the stage-1 K+V area, K/V tile 0 -> stage 0, one cp.async group;
 //             wait, barrier, Q -> registers with ldmatrix.x4 (qf: DP/16 A fragments), kept there.
 //   tile j:   wait (tile j landed), ONE barrier (also: every warp is done with tile j-1 and, for
 //             j = 0, with Q), then cp.async of tile j+1 into the other stage, then
 //             S = Q K^T (K: ldmatrix.x4, rows = keys), online softmax in the log2 domain with the
 //             scale folded into one FFMA before exp2, O += P V (V: ldmatrix.x4.trans).
-// Per tile and warp: DP/2 ldmatrix for DP HMMA. Shared memory: 2 stages x (K + V) x 64 x LD.
+// Per tile and warp: DP/2 ldmatrix for DP HMMA. Shared memory: 2 stages x (K + V) x 64 x LD
+// (sd_fa_smem_bytes; LD = sd_fa_ld(DP), flash_layout.h).
+// head_dim 40 (DP = 40, not padded to 48): rows of 40 elements (5 16-byte units: conflict free),
+// S gets a k8 tail step (m16n8k8, K through ldmatrix.x4 over 32 keys), O has 5 n-tiles: two
+// ldmatrix.x4.trans pairs and one ldmatrix.x2.trans.
 constexpr int F2_BR = 128, F2_BC = 64, F2_THREADS = 256;
-__host__ __device__ constexpr int f2_smem_bytes(int dp) { return 2 * 2 * F2_BC * (dp + 8) * 2; }
+static_assert(F2_BC == 64, "sd_fa_smem_bytes assumes 64-key tiles");
 
 // ldmatrix lane addresses: sd_fa_ldm_rows16 / sd_fa_ldm_keys16 (flash_layout.h, host-tested).
 
 template <typename T, int DP>
 __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_args p)
 {
-    constexpr int LD = DP + 8, KC = DP / 16, NT = F2_BC / 8, STAGE = 2 * F2_BC * LD;
+    constexpr int LD = sd_fa_ld(DP), KC = DP / 16, NT = F2_BC / 8, STAGE = 2 * F2_BC * LD;
+    constexpr bool K8 = DP % 16 == 8;          // a k8 tail step in S (and an odd n-tile in O)
+    constexpr int DPAIR = DP / 16;             // O n-tile pairs (ldmatrix.x4.trans)
+    static_assert(DP % 8 == 0 && (LD / 8) % 2 == 1, "row stride: odd number of 16-byte units");
     extern __shared__ __align__(16) uint16_t f2_smem[];
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int g = lane >> 2, t = lane & 3;
@@ -235,12 +242,14 @@ __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_a
     cp_async_commit();
     cp_async_wait<0>();
     __syncthreads();
-    uint32_t qf[KC][4];
+    uint32_t qf[KC][4], qt[2] = {0u, 0u}; // qt: the k8 tail's A fragment (DP = 40)
     {
         const unsigned qs = smem_u32(f2_smem + STAGE);
 #pragma unroll
         for (int kc = 0; kc < KC; kc++)
             ldmatrix_x4(qf[kc], qs + 2 * sd_fa_ldm_rows16(lane, warp * 16, kc * 16, LD));
+        if constexpr (K8) // .x2: lanes 0-15 address; (lane & 15) keeps the unused ones inside the tile
+            ldmatrix_x2(qt, qs + 2 * sd_fa_ldm_rows16(lane & 15, warp * 16, KC * 16, LD));
     }
 
     float o[DP / 8][4];
@@ -277,6 +286,16 @@ __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_a
                 mma16816<T>(s[2 * np], qf[kc], b0);
                 mma16816<T>(s[2 * np + 1], qf[kc], b1);
             }
+        if constexpr (K8) {
+#pragma unroll
+            for (int nq = 0; nq < F2_BC / 32; nq++) {
+                uint32_t r[4];
+                ldmatrix_x4(r, ks + 2 * sd_fa_ldm_keys32(lane, nq * 32, KC * 16, LD));
+#pragma unroll
+                for (int i = 0; i < 4; i++)
+                    mma1688<T>(s[nq * 4 + i], qt, r[i]);
+            }
+        }
 
         // mask keys >= skv (only the last tile can have them), row max of the raw scores
         const int64_t j0 = j * F2_BC;
@@ -330,12 +349,17 @@ __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_a
             a[2] = Ty<T>::pack2(s[2 * kc + 1][0], s[2 * kc + 1][1]);
             a[3] = Ty<T>::pack2(s[2 * kc + 1][2], s[2 * kc + 1][3]);
 #pragma unroll
-            for (int dp = 0; dp < DP / 16; dp++) {
+            for (int dp = 0; dp < DPAIR; dp++) {
                 uint32_t r[4];
                 ldmatrix_x4_trans(r, vs + 2 * sd_fa_ldm_rows16(lane, kc * 16, dp * 16, LD));
                 const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
                 mma16816<T>(o[2 * dp], a, b0);
                 mma16816<T>(o[2 * dp + 1], a, b1);
+            }
+            if constexpr (K8) { // the odd n-tile DP/8 - 1: keys kc*16 .. +15 at features DPAIR*16 .. +7
+                uint32_t r[2];
+                ldmatrix_x2_trans(r, vs + 2 * sd_fa_ldm_rows16(lane & 15, kc * 16, DPAIR * 16, LD));
+                mma16816<T>(o[2 * DPAIR], a, r);
             }
         }
     }
@@ -445,6 +469,7 @@ template <typename T> const void *flash2_fn(int dp)
 {
     switch (dp) {
     case 32: return (const void *)flash2_kernel<T, 32>;
+    case 40: return (const void *)flash2_kernel<T, 40>;
     case 48: return (const void *)flash2_kernel<T, 48>;
     case 64: return (const void *)flash2_kernel<T, 64>;
     case 80: return (const void *)flash2_kernel<T, 80>;
@@ -492,11 +517,12 @@ const void *flash_pick(const sd_cuda_attn_args *a, sd_cuda_launch *l)
         return (const void *)flash_f32_kernel;
     const bool bf = a->dtype == SD_BF16;
     const int dp = l->variant;
-    if (flash_version() == 3 && a->d % 8 == 0 && f2_smem_bytes(dp) <= smem_optin()) {
+    const int dp3 = (dp == 48 && a->d <= 40) ? 40 : dp; // v3 runs head_dim 40 unpadded
+    if (flash_version() == 3 && a->d % 8 == 0 && sd_fa_smem_bytes(dp3) <= smem_optin()) {
         l->grid[0] = (uint32_t)((a->sq + F2_BR - 1) / F2_BR);
         l->block[0] = F2_THREADS;
-        l->smem = (uint32_t)f2_smem_bytes(dp);
-        return bf ? flash2_fn<__nv_bfloat16>(dp) : flash2_fn<__half>(dp);
+        l->smem = (uint32_t)sd_fa_smem_bytes(dp3);
+        return bf ? flash2_fn<__nv_bfloat16>(dp3) : flash2_fn<__half>(dp3);
     }
     return bf ? flash_tc_fn<__nv_bfloat16>(dp) : flash_tc_fn<__half>(dp);
 }

@@ -124,6 +124,46 @@ __device__ __forceinline__ unsigned smem_u32(const void *p)
     return (unsigned)__cvta_generic_to_shared(p);
 }
 
+// D += A * B, m16n8k8 (the k8 tail of head_dim 40): A 16x8 = a0 (rows g, k 2t..2t+1),
+// a1 (rows g+8); B 8x8 = b0 (k 2t..2t+1, col g). fp16 from sm_75, bf16 from sm_80.
+template <typename T> __device__ __forceinline__ void mma1688(float (&d)[4], const uint32_t (&a)[2], uint32_t b);
+template <> __device__ __forceinline__ void mma1688<__half>(float (&d)[4], const uint32_t (&a)[2], uint32_t b)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 "
+                 "{%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(b));
+#elif defined(__CUDA_ARCH__)
+    __trap();
+#endif
+}
+template <> __device__ __forceinline__ void mma1688<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[2], uint32_t b)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.bf16.bf16.f32 "
+                 "{%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(b));
+#elif defined(__CUDA_ARCH__)
+    __trap();
+#endif
+}
+
+// ldmatrix .x2 (lanes 0-15 give the row addresses of matrices 0 and 1; the others are unused).
+__device__ __forceinline__ void ldmatrix_x2(uint32_t (&r)[2], unsigned s)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n"
+                 : "=r"(r[0]), "=r"(r[1])
+                 : "r"(s));
+}
+__device__ __forceinline__ void ldmatrix_x2_trans(uint32_t (&r)[2], unsigned s)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n"
+                 : "=r"(r[0]), "=r"(r[1])
+                 : "r"(s));
+}
+
 // 16-byte global -> shared copy; valid == false writes zeros (src is not read).
 __device__ __forceinline__ void cp_async16(void *smem, const void *gmem, bool valid)
 {
