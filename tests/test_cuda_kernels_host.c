@@ -7,6 +7,8 @@
  *     mirror the kernel's loops, reproduces an fp64 product exactly at edge shapes, for every tile
  *     configuration; deliberately broken variants (unswizzled A read, B read without .trans, a
  *     pipeline writing the stage it reads) fail the same comparison;
+ *   - the conv variant (im2col gather with incremental filter taps into the same swizzled B
+ *     layout) against a direct fp64 convolution, with padding, stride 2, 5x5, partial tiles;
  *   - the tile choice per shape;
  *   - the v3 flash kernel's fragments (kernels/cuda/flash_layout.h): Q from ldmatrix, S = Q K^T
  *     with K through ldmatrix, P re-packed from the S accumulators into A fragments, O = P V with
@@ -26,7 +28,12 @@
 #include "../kernels/cuda/flash_layout.h"
 #include "../kernels/cuda/igemm_layout.h"
 
-enum { BROKEN_NONE = 0, BROKEN_A_NOSWIZZLE, BROKEN_B_NOTRANS, BROKEN_STAGE };
+enum { BROKEN_NONE = 0, BROKEN_A_NOSWIZZLE, BROKEN_B_NOTRANS, BROKEN_STAGE, BROKEN_CONV_TAP };
+
+/* conv geometry (cuda_plan.h): B[kk][p] = X[ci][oh*stride - pad + ri][ow*stride - pad + si] */
+struct convp {
+    int c_in, in_h, in_w, out_h, out_w, r, s, stride, pad;
+};
 
 /* ---- layouts ------------------------------------------------------------------------------ */
 
@@ -154,7 +161,45 @@ struct emu {
     float *C;           /* C[M][N] */
     float *As, *Bs;     /* stages */
     float *acc;         /* [threads][MT][NT][4] */
+    const struct convp *cv; /* conv: B is the im2col view of the image B[c_in][in_h][in_w] */
 };
+
+/* the conv B gather of igemm3_kernel<..., CONV = true>, one thread */
+static void emu_gather(struct emu *e, int bn, int st, int k0, int tid)
+{
+    const struct sd_ig_tile *t = e->t;
+    const struct convp *cv = e->cv;
+    const int thr = 32 * t->wm * t->wn, rpt = SD_IG_BK / (thr / t->bn), krem = e->K - k0;
+    const int n_loc = tid % t->bn, r_beg = (tid / t->bn) * rpt, pvalid = bn + n_loc < e->N;
+    int ih0 = 0, iw0 = 0;
+    if (pvalid) {
+        const int pcol = bn + n_loc, oh = pcol / cv->out_w, ow = pcol - oh * cv->out_w;
+        ih0 = oh * cv->stride - cv->pad;
+        iw0 = ow * cv->stride - cv->pad;
+    }
+    const int rs = cv->r * cv->s, kk = k0 + r_beg, ci = kk / rs;
+    int si = kk - ci * rs, ri = si / cv->s;
+    si -= ri * cv->s;
+    long long rowoff = ((long long)ci * cv->in_h + ih0 + ri) * cv->in_w + iw0;
+    int row_ok = pvalid && (unsigned)(ih0 + ri) < (unsigned)cv->in_h;
+    float *dst = e->Bs + st * SD_IG_BK * t->bn + (n_loc & 7);
+    for (int r = 0; r < rpt; r++) {
+        float v = 0.f;
+        if (row_ok && r_beg + r < krem && (unsigned)(iw0 + si) < (unsigned)cv->in_w)
+            v = e->B[rowoff + si];
+        dst[sd_ig_b_off(r_beg + r, n_loc >> 3, t->bn)] = v;
+        if (++si == cv->s) {
+            si = 0;
+            rowoff += cv->in_w;
+            if (++ri == cv->r) {
+                ri = 0;
+                if (e->broken != BROKEN_CONV_TAP)
+                    rowoff += (long long)(cv->in_h - cv->r) * cv->in_w;
+            }
+            row_ok = pvalid && (unsigned)(ih0 + ri) < (unsigned)cv->in_h;
+        }
+    }
+}
 
 /* load_tile of the kernel, all threads of the block */
 static void emu_load(struct emu *e, int bm, int bn, int st, int k0)
@@ -172,6 +217,10 @@ static void emu_load(struct emu *e, int bm, int bn, int st, int k0)
             float *dst = e->As + st * asz + sd_ig_a_off(row, a_c);
             for (int x = 0; x < 8; x++)
                 dst[x] = ok ? e->A[(size_t)(bm + row) * e->K + k0 + a_c * 8 + x] : 0.f;
+        }
+        if (e->cv) {
+            emu_gather(e, bn, st, k0, tid);
+            continue;
         }
         for (int i = 0; i < bsz / 8 / thr; i++) {
             const int kr = b_k0 + i * (thr / (t->bn / 8));
@@ -331,7 +380,7 @@ static void emu_block(struct emu *e, int bm, int bn)
 static long emu_mismatches(int ti, int broken, int M, int N, int K)
 {
     const struct sd_ig_tile *t = &sd_ig_tiles[ti];
-    struct emu e = {t, broken, M, N, K, NULL, NULL, NULL, NULL, NULL, NULL};
+    struct emu e = {t, broken, M, N, K, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
     float *C = malloc(sizeof(float) * (size_t)M * N);
     e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
@@ -382,6 +431,81 @@ static void test_emulated_kernel_matches_fp64(void **state)
                         emu_shapes[s][1], emu_shapes[s][2], bad);
             assert_int_equal(bad, 0);
         }
+}
+
+
+/* emulate the conv kernel (weights W[c_out][c_in*r*s] as A, the image as B) against a direct
+ * fp64 convolution; returns the mismatches */
+static long emu_conv_mismatches(int ti, int broken, int c_out, const struct convp *cv)
+{
+    const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+    const int M = c_out, N = cv->out_h * cv->out_w, K = cv->c_in * cv->r * cv->s;
+    struct emu e = {t, broken, M, N, K, NULL, NULL, NULL, NULL, NULL, NULL, cv};
+    const size_t nx = (size_t)cv->c_in * cv->in_h * cv->in_w;
+    float *W = malloc(sizeof(float) * (size_t)M * K), *X = malloc(sizeof(float) * nx);
+    float *C = malloc(sizeof(float) * (size_t)M * N);
+    e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
+    e.Bs = calloc((size_t)t->stages * SD_IG_BK * t->bn, sizeof(float));
+    e.acc = malloc(sizeof(float) * 32 * t->wm * t->wn * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
+    assert_true(W && X && C && e.As && e.Bs && e.acc);
+    unsigned seed = 99u + (unsigned)(M * 31 + N * 7 + K);
+    for (int i = 0; i < M * K; i++)
+        W[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (size_t i = 0; i < nx; i++)
+        X[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (int i = 0; i < M * N; i++)
+        C[i] = 1e30f;
+    e.A = W;
+    e.B = X;
+    e.C = C;
+    for (int bm = 0; bm < M; bm += t->bm)
+        for (int bn = 0; bn < N; bn += t->bn)
+            emu_block(&e, bm, bn);
+    long bad = 0;
+    for (int co = 0; co < M; co++)
+        for (int px = 0; px < N; px++) {
+            const int oh = px / cv->out_w, ow = px % cv->out_w;
+            double sum = 0;
+            for (int ci = 0; ci < cv->c_in; ci++)
+                for (int ri = 0; ri < cv->r; ri++)
+                    for (int si = 0; si < cv->s; si++) {
+                        const int ih = oh * cv->stride - cv->pad + ri, iw = ow * cv->stride - cv->pad + si;
+                        if (ih < 0 || ih >= cv->in_h || iw < 0 || iw >= cv->in_w)
+                            continue;
+                        sum += (double)W[(size_t)co * K + (ci * cv->r + ri) * cv->s + si] *
+                               X[((size_t)ci * cv->in_h + ih) * cv->in_w + iw];
+                    }
+            bad += C[(size_t)co * N + px] != (float)sum;
+        }
+    free(W);
+    free(X);
+    free(C);
+    free(e.As);
+    free(e.Bs);
+    free(e.acc);
+    return bad;
+}
+
+static void test_emulated_conv_matches_fp64(void **state)
+{
+    (void)state;
+    /* c_in, in_h, in_w, out_h, out_w, r, s, stride, pad (c_in*r*s % 8 == 0, as v3 requires) */
+    static const struct convp cvs[] = {
+        {8, 7, 9, 7, 9, 3, 3, 1, 1},     /* 3x3 same, K = 72 (partial k-tile), N = 63 */
+        {16, 13, 11, 7, 6, 3, 3, 2, 1},  /* stride 2, K = 144 */
+        {8, 6, 6, 6, 6, 5, 5, 1, 2},     /* 5x5, K = 200 */
+        {32, 12, 12, 12, 12, 3, 3, 1, 1} /* N = 144: two n-tiles of 64/128 */
+    };
+    static const int c_outs[] = {20, 70, 9, 136};
+    for (int ti = 0; ti < SD_IG_NTILES; ti++)
+        for (size_t i = 0; i < sizeof(cvs) / sizeof(cvs[0]); i++) {
+            long bad = emu_conv_mismatches(ti, BROKEN_NONE, c_outs[i], &cvs[i]);
+            if (bad)
+                fprintf(stderr, "conv tile %d case %zu: %ld mismatches\n", ti, i, bad);
+            assert_int_equal(bad, 0);
+        }
+    for (int ti = 0; ti < SD_IG_NTILES; ti++)
+        assert_true(emu_conv_mismatches(ti, BROKEN_CONV_TAP, 20, &cvs[0]) > 0);
 }
 
 static void test_broken_variants_fail(void **state)
@@ -587,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_loader_covers_stage),
         cmocka_unit_test(test_emulated_kernel_matches_fp64),
         cmocka_unit_test(test_broken_variants_fail),
+        cmocka_unit_test(test_emulated_conv_matches_fp64),
         cmocka_unit_test(test_tile_choice),
         cmocka_unit_test(test_flash_fragments_match_fp64),
     };

@@ -196,7 +196,14 @@ static cudaError_t igemm_launch_t(const sd_cuda_igemm_args *a, const sd_cuda_lau
 // Requirements (host, gemm.cu): k < 2^31 - 64, k % 8 == 0, n % 8 == 0, lda/ldb and the batch strides of A, B
 // multiples of 8 (16-byte chunks are entirely inside or outside the matrix, and aligned).
 // Edges: chunks outside the matrix are zero-filled, stores are bounds checked.
-template <typename T, int BM, int BN, int WM, int WN, int STAGES>
+// CONV = true (conv2d.cu): B is the im2col view of an NCHW image (cuda_plan.h), gathered by
+// plain loads: each thread owns one output pixel (column n of the tile; THREADS / BN threads
+// share a column and split its 32 k-rows) and walks its k-rows with incremental filter taps
+// (si, ri, ci): one division pair per k-tile, none per element. 16-bit stores put the elements
+// into the same swizzled B layout, so the fragment path is the dense one. The loads are
+// synchronous (NCHW rows are not 16-byte aligned for cp.async); they are issued after the
+// barrier for tile kt + STAGES - 1, stored, and made visible by a later barrier.
+template <typename T, int BM, int BN, int WM, int WN, int STAGES, bool CONV = false>
 __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm_args p)
 {
     constexpr int THREADS = WM * WN * 32, BK = SD_IG_BK;
@@ -225,6 +232,17 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
     sd_ig_b_chunk(tid, BN, &b_k0, &b_c);
     constexpr int A_RSTEP = THREADS / 4, B_KSTEP = THREADS / (BN / 8);
     const bool b_col_ok = bn + b_c * 8 < N;
+    // conv gather: this thread's pixel column and k-rows
+    constexpr int TPC = THREADS / BN, RPT = BK / (THREADS / BN > 0 ? THREADS / BN : 1);
+    static_assert(!CONV || (THREADS % BN == 0 && BK % TPC == 0), "conv gather mapping");
+    const int n_loc = tid % BN, r_beg = (tid / BN) * RPT;
+    const bool pvalid = bn + n_loc < N;
+    int ih0 = 0, iw0 = 0; // 32-bit image coordinates: the host requires in_h, in_w < 2^30
+    if (CONV && pvalid) {
+        const int64_t pcol = bn + n_loc, oh = pcol / p.out_w, ow = pcol - oh * p.out_w;
+        ih0 = (int)(oh * p.stride - p.pad);
+        iw0 = (int)(ow * p.stride - p.pad);
+    }
     const uint16_t *a_g = A + (bm + a_row0) * p.lda + a_c * 8; // advances BK per k-tile
     const uint16_t *b_g = B + (int64_t)b_k0 * p.ldb + bn + b_c * 8; // advances BK rows
     const int64_t a_step = (int64_t)A_RSTEP * p.lda, b_step = (int64_t)B_KSTEP * p.ldb;
@@ -242,14 +260,45 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
             const bool ok = ((a_row_ok >> i) & 1u) && a_c * 8 < krem;
             cp_async16(as_w + st * ASZ + sd_ig_a_off(row, a_c), ok ? a_g + i * a_step : A, ok);
         }
+        if constexpr (!CONV) {
 #pragma unroll
-        for (int i = 0; i < BCH / THREADS; i++) {
-            const int kr = b_k0 + i * B_KSTEP;
-            const bool ok = b_col_ok && kr < krem;
-            cp_async16(bs_w + st * BSZ + sd_ig_b_off(kr, b_c, BN), ok ? b_g + i * b_step : B, ok);
+            for (int i = 0; i < BCH / THREADS; i++) {
+                const int kr = b_k0 + i * B_KSTEP;
+                const bool ok = b_col_ok && kr < krem;
+                cp_async16(bs_w + st * BSZ + sd_ig_b_off(kr, b_c, BN), ok ? b_g + i * b_step : B, ok);
+            }
+            b_g += (int64_t)BK * p.ldb;
+        } else {
+            const int rs_ = (int)(p.r * p.s), s_ = (int)p.s, r_ = (int)p.r;
+            const int in_h = (int)p.in_h, in_w = (int)p.in_w;
+            const int kk = k0 + r_beg; // the filter tap of this thread's first k-row
+            const int ci = kk / rs_;
+            int si = kk - ci * rs_, ri = si / s_;
+            si -= ri * s_;
+            // element offset of input row (ci, ih0 + ri) at column iw0 (dereferenced only when
+            // the element is inside the image); it moves by in_w per filter row and by one
+            // plane minus r rows per input channel
+            int64_t rowoff = ((int64_t)ci * in_h + ih0 + ri) * in_w + iw0;
+            bool row_ok = pvalid && (unsigned)(ih0 + ri) < (unsigned)in_h;
+            uint16_t *dst = bs_w + st * BSZ + (n_loc & 7);
+#pragma unroll 8
+            for (int r = 0; r < RPT; r++) {
+                uint16_t v = 0;
+                if (row_ok && r_beg + r < krem && (unsigned)(iw0 + si) < (unsigned)in_w)
+                    v = B[rowoff + si];
+                dst[sd_ig_b_off(r_beg + r, n_loc >> 3, BN)] = v;
+                if (++si == s_) { // next tap: s, then r, then the input channel
+                    si = 0;
+                    rowoff += in_w;
+                    if (++ri == r_) {
+                        ri = 0;
+                        rowoff += (int64_t)(in_h - r_) * in_w;
+                    }
+                    row_ok = pvalid && (unsigned)(ih0 + ri) < (unsigned)in_h;
+                }
+            }
         }
         a_g += BK;
-        b_g += (int64_t)BK * p.ldb;
     };
 
     // ldmatrix addresses (bytes) of this lane for k16 step 0 and 1, stage 0; loop invariant.
@@ -340,7 +389,7 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
 }
 
 // Launch tile config `tile` (sd_ig_tiles) of v3; grid x = m tiles, y = n tiles, z = batch.
-template <typename T>
+template <typename T, bool CONV = false>
 static cudaError_t igemm3_launch_t(const sd_cuda_igemm_args *a, int tile, cudaStream_t s)
 {
     const sd_ig_tile &tc = sd_ig_tiles[tile];
@@ -353,7 +402,7 @@ static cudaError_t igemm3_launch_t(const sd_cuda_igemm_args *a, int tile, cudaSt
     case ID:                                                                                     \
         if (tc.bm != BM_ || tc.bn != BN_ || tc.wm != WM_ || tc.wn != WN_ || tc.stages != ST_)      \
             return cudaErrorInvalidValue;                                                        \
-        igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_><<<grid, block, 0, s>>>(*a);                      \
+        igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_, CONV><<<grid, block, 0, s>>>(*a);                \
         break;
     switch (tile) {
         SDK_IG3_CASE(SD_IG_TILE_128x128, 128, 128, 2, 2, 3)
