@@ -521,136 +521,190 @@ static void test_broken_variants_fail(void **state)
 
 /* ---- v3 flash fragments ------------------------------------------------------------------- */
 
-/* One warp (rows w*16..w*16+15 of a 128-row Q tile) against one 64-key tile, as flash2_kernel:
- * returns the mismatches of S and of O = P V (P = a small integer function of S, so that the
- * products stay exact) against fp64. broken = 1: K read with the Q/V lane pattern. */
-static long emu_flash_tile(int dp, int d, int w, int broken)
+/* One warp (rows w*16..w*16+15 of a 128-row Q tile) against one 64-key tile, as flash2_kernel
+ * (kernels/cuda/attention.cu: f2_scores, f2_pv); P = a small integer function of S so that the
+ * products stay exact. broken = 1: K read with the Q/V lane pattern. */
+struct fa_emu {
+    int dp, d, ld, w, broken;
+    float *Qs, *Ks, *Vs;                  /* [128][ld], [64][ld], [64][ld]; columns d..ld zero */
+    float qf[10][32][4][2], qt[32][4][2]; /* Q fragments (k16 steps, k8 tail) */
+    float s[8][32][4], o[20][32][4];      /* S / P and O accumulators per lane */
+};
+
+static float fa_p_of(double sv) { return (float)(((int)sv % 3 + 3) % 3 - 1); }
+
+static double fa_ref_s(const struct fa_emu *e, int row, int key)
 {
-    const int ld = sd_fa_ld(dp), KC = dp / 16, NT = 8, K8 = dp % 16 == 8, DPAIR = dp / 16;
-    static float qt[32][4][2], qa[32][2][2], bt[32][2];
-    float *Qs = calloc((size_t)128 * ld, sizeof(float)), *Ks = calloc((size_t)64 * ld, sizeof(float));
-    float *Vs = calloc((size_t)64 * ld, sizeof(float));
-    static float qf[10][32][4][2], r[32][4][2], bk[32][2][2], a[32][4][2];
-    static float s[8][32][4], o[20][32][4];
-    assert_true(Qs && Ks && Vs && dp / 8 <= 20 && KC <= 10);
-    unsigned seed = 777u + (unsigned)(dp * 13 + d + w);
-    for (int i = 0; i < 128; i++)
-        for (int c = 0; c < d; c++) /* columns d..dp stay zero, as the loader leaves them */
-            Qs[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
-    for (int i = 0; i < 64; i++)
-        for (int c = 0; c < d; c++) {
-            Ks[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
-            Vs[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
+    double sv = 0;
+    for (int c = 0; c < e->d; c++)
+        sv += (double)e->Qs[row * e->ld + c] * e->Ks[key * e->ld + c];
+    return sv;
+}
+
+/* B fragments of two n8 tiles from an x4 load: tile h gets registers 2h, 2h+1 */
+static void fa_split_b(float r[32][4][2], int h, float bk[32][2][2])
+{
+    for (int T = 0; T < 32; T++)
+        for (int j = 0; j < 2; j++) {
+            bk[T][0][j] = r[T][2 * h][j];
+            bk[T][1][j] = r[T][2 * h + 1][j];
         }
+}
+
+/* Q -> registers (ldmatrix.x4 per k16 step, .x2 for the k8 tail of lanes lane & 15) */
+static void fa_load_q(struct fa_emu *e)
+{
     int addr[32];
-    for (int kc = 0; kc < KC; kc++) {
+    for (int kc = 0; kc < e->dp / 16; kc++) {
         for (int l = 0; l < 32; l++)
-            addr[l] = sd_fa_ldm_rows16(l, w * 16, kc * 16, ld);
-        assert_int_equal(phase_conflicts(addr), 0); /* padded rows: conflict free */
-        emu_ldmatrix(Qs, addr, 0, qf[kc]);
+            addr[l] = sd_fa_ldm_rows16(l, e->w * 16, kc * 16, e->ld);
+        assert_int_equal(phase_conflicts(addr), 0); /* odd row stride: conflict free */
+        emu_ldmatrix(e->Qs, addr, 0, e->qf[kc]);
     }
-    if (K8) { /* .x2 of lanes 0-15 (the kernel passes lane & 15) */
+    if (e->dp % 16 == 8) {
         for (int l = 0; l < 32; l++)
-            addr[l] = sd_fa_ldm_rows16(l & 15, w * 16, KC * 16, ld);
+            addr[l] = sd_fa_ldm_rows16(l & 15, e->w * 16, (e->dp / 16) * 16, e->ld);
         assert_int_equal(phase_conflicts(addr), 0);
-        emu_ldmatrix_n(Qs, addr, 0, 2, qt);
+        emu_ldmatrix_n(e->Qs, addr, 0, 2, e->qt);
     }
-    memset(s, 0, sizeof(s));
-    memset(o, 0, sizeof(o));
+}
+
+/* S = Q K^T: k16 steps with K through ldmatrix.x4 (keys16 pattern), then the m16n8k8 tail */
+static void fa_scores(struct fa_emu *e)
+{
+    static float r[32][4][2], bk[32][2][2], qa[32][2][2], bt[32][2];
+    const int KC = e->dp / 16;
+    int addr[32];
+    memset(e->s, 0, sizeof(e->s));
     for (int kc = 0; kc < KC; kc++)
-        for (int np = 0; np < NT / 2; np++) {
+        for (int np = 0; np < 4; np++) {
             for (int l = 0; l < 32; l++)
-                addr[l] = broken ? sd_fa_ldm_rows16(l, np * 16, kc * 16, ld)
-                                 : sd_fa_ldm_keys16(l, np * 16, kc * 16, ld);
+                addr[l] = e->broken ? sd_fa_ldm_rows16(l, np * 16, kc * 16, e->ld)
+                                    : sd_fa_ldm_keys16(l, np * 16, kc * 16, e->ld);
             assert_int_equal(phase_conflicts(addr), 0);
-            emu_ldmatrix(Ks, addr, 0, r);
+            emu_ldmatrix(e->Ks, addr, 0, r);
             for (int h = 0; h < 2; h++) {
-                for (int T = 0; T < 32; T++)
-                    for (int j = 0; j < 2; j++) {
-                        bk[T][0][j] = r[T][2 * h][j];
-                        bk[T][1][j] = r[T][2 * h + 1][j];
-                    }
-                emu_mma(qf[kc], bk, &s[2 * np + h][0][0], 4);
+                fa_split_b(r, h, bk);
+                emu_mma(e->qf[kc], bk, &e->s[2 * np + h][0][0], 4);
             }
         }
-    if (K8)
-        for (int nq = 0; nq < 2; nq++) {
-            for (int l = 0; l < 32; l++)
-                addr[l] = sd_fa_ldm_keys32(l, nq * 32, KC * 16, ld);
-            assert_int_equal(phase_conflicts(addr), 0);
-            emu_ldmatrix(Ks, addr, 0, r);
-            for (int i = 0; i < 4; i++) {
-                for (int T = 0; T < 32; T++)
-                    for (int j = 0; j < 2; j++) {
-                        bt[T][j] = r[T][i][j];
-                        qa[T][0][j] = qt[T][0][j];
-                        qa[T][1][j] = qt[T][1][j];
-                    }
-                emu_mma_k8(qa, bt, &s[nq * 4 + i][0][0], 4);
-            }
-        }
-    long bad = 0;
-    for (int nt = 0; nt < NT; nt++)
-        for (int T = 0; T < 32; T++)
-            for (int e = 0; e < 4; e++) {
-                const int row = w * 16 + T / 4 + 8 * (e >> 1), key = nt * 8 + 2 * (T % 4) + (e & 1);
-                double ref = 0;
-                for (int c = 0; c < d; c++)
-                    ref += (double)Qs[row * ld + c] * Ks[key * ld + c];
-                bad += s[nt][T][e] != (float)ref;
-                s[nt][T][e] = (float)(((int)ref % 3 + 3) % 3 - 1); /* P: exact small integers */
-            }
-    for (int kc = 0; kc < 4; kc++) {
-        for (int T = 0; T < 32; T++) /* the kernel's pack2: C layout of two n8 tiles = A of k16 */
-            for (int j = 0; j < 2; j++) {
-                a[T][0][j] = s[2 * kc][T][j];
-                a[T][1][j] = s[2 * kc][T][2 + j];
-                a[T][2][j] = s[2 * kc + 1][T][j];
-                a[T][3][j] = s[2 * kc + 1][T][2 + j];
-            }
-        if (K8) { /* the odd n-tile: .x2.trans of lanes 0-15 */
-            for (int l = 0; l < 32; l++)
-                addr[l] = sd_fa_ldm_rows16(l & 15, kc * 16, DPAIR * 16, ld);
-            assert_int_equal(phase_conflicts(addr), 0);
-            emu_ldmatrix_n(Vs, addr, 1, 2, r);
+    if (e->dp % 16 != 8)
+        return;
+    for (int nq = 0; nq < 2; nq++) {
+        for (int l = 0; l < 32; l++)
+            addr[l] = sd_fa_ldm_keys32(l, nq * 32, KC * 16, e->ld);
+        assert_int_equal(phase_conflicts(addr), 0);
+        emu_ldmatrix(e->Ks, addr, 0, r);
+        for (int i = 0; i < 4; i++) {
             for (int T = 0; T < 32; T++)
                 for (int j = 0; j < 2; j++) {
-                    bk[T][0][j] = r[T][0][j];
-                    bk[T][1][j] = r[T][1][j];
+                    bt[T][j] = r[T][i][j];
+                    qa[T][0][j] = e->qt[T][0][j];
+                    qa[T][1][j] = e->qt[T][1][j];
                 }
-            emu_mma(a, bk, &o[2 * DPAIR][0][0], 4);
+            emu_mma_k8(qa, bt, &e->s[nq * 4 + i][0][0], 4);
+        }
+    }
+}
+
+/* compare S with fp64 and replace it by P; returns the mismatches */
+static long fa_check_s_make_p(struct fa_emu *e)
+{
+    long bad = 0;
+    for (int nt = 0; nt < 8; nt++)
+        for (int T = 0; T < 32; T++)
+            for (int e2 = 0; e2 < 4; e2++) {
+                const int row = e->w * 16 + T / 4 + 8 * (e2 >> 1), key = nt * 8 + 2 * (T % 4) + (e2 & 1);
+                const double ref = fa_ref_s(e, row, key);
+                bad += e->s[nt][T][e2] != (float)ref;
+                e->s[nt][T][e2] = fa_p_of(ref);
+            }
+    return bad;
+}
+
+/* O += P V: P re-packed as A fragments (the kernel's pack2), V through ldmatrix.x4.trans pairs
+ * and, for the odd n-tile, .x2.trans of lanes lane & 15 */
+static void fa_pv(struct fa_emu *e)
+{
+    static float r[32][4][2], bk[32][2][2], a[32][4][2];
+    const int DPAIR = e->dp / 16;
+    int addr[32];
+    memset(e->o, 0, sizeof(e->o));
+    for (int kc = 0; kc < 4; kc++) {
+        for (int T = 0; T < 32; T++)
+            for (int j = 0; j < 2; j++) {
+                a[T][0][j] = e->s[2 * kc][T][j];
+                a[T][1][j] = e->s[2 * kc][T][2 + j];
+                a[T][2][j] = e->s[2 * kc + 1][T][j];
+                a[T][3][j] = e->s[2 * kc + 1][T][2 + j];
+            }
+        if (e->dp % 16 == 8) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = sd_fa_ldm_rows16(l & 15, kc * 16, DPAIR * 16, e->ld);
+            assert_int_equal(phase_conflicts(addr), 0);
+            emu_ldmatrix_n(e->Vs, addr, 1, 2, r);
+            fa_split_b(r, 0, bk);
+            emu_mma(a, bk, &e->o[2 * DPAIR][0][0], 4);
         }
         for (int dpi = 0; dpi < DPAIR; dpi++) {
             for (int l = 0; l < 32; l++)
-                addr[l] = sd_fa_ldm_rows16(l, kc * 16, dpi * 16, ld);
+                addr[l] = sd_fa_ldm_rows16(l, kc * 16, dpi * 16, e->ld);
             assert_int_equal(phase_conflicts(addr), 0);
-            emu_ldmatrix(Vs, addr, 1, r);
+            emu_ldmatrix(e->Vs, addr, 1, r);
             for (int h = 0; h < 2; h++) {
-                for (int T = 0; T < 32; T++)
-                    for (int j = 0; j < 2; j++) {
-                        bk[T][0][j] = r[T][2 * h][j];
-                        bk[T][1][j] = r[T][2 * h + 1][j];
-                    }
-                emu_mma(a, bk, &o[2 * dpi + h][0][0], 4);
+                fa_split_b(r, h, bk);
+                emu_mma(a, bk, &e->o[2 * dpi + h][0][0], 4);
             }
         }
     }
-    for (int dt = 0; dt < dp / 8; dt++)
+}
+
+static long fa_check_o(const struct fa_emu *e)
+{
+    long bad = 0;
+    for (int dt = 0; dt < e->dp / 8; dt++)
         for (int T = 0; T < 32; T++)
-            for (int e = 0; e < 4; e++) {
-                const int row = w * 16 + T / 4 + 8 * (e >> 1), col = dt * 8 + 2 * (T % 4) + (e & 1);
+            for (int e2 = 0; e2 < 4; e2++) {
+                const int row = e->w * 16 + T / 4 + 8 * (e2 >> 1), col = dt * 8 + 2 * (T % 4) + (e2 & 1);
                 double ref = 0;
-                for (int key = 0; key < 64; key++) {
-                    double sv = 0;
-                    for (int c = 0; c < d; c++)
-                        sv += (double)Qs[row * ld + c] * Ks[key * ld + c];
-                    ref += (double)(((int)sv % 3 + 3) % 3 - 1) * Vs[key * ld + col];
-                }
-                bad += o[dt][T][e] != (float)ref;
+                for (int key = 0; key < 64; key++)
+                    ref += (double)fa_p_of(fa_ref_s(e, row, key)) * e->Vs[key * e->ld + col];
+                bad += e->o[dt][T][e2] != (float)ref;
             }
-    free(Qs);
-    free(Ks);
-    free(Vs);
+    return bad;
+}
+
+/* mismatches of S and O for warp w at head dim d padded to dp */
+static long emu_flash_tile(int dp, int d, int w, int broken)
+{
+    static struct fa_emu e;
+    const int ld = sd_fa_ld(dp);
+    e.dp = dp;
+    e.d = d;
+    e.ld = ld;
+    e.w = w;
+    e.broken = broken;
+    e.Qs = calloc((size_t)128 * ld, sizeof(float));
+    e.Ks = calloc((size_t)64 * ld, sizeof(float));
+    e.Vs = calloc((size_t)64 * ld, sizeof(float));
+    assert_true(e.Qs && e.Ks && e.Vs && dp / 8 <= 20 && dp / 16 <= 10);
+    unsigned seed = 777u + (unsigned)(dp * 13 + d + w);
+    for (int i = 0; i < 128; i++)
+        for (int c = 0; c < d; c++) /* columns d..dp stay zero, as the loader leaves them */
+            e.Qs[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
+    for (int i = 0; i < 64; i++)
+        for (int c = 0; c < d; c++) {
+            e.Ks[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
+            e.Vs[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
+        }
+    fa_load_q(&e);
+    fa_scores(&e);
+    long bad = fa_check_s_make_p(&e);
+    fa_pv(&e);
+    bad += fa_check_o(&e);
+    free(e.Qs);
+    free(e.Ks);
+    free(e.Vs);
     return bad;
 }
 
