@@ -24,7 +24,6 @@
 //   Not tried yet: head_dim 512 (the VAE:
 //   O does not fit in registers; needs d split across warps), wgmma (sm_90a).
 #include <math.h>
-#include <stdlib.h>
 #include "common.cuh"
 #include "flash_layout.h"
 #include "cuda_kernels.h"
@@ -512,31 +511,11 @@ template <typename T> const void *flash2_fn(int dp)
     }
 }
 
-// SDMARK_CUDA_FLASH_KERNEL: 1 = v1 flash_tc, 3 = v3 flash2 (default), read once.
+// SDMARK_CUDA_FLASH_KERNEL: 1 = v1 flash_tc, anything else = v3 flash2; read once.
 int flash_version()
 {
-    static int v = 0;
-    if (v == 0) {
-        const char *e = getenv("SDMARK_CUDA_FLASH_KERNEL");
-        v = (e && atoi(e) == 1) ? 1 : 3;
-    }
+    static const int v = env_version("SDMARK_CUDA_FLASH_KERNEL", 3, 1, 3) == 1 ? 1 : 3;
     return v;
-}
-
-// Opt-in shared memory per block of the current device (cached per device; 0 when unknown).
-int smem_optin()
-{
-    static int cache[64];
-    int dev = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64)
-        return 0;
-    if (cache[dev] == 0) {
-        int n = 0;
-        if (cudaDeviceGetAttribute(&n, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess)
-            return 0;
-        cache[dev] = n;
-    }
-    return cache[dev];
 }
 
 // The kernel, grid, block and shared memory for a: v3 where it applies (fp16/bf16, d % 8 == 0,
@@ -551,7 +530,8 @@ const void *flash_pick(const sd_cuda_attn_args *a, sd_cuda_launch *l)
     const bool bf = a->dtype == SD_BF16;
     const int dp = l->variant;
     const int dp3 = (dp == 48 && a->d <= 40) ? 40 : dp; // v3 runs head_dim 40 unpadded
-    if (flash_version() == 3 && a->d % 8 == 0 && sd_fa_smem_bytes(dp3) <= smem_optin()) {
+    if (flash_version() == 3 && a->d % 8 == 0 &&
+        sd_fa_smem_bytes(dp3) <= device_attr<cudaDevAttrMaxSharedMemoryPerBlockOptin>()) {
         l->grid[0] = (uint32_t)((a->sq + F2_BR - 1) / F2_BR);
         l->block[0] = F2_THREADS;
         l->smem = (uint32_t)sd_fa_smem_bytes(dp3);

@@ -12,6 +12,7 @@
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 namespace sdk {
 
@@ -189,6 +190,32 @@ template <int N> __device__ __forceinline__ void cp_async_wait()
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 #endif
+}
+
+// Host: the kernel version chosen by environment variable `name` (an integer in lo..hi; anything
+// else, or unset: dflt). The launchers read it once and keep it.
+inline int env_version(const char *name, int dflt, int lo, int hi)
+{
+    const char *e = getenv(name);
+    const int v = e ? atoi(e) : dflt;
+    return v >= lo && v <= hi ? v : dflt;
+}
+
+// Host: attribute A of the current device, cached per device id (0 when it cannot be read).
+// Used by the launchers to pick tiles (SM count) and kernels (opt-in shared memory).
+template <cudaDeviceAttr A> inline int device_attr()
+{
+    static int cache[64];
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64)
+        return 0;
+    if (cache[dev] == 0) {
+        int n = 0;
+        if (cudaDeviceGetAttribute(&n, A, dev) != cudaSuccess)
+            return 0;
+        cache[dev] = n;
+    }
+    return cache[dev];
 }
 
 } // namespace sdk

@@ -17,7 +17,6 @@
 //   Not tried yet: NHWC (channels-last) with 16-byte cp.async gathers (needs an input transpose
 //   and a workspace the host would allocate and track), split-k for the small 8x8 late-UNet
 //   layers.
-#include <stdlib.h>
 #include "igemm.cuh"
 #include "cuda_kernels.h"
 #include "sdmark/workload.h"
@@ -26,13 +25,10 @@ using namespace sdk;
 
 namespace {
 
+// SDMARK_CUDA_CONV_KERNEL: 1 or 2 = the old kernel, else 3; read once.
 int conv_version()
 {
-    static int v = 0;
-    if (v == 0) {
-        const char *e = getenv("SDMARK_CUDA_CONV_KERNEL");
-        v = (e && atoi(e) >= 1 && atoi(e) <= 2) ? 2 : 3; // 1 and 2 both mean "the old kernel"
-    }
+    static const int v = env_version("SDMARK_CUDA_CONV_KERNEL", 3, 1, 3) == 3 ? 3 : 2;
     return v;
 }
 
@@ -45,10 +41,8 @@ extern "C" cudaError_t sd_cuda_conv_igemm_launch(const struct sd_cuda_igemm_args
     if (l->variant == SD_IGEMM_CONV_VECA) {
         if (conv_version() == 3 && a->k < 2147483647LL - 64 && a->in_h < (1 << 30) &&
             a->in_w < (1 << 30)) { // v3 uses 32-bit k and image coordinates
-            int sms = 0, dev = 0;
-            if (cudaGetDevice(&dev) == cudaSuccess)
-                cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
-            const int tile = sd_ig_choose_tile(a->m, a->n, a->k, a->batch, sms);
+            const int tile = sd_ig_choose_tile(a->m, a->n, a->k, a->batch,
+                                               device_attr<cudaDevAttrMultiProcessorCount>());
             if (tile >= 0)
                 return bf ? igemm3_launch_t<__nv_bfloat16, true>(a, tile, stream)
                           : igemm3_launch_t<__half, true>(a, tile, stream);

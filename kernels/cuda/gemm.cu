@@ -19,7 +19,6 @@
 //      Its index arithmetic is emulated against fp64 in tests/test_cuda_kernels_host.c.
 //   Not tried yet: split-k for m = 154 (needs an fp32 workspace the host would have to allocate
 //   and track), a Hopper wgmma + TMA path (sm_90a), 128x256 tiles with 8 warps.
-#include <stdlib.h>
 #include "igemm.cuh"
 #include "cuda_kernels.h"
 #include "sdmark/workload.h"
@@ -31,29 +30,8 @@ namespace {
 // SDMARK_CUDA_GEMM_KERNEL (1, 2 or 3; anything else: 3), read once.
 int gemm_version()
 {
-    static int v = 0;
-    if (v == 0) {
-        const char *e = getenv("SDMARK_CUDA_GEMM_KERNEL");
-        int x = e ? atoi(e) : 3;
-        v = (x >= 1 && x <= 3) ? x : 3;
-    }
+    static const int v = env_version("SDMARK_CUDA_GEMM_KERNEL", 3, 1, 3);
     return v;
-}
-
-// Multiprocessors of the current device (cached per device id; 0 when unknown).
-int sm_count()
-{
-    static int cache[64];
-    int dev = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64)
-        return 0;
-    if (cache[dev] == 0) {
-        int n = 0;
-        if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
-            return 0;
-        cache[dev] = n;
-    }
-    return cache[dev];
 }
 
 } // namespace
@@ -69,7 +47,8 @@ extern "C" cudaError_t sd_cuda_igemm_launch(const struct sd_cuda_igemm_args *a, 
     const bool bf = a->dtype == SD_BF16;
     const int ver = gemm_version();
     if (ver >= 3 && l.variant == SD_IGEMM_VEC && a->k < 2147483647LL - 64) { // 32-bit k in v3
-        const int tile = sd_ig_choose_tile(a->m, a->n, a->k, a->batch, sm_count());
+        const int tile = sd_ig_choose_tile(a->m, a->n, a->k, a->batch,
+                                           device_attr<cudaDevAttrMultiProcessorCount>());
         if (tile >= 0)
             return bf ? igemm3_launch_t<__nv_bfloat16>(a, tile, stream)
                       : igemm3_launch_t<__half>(a, tile, stream);
