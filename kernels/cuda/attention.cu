@@ -215,17 +215,21 @@ template <int DP> struct F2 {
     static_assert(DP % 8 == 0 && (LD / 8) % 2 == 1, "row stride: odd number of 16-byte units");
 };
 
-// nrows rows from r0 of a [total, d] matrix -> dst[nrows][LD] by cp.async (zero outside the
-// rows and in columns d..DP)
-template <int DP>
-__device__ __forceinline__ void f2_issue_rows(uint16_t *dst, const uint16_t *src, int64_t r0, int nrows,
-                                              int64_t total, int64_t d, int tid)
+// NROWS rows from r0 of a [total, d] matrix -> dst[NROWS][LD] by cp.async (zero outside the
+// rows and in columns d..DP); a fixed trip count per thread, so the loop unrolls completely
+template <int DP, int NROWS>
+__device__ __forceinline__ void f2_issue_rows(uint16_t *dst, const uint16_t *src, int64_t r0, int64_t total,
+                                              int64_t d, int tid)
 {
-    constexpr int CPR = DP / 8;
-    for (int c = tid; c < nrows * CPR; c += F2_THREADS) {
-        const int row = c / CPR, col = (c - row * CPR) * 8;
-        const bool ok = r0 + row < total && col < d;
-        cp_async16(dst + row * F2<DP>::LD + col, ok ? src + (r0 + row) * d + col : src, ok);
+    constexpr int CPR = DP / 8, NCH = NROWS * CPR, IT = (NCH + F2_THREADS - 1) / F2_THREADS;
+#pragma unroll
+    for (int i = 0; i < IT; i++) {
+        const int c = tid + i * F2_THREADS;
+        if (NCH % F2_THREADS == 0 || c < NCH) {
+            const int row = c / CPR, col = (c - row * CPR) * 8;
+            const bool ok = r0 + row < total && col < d;
+            cp_async16(dst + row * F2<DP>::LD + col, ok ? src + (r0 + row) * d + col : src, ok);
+        }
     }
 }
 
@@ -380,9 +384,9 @@ __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_a
     const uint16_t *V = static_cast<const uint16_t *>(p.v) + bh * skv * d;
 
     const int64_t ntiles = (skv + F2_BC - 1) / F2_BC;
-    f2_issue_rows<DP>(f2_smem + C::STAGE, Q, q0, F2_BR, sq, d, tid); // Q in the stage-1 area
-    f2_issue_rows<DP>(f2_smem, K, 0, F2_BC, skv, d, tid);
-    f2_issue_rows<DP>(f2_smem + F2_BC * C::LD, V, 0, F2_BC, skv, d, tid);
+    f2_issue_rows<DP, F2_BR>(f2_smem + C::STAGE, Q, q0, sq, d, tid); // Q in the stage-1 area
+    f2_issue_rows<DP, F2_BC>(f2_smem, K, 0, skv, d, tid);
+    f2_issue_rows<DP, F2_BC>(f2_smem + F2_BC * C::LD, V, 0, skv, d, tid);
     cp_async_commit();
     cp_async_wait<0>();
     __syncthreads();
@@ -406,8 +410,8 @@ __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_a
         __syncthreads();    // ... everyone's; and every warp is done with tile j-1 (and Q)
         if (j + 1 < ntiles) {
             uint16_t *nx = f2_smem + (st ^ 1) * C::STAGE;
-            f2_issue_rows<DP>(nx, K, (j + 1) * F2_BC, F2_BC, skv, d, tid);
-            f2_issue_rows<DP>(nx + F2_BC * C::LD, V, (j + 1) * F2_BC, F2_BC, skv, d, tid);
+            f2_issue_rows<DP, F2_BC>(nx, K, (j + 1) * F2_BC, skv, d, tid);
+            f2_issue_rows<DP, F2_BC>(nx + F2_BC * C::LD, V, (j + 1) * F2_BC, skv, d, tid);
         }
         cp_async_commit();
         const unsigned ks = sm0 + 2 * st * C::STAGE, vs = ks + 2 * F2_BC * C::LD;

@@ -8,7 +8,7 @@
 //      (sm_80+; 2x m16n8k8 on sm_75, fp16 only), element loads with bounds checks: any m, n, k,
 //      any alignment. Double-buffered shared memory, padded rows, 32-bit fragment loads.
 //   v2 (SD_IGEMM_VEC): v1 with 16-byte loads; cp.async on sm_80+ so the next tile streams in
-//      while the current one is multiplied. Meter (sm_90): 2.09 shared loads per HMMA, 32
+//      while the current one is multiplied. Meter (sm_90): 2.00 shared loads per HMMA, 32
 //      16-bit LDS.U16 + PRMT for B per k-tile: shared-memory bound.
 //   v3 (igemm3_kernel, default; needs k, n, lda, ldb, batch strides % 8 == 0 like v2):
 //      ldmatrix.x4 for A, ldmatrix.x4.trans for B (no 16-bit loads, no packing), XOR-swizzled
