@@ -10,7 +10,8 @@
 #   B/hmma (shared bytes a warp reads per HMMA), lds16 (16-bit LDS.U16/LDS.S16), ins/hmma (all
 #   instructions of the loop body except NOP, per HMMA).
 # The counts are static (one pass over the loop's code, both sides of any branch inside it; the
-# never-executed "@!PT" padding instructions ptxas emits are left out), not a profile: they say what each iteration issues, not how fast it runs.
+# never-executed "@!PT" padding instructions ptxas emits are left out; a loop nested inside the
+# main loop is counted once, whatever its trip count), not a profile: they say what each iteration issues, not how fast it runs.
 #
 # Usage: scripts/sass-stats.sh [-a "80 90"] [-f FILTER] [FILE.cu ...]
 #   -a  architectures (default "80 90")     -f  only kernels whose name contains FILTER
