@@ -14,9 +14,18 @@
 //   v2 flash_f32 (fp32): CUDA cores. One warp per query row (8 per block), 32-key tiles of K and
 //      V in shared memory; lane j scores key j, the warp does the online softmax, lanes split d
 //      to accumulate O. head_dim <= 160.
-//   Not tried yet: cp.async double buffering of K/V, ldmatrix(.trans), 128-row blocks, wgmma.
+//   v3 flash2 (fp16/bf16, default; SDMARK_CUDA_FLASH_KERNEL=1 picks v1 instead): 8 warps = 128
+//      query rows per block, Q loaded once and kept in registers as A fragments (ldmatrix.x4),
+//      K through ldmatrix.x4 and V through ldmatrix.x4.trans (no 16-bit loads, no packing), K/V
+//      double-buffered with cp.async and one barrier per 64-key tile, the softmax scale folded
+//      into one FFMA before exp2. Needs d % 8 == 0 (all SD head dims) and 2 x 2 x 64 x LD x 2
+//      bytes of shared memory (84 KiB at DP = 160; falls back to v1 where the device has less). Described at its definition.
+//      head_dim 40 runs unpadded (DP = 40: a k8 tail step, rows of 40 elements).
+//   Not tried yet: head_dim 512 (the VAE:
+//   O does not fit in registers; needs d split across warps), wgmma (sm_90a).
 #include <math.h>
 #include "common.cuh"
+#include "flash_layout.h"
 #include "cuda_kernels.h"
 #include "sdmark/workload.h"
 
@@ -179,6 +188,241 @@ __global__ void __launch_bounds__(128) flash_tc_kernel(const sd_cuda_attn_args p
         }
 }
 
+// ---- v3 flash2_kernel ------------------------------------------------------------------------
+// 8 warps = 128 query rows (16 per warp), 64-key tiles, head dim padded to DP in shared memory
+// only (rows of LD = DP or DP + 8 elements, an odd number of 16-byte units, so the 8 rows of an
+// ldmatrix phase hit 8 different bank groups). Needs d % 8 == 0 (16-byte cp.async).
+//   prologue: Q (128 rows) -> the stage-1 K+V area, K/V tile 0 -> stage 0, one cp.async group;
+//             wait, barrier, Q -> registers with ldmatrix.x4 (qf: DP/16 A fragments), kept there.
+//   tile j:   wait (tile j landed), ONE barrier (also: every warp is done with tile j-1 and, for
+//             j = 0, with Q), then cp.async of tile j+1 into the other stage, then
+//             S = Q K^T (K: ldmatrix.x4, rows = keys), online softmax in the log2 domain with the
+//             scale folded into one FFMA before exp2, O += P V (V: ldmatrix.x4.trans).
+// Per tile and warp: DP/2 ldmatrix for DP HMMA. Shared memory: 2 stages x (K + V) x 64 x LD
+// (sd_fa_smem_bytes; LD = sd_fa_ld(DP), flash_layout.h).
+// head_dim 40 (DP = 40, not padded to 48): rows of 40 elements (5 16-byte units: conflict free),
+// S gets a k8 tail step (m16n8k8, K through ldmatrix.x4 over 32 keys), O has 5 n-tiles: two
+// ldmatrix.x4.trans pairs and one ldmatrix.x2.trans.
+constexpr int F2_BR = 128, F2_BC = 64, F2_THREADS = 256;
+static_assert(F2_BC == 64, "sd_fa_smem_bytes assumes 64-key tiles");
+
+// ldmatrix lane addresses: sd_fa_ldm_rows16 / sd_fa_ldm_keys16 (flash_layout.h, host-tested).
+
+template <int DP> struct F2 {
+    static constexpr int LD = sd_fa_ld(DP), KC = DP / 16, NT = F2_BC / 8, STAGE = 2 * F2_BC * LD;
+    static constexpr bool K8 = DP % 16 == 8; // a k8 tail step in S (and an odd n-tile in O)
+    static constexpr int DPAIR = DP / 16;    // O n-tile pairs (ldmatrix.x4.trans)
+    static_assert(DP % 8 == 0 && (LD / 8) % 2 == 1, "row stride: odd number of 16-byte units");
+};
+
+// NROWS rows from r0 of a [total, d] matrix -> dst[NROWS][LD] by cp.async (zero outside the
+// rows and in columns d..DP); a fixed trip count per thread, so the loop unrolls completely
+template <int DP, int NROWS>
+__device__ __forceinline__ void f2_issue_rows(uint16_t *dst, const uint16_t *src, int64_t r0, int64_t total,
+                                              int64_t d, int tid)
+{
+    constexpr int CPR = DP / 8, NCH = NROWS * CPR, IT = (NCH + F2_THREADS - 1) / F2_THREADS;
+#pragma unroll
+    for (int i = 0; i < IT; i++) {
+        const int c = tid + i * F2_THREADS;
+        if (NCH % F2_THREADS == 0 || c < NCH) {
+            const int row = c / CPR, col = (c - row * CPR) * 8;
+            const bool ok = r0 + row < total && col < d;
+            cp_async16(dst + row * F2<DP>::LD + col, ok ? src + (r0 + row) * d + col : src, ok);
+        }
+    }
+}
+
+// S (16 rows x 64 keys of this warp) = Q K^T; K tile at shared address ks
+template <typename T, int DP>
+__device__ __forceinline__ void f2_scores(float (&s)[F2_BC / 8][4], const uint32_t (&qf)[DP / 16][4],
+                                          const uint32_t (&qt)[2], unsigned ks, int lane)
+{
+    using C = F2<DP>;
+#pragma unroll
+    for (int i = 0; i < C::NT; i++)
+        s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+#pragma unroll
+    for (int kc = 0; kc < C::KC; kc++)
+#pragma unroll
+        for (int np = 0; np < C::NT / 2; np++) {
+            uint32_t r[4];
+            ldmatrix_x4(r, ks + 2 * sd_fa_ldm_keys16(lane, np * 16, kc * 16, C::LD));
+            const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+            mma16816<T>(s[2 * np], qf[kc], b0);
+            mma16816<T>(s[2 * np + 1], qf[kc], b1);
+        }
+    if constexpr (C::K8) {
+#pragma unroll
+        for (int nq = 0; nq < F2_BC / 32; nq++) {
+            uint32_t r[4];
+            ldmatrix_x4(r, ks + 2 * sd_fa_ldm_keys32(lane, nq * 32, C::KC * 16, C::LD));
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+                mma1688<T>(s[nq * 4 + i], qt, r[i]);
+        }
+    }
+}
+
+// Online softmax of one tile (keys j0..): mask keys >= skv, new row max (raw scores; rows g and
+// g+8 of the warp, reduced over the 4 lanes of a row), P = exp2(s * sl2 - max * sl2) in s,
+// running sums l_r and O rescaled by exp2((m_old - m_new) * sl2).
+template <int DP>
+__device__ __forceinline__ void f2_softmax(float (&s)[F2_BC / 8][4], float (&o)[DP / 8][4], float (&m_r)[2],
+                                           float (&l_r)[2], float sl2, int64_t j0, int64_t skv, int t)
+{
+    constexpr int NT = F2_BC / 8;
+    if (j0 + F2_BC > skv) { // only the last tile can have keys >= skv
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+                if (j0 + nt * 8 + 2 * t + (e & 1) >= skv)
+                    s[nt][e] = -INFINITY;
+    }
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+        for (int e = 0; e < 4; e++)
+            mx[e >> 1] = fmaxf(mx[e >> 1], s[nt][e]);
+    float alpha[2], msc[2], rs[2] = {0.f, 0.f};
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+        const float mn = fmaxf(m_r[r], mx[r]); // key j0 is valid: finite
+        alpha[r] = exp2f((m_r[r] - mn) * sl2); // first tile: exp2(-inf) = 0
+        m_r[r] = mn;
+        msc[r] = mn * sl2;
+    }
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const float pv = exp2f(fmaf(s[nt][e], sl2, -msc[e >> 1])); // masked: 0
+            s[nt][e] = pv;
+            rs[e >> 1] += pv;
+        }
+    // per-lane partial sums; alpha is the same for the 4 lanes of a row, reduced at the end
+    l_r[0] = l_r[0] * alpha[0] + rs[0];
+    l_r[1] = l_r[1] * alpha[1] + rs[1];
+#pragma unroll
+    for (int dt = 0; dt < DP / 8; dt++) {
+        o[dt][0] *= alpha[0];
+        o[dt][1] *= alpha[0];
+        o[dt][2] *= alpha[1];
+        o[dt][3] *= alpha[1];
+    }
+}
+
+// O += P V: P's accumulator layout (two n8 tiles) is the A layout of one k16 step; V tile at vs
+template <typename T, int DP>
+__device__ __forceinline__ void f2_pv(float (&o)[DP / 8][4], const float (&s)[F2_BC / 8][4], unsigned vs,
+                                      int lane)
+{
+    using C = F2<DP>;
+#pragma unroll
+    for (int kc = 0; kc < F2_BC / 16; kc++) {
+        uint32_t a[4];
+        a[0] = Ty<T>::pack2(s[2 * kc][0], s[2 * kc][1]);
+        a[1] = Ty<T>::pack2(s[2 * kc][2], s[2 * kc][3]);
+        a[2] = Ty<T>::pack2(s[2 * kc + 1][0], s[2 * kc + 1][1]);
+        a[3] = Ty<T>::pack2(s[2 * kc + 1][2], s[2 * kc + 1][3]);
+#pragma unroll
+        for (int dp = 0; dp < C::DPAIR; dp++) {
+            uint32_t r[4];
+            ldmatrix_x4_trans(r, vs + 2 * sd_fa_ldm_rows16(lane, kc * 16, dp * 16, C::LD));
+            const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+            mma16816<T>(o[2 * dp], a, b0);
+            mma16816<T>(o[2 * dp + 1], a, b1);
+        }
+        if constexpr (C::K8) { // the odd n-tile DP/8 - 1: keys kc*16.. +15, features DPAIR*16.. +7
+            uint32_t r[2];
+            ldmatrix_x2_trans(r, vs + 2 * sd_fa_ldm_rows16(lane & 15, kc * 16, C::DPAIR * 16, C::LD));
+            mma16816<T>(o[2 * C::DPAIR], a, r);
+        }
+    }
+}
+
+// O / l for rows wr0 + g, wr0 + g + 8; d % 8 == 0: a pair (col even, col + 1 < d) is 4-byte
+// aligned and both inside or both out
+template <typename T, int DP>
+__device__ __forceinline__ void f2_store(const float (&o)[DP / 8][4], const float (&l_r)[2], T *O, int64_t wr0,
+                                         int64_t sq, int64_t d, int lane)
+{
+    const int g = lane >> 2, t = lane & 3;
+    float inv[2];
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        float l = l_r[r];
+        l += __shfl_xor_sync(0xffffffffu, l, 1);
+        l += __shfl_xor_sync(0xffffffffu, l, 2);
+        inv[r] = 1.f / l;
+    }
+#pragma unroll
+    for (int dt = 0; dt < DP / 8; dt++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            const int64_t row = wr0 + g + h * 8, col = dt * 8 + 2 * t;
+            if (row < sq && col < d)
+                *reinterpret_cast<uint32_t *>(O + row * d + col) =
+                    Ty<T>::pack2(o[dt][2 * h] * inv[h], o[dt][2 * h + 1] * inv[h]);
+        }
+}
+
+template <typename T, int DP>
+__global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_args p)
+{
+    using C = F2<DP>;
+    extern __shared__ __align__(16) uint16_t f2_smem[];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int64_t d = p.d, sq = p.sq, skv = p.skv;
+    const int64_t bh = blockIdx.y, q0 = (int64_t)blockIdx.x * F2_BR;
+    const uint16_t *Q = static_cast<const uint16_t *>(p.q) + bh * sq * d;
+    const uint16_t *K = static_cast<const uint16_t *>(p.k) + bh * skv * d;
+    const uint16_t *V = static_cast<const uint16_t *>(p.v) + bh * skv * d;
+
+    const int64_t ntiles = (skv + F2_BC - 1) / F2_BC;
+    f2_issue_rows<DP, F2_BR>(f2_smem + C::STAGE, Q, q0, sq, d, tid); // Q in the stage-1 area
+    f2_issue_rows<DP, F2_BC>(f2_smem, K, 0, skv, d, tid);
+    f2_issue_rows<DP, F2_BC>(f2_smem + F2_BC * C::LD, V, 0, skv, d, tid);
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
+    uint32_t qf[C::KC][4], qt[2] = {0u, 0u}; // qt: the k8 tail's A fragment (DP = 40)
+    const unsigned sm0 = smem_u32(f2_smem);
+#pragma unroll
+    for (int kc = 0; kc < C::KC; kc++)
+        ldmatrix_x4(qf[kc], sm0 + 2 * (C::STAGE + sd_fa_ldm_rows16(lane, warp * 16, kc * 16, C::LD)));
+    if constexpr (C::K8) // .x2: lanes 0-15 address; (lane & 15) keeps the unused ones inside
+        ldmatrix_x2(qt, sm0 + 2 * (C::STAGE + sd_fa_ldm_rows16(lane & 15, warp * 16, C::KC * 16, C::LD)));
+
+    float o[DP / 8][4], s[C::NT][4];
+#pragma unroll
+    for (int i = 0; i < DP / 8; i++)
+        o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+    float m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.f, 0.f}; // m_r: raw-score max
+    const float sl2 = p.scale * 1.4426950408889634f;
+    for (int64_t j = 0; j < ntiles; j++) {
+        const int st = (int)(j & 1);
+        cp_async_wait<0>(); // tile j landed (this thread's copies)
+        __syncthreads();    // ... everyone's; and every warp is done with tile j-1 (and Q)
+        if (j + 1 < ntiles) {
+            uint16_t *nx = f2_smem + (st ^ 1) * C::STAGE;
+            f2_issue_rows<DP, F2_BC>(nx, K, (j + 1) * F2_BC, skv, d, tid);
+            f2_issue_rows<DP, F2_BC>(nx + F2_BC * C::LD, V, (j + 1) * F2_BC, skv, d, tid);
+        }
+        cp_async_commit();
+        const unsigned ks = sm0 + 2 * st * C::STAGE, vs = ks + 2 * F2_BC * C::LD;
+        f2_scores<T, DP>(s, qf, qt, ks, lane);
+        f2_softmax<DP>(s, o, m_r, l_r, sl2, j * F2_BC, skv, lane & 3);
+        f2_pv<T, DP>(o, s, vs, lane);
+    }
+    cp_async_wait<0>();
+    f2_store<T, DP>(o, l_r, static_cast<T *>(p.o) + bh * sq * d, q0 + warp * 16, sq, d, lane);
+}
+
 __global__ void __launch_bounds__(256) flash_f32_kernel(const sd_cuda_attn_args p)
 {
     extern __shared__ float ff_smem[];
@@ -257,11 +501,47 @@ template <typename T> const void *flash_tc_fn(int dp)
     }
 }
 
-const void *flash_fn(const sd_cuda_attn_args *a, const sd_cuda_launch *l)
+template <typename T> const void *flash2_fn(int dp)
 {
+    switch (dp) {
+    case 32: return (const void *)flash2_kernel<T, 32>;
+    case 40: return (const void *)flash2_kernel<T, 40>;
+    case 48: return (const void *)flash2_kernel<T, 48>;
+    case 64: return (const void *)flash2_kernel<T, 64>;
+    case 80: return (const void *)flash2_kernel<T, 80>;
+    case 128: return (const void *)flash2_kernel<T, 128>;
+    case 160: return (const void *)flash2_kernel<T, 160>;
+    default: return nullptr;
+    }
+}
+
+// SDMARK_CUDA_FLASH_KERNEL: 1 = v1 flash_tc, anything else = v3 flash2; read once.
+int flash_version()
+{
+    static const int v = env_version("SDMARK_CUDA_FLASH_KERNEL", 3, 1, 3) == 1 ? 1 : 3;
+    return v;
+}
+
+// The kernel, grid, block and shared memory for a: v3 where it applies (fp16/bf16, d % 8 == 0,
+// its shared memory fits the device), else the v1 config from sd_cuda_flash_config.
+const void *flash_pick(const sd_cuda_attn_args *a, sd_cuda_launch *l)
+{
+    char why[128];
+    if (sd_cuda_flash_config(a, l, why, sizeof(why)) != 0)
+        return nullptr;
     if (a->dtype == SD_FP32)
         return (const void *)flash_f32_kernel;
-    return a->dtype == SD_BF16 ? flash_tc_fn<__nv_bfloat16>(l->variant) : flash_tc_fn<__half>(l->variant);
+    const bool bf = a->dtype == SD_BF16;
+    const int dp = l->variant;
+    const int dp3 = (dp == 48 && a->d <= 40) ? 40 : dp; // v3 runs head_dim 40 unpadded
+    if (flash_version() == 3 && a->d % 8 == 0 &&
+        sd_fa_smem_bytes(dp3) <= device_attr<cudaDevAttrMaxSharedMemoryPerBlockOptin>()) {
+        l->grid[0] = (uint32_t)((a->sq + F2_BR - 1) / F2_BR);
+        l->block[0] = F2_THREADS;
+        l->smem = (uint32_t)sd_fa_smem_bytes(dp3);
+        return bf ? flash2_fn<__nv_bfloat16>(dp3) : flash2_fn<__half>(dp3);
+    }
+    return bf ? flash_tc_fn<__nv_bfloat16>(dp) : flash_tc_fn<__half>(dp);
 }
 
 } // namespace
@@ -269,10 +549,7 @@ const void *flash_fn(const sd_cuda_attn_args *a, const sd_cuda_launch *l)
 extern "C" cudaError_t sd_cuda_flash_setup(const struct sd_cuda_attn_args *a)
 {
     sd_cuda_launch l;
-    char why[128];
-    if (sd_cuda_flash_config(a, &l, why, sizeof(why)) != 0)
-        return cudaErrorInvalidValue;
-    const void *fn = flash_fn(a, &l);
+    const void *fn = flash_pick(a, &l);
     if (!fn)
         return cudaErrorInvalidValue;
     if (l.smem > 48 * 1024)
@@ -283,10 +560,7 @@ extern "C" cudaError_t sd_cuda_flash_setup(const struct sd_cuda_attn_args *a)
 extern "C" cudaError_t sd_cuda_flash_launch(const struct sd_cuda_attn_args *a, cudaStream_t stream)
 {
     sd_cuda_launch l;
-    char why[128];
-    if (sd_cuda_flash_config(a, &l, why, sizeof(why)) != 0)
-        return cudaErrorInvalidValue;
-    const void *fn = flash_fn(a, &l);
+    const void *fn = flash_pick(a, &l);
     if (!fn)
         return cudaErrorInvalidValue;
     sd_cuda_attn_args args = *a;

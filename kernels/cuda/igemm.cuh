@@ -1,6 +1,13 @@
-// igemm.cuh — the tensor-core (implicit) GEMM kernel template used by gemm.cu and conv2d.cu.
+// igemm.cuh — the tensor-core (implicit) GEMM kernel templates used by gemm.cu and conv2d.cu.
 //
-// Block tile 128x128x32, 256 threads = 8 warps as 2 (m) x 4 (n), warp tile 64x32 =
+// Two kernels (versions are listed in gemm.cu; the switch is SDMARK_CUDA_GEMM_KERNEL):
+//   igemm_kernel  (v1/v2 and the conv variants): described right below.
+//   igemm3_kernel (v3, dense GEMM with 16-byte aligned rows): ldmatrix fragments, XOR-swizzled
+//                 shared memory, a 3-4 stage cp.async pipeline with one barrier per k-tile,
+//                 64x64 / 32x64 / 32x32 warp tiles, a block tile chosen per shape. Described at
+//                 its definition at the end of this file; index arithmetic in igemm_layout.h.
+//
+// igemm_kernel: block tile 128x128x32, 256 threads = 8 warps as 2 (m) x 4 (n), warp tile 64x32 =
 // 4 x 4 mma.sync m16n8k16 tiles (fp32 accumulators in registers: 64 per thread).
 // Shared memory: 2 stages x (A 128x32 + B 32x128) fp16/bf16, rows padded by 8 elements
 // (A stride 40, B stride 136) so the fragment loads below are bank-conflict free; 37888 bytes,
@@ -15,6 +22,7 @@
 #pragma once
 #include "common.cuh"
 #include "cuda_plan.h"
+#include "igemm_layout.h"
 
 namespace sdk {
 
@@ -173,6 +181,276 @@ static cudaError_t igemm_launch_t(const sd_cuda_igemm_args *a, const sd_cuda_lau
 {
     dim3 grid(l->grid[0], l->grid[1], l->grid[2]), block(l->block[0], l->block[1], l->block[2]);
     igemm_kernel<T, AVEC, BMODE><<<grid, block, l->smem, s>>>(*a);
+    return cudaGetLastError();
+}
+
+// ---- v3 ------------------------------------------------------------------------------------
+// Block tile BM x BN x 32, WM x WN warps, warp tile (BM/WM) x (BN/WN) = MT x NT mma tiles of
+// 16x8. Shared memory: STAGES x (A BM x 32 + B 32 x BN), swizzled (igemm_layout.h), static.
+// Pipeline (one __syncthreads per k-tile): the prologue issues tiles 0..STAGES-2, one cp.async
+// group each. Iteration kt waits until at most STAGES-2 groups are pending (tile kt has landed
+// for this thread), then the barrier makes every thread's copies visible AND proves that every
+// warp has finished computing tile kt-1; only then is tile kt+STAGES-1 issued into the stage of
+// tile kt-1. An (empty) group is committed every iteration so the counting stays uniform.
+// Per k16 step a warp issues MT ldmatrix.x4 (A) + NT/2 ldmatrix.x4.trans (B) for MT*NT HMMA.
+// Requirements (host, gemm.cu / conv2d.cu): k < 2^31 - 64, k % 8 == 0, lda and the batch stride
+// of A multiples of 8; dense: n, ldb and the batch stride of B multiples of 8 (16-byte chunks
+// are entirely inside or outside the matrix, and aligned).
+// Edges: chunks outside the matrix are zero-filled, stores are bounds checked.
+// CONV = true (conv2d.cu): B is the im2col view of an NCHW image (cuda_plan.h), gathered by
+// plain loads: each thread owns one output pixel (column n of the tile; THREADS / BN threads
+// share a column and split its 32 k-rows) and walks its k-rows with incremental filter taps
+// (si, ri, ci): one division pair per k-tile, none per element. 16-bit stores put the elements
+// into the same swizzled B layout, so the fragment path is the dense one. The loads are
+// synchronous (NCHW rows are not 16-byte aligned for cp.async); they are issued after the
+// barrier for tile kt + STAGES - 1, stored, and made visible by a later barrier.
+
+// One thread's share of loading a stage: A (and dense B) by 16-byte cp.async, conv B by gather.
+// THREADS is a multiple of 4 and of BN/8, so the thread's chunks share one k-chunk column (A) /
+// one n-chunk column (B); chunk i is `i * THREADS` chunks after chunk 0: A rows +i*THREADS/4,
+// B k-rows +i*THREADS/(BN/8). The global pointers advance by one k-tile per load.
+template <int BM, int BN, int THREADS, bool CONV> struct Ig3Loader {
+    static constexpr int BK = SD_IG_BK, ASZ = BM * BK, BSZ = BK * BN;
+    static constexpr int ACH = ASZ / 8, BCH = BSZ / 8; // 16-byte chunks per stage
+    static constexpr int A_RSTEP = THREADS / 4, B_KSTEP = THREADS / (BN / 8);
+    static constexpr int TPC = THREADS / BN, RPT = BK / (TPC > 0 ? TPC : 1); // conv gather
+    static_assert(ACH % THREADS == 0 && BCH % THREADS == 0, "loader: whole chunks per thread");
+    static_assert(!CONV || (THREADS % BN == 0 && BK % TPC == 0), "conv gather mapping");
+
+    const sd_cuda_igemm_args &p;
+    const uint16_t *A, *B, *a_g, *b_g;
+    uint16_t *as_w, *bs_w;
+    int64_t a_step, b_step;
+    int a_row0, a_c, b_k0, b_c, n_loc, r_beg, ih0, iw0;
+    unsigned a_row_ok; // bit i: the A row of chunk i is inside the matrix
+    bool b_col_ok, pvalid;
+
+    __device__ __forceinline__ Ig3Loader(const sd_cuda_igemm_args &p_, const uint16_t *A_,
+                                         const uint16_t *B_, uint16_t *as, uint16_t *bs, int tid,
+                                         int64_t bm, int64_t bn)
+        : p(p_), A(A_), B(B_), as_w(as), bs_w(bs)
+    {
+        sd_ig_a_chunk(tid, &a_row0, &a_c);
+        sd_ig_b_chunk(tid, BN, &b_k0, &b_c);
+        b_col_ok = bn + b_c * 8 < p.n;
+        a_g = A + (bm + a_row0) * p.lda + a_c * 8;
+        b_g = B + (int64_t)b_k0 * p.ldb + bn + b_c * 8;
+        a_step = (int64_t)A_RSTEP * p.lda;
+        b_step = (int64_t)B_KSTEP * p.ldb;
+        a_row_ok = 0;
+#pragma unroll
+        for (int i = 0; i < ACH / THREADS; i++)
+            a_row_ok |= (unsigned)(bm + a_row0 + i * A_RSTEP < p.m) << i;
+        n_loc = tid % BN;
+        r_beg = (tid / BN) * RPT;
+        pvalid = bn + n_loc < p.n;
+        ih0 = iw0 = 0; // 32-bit image coordinates: the host requires in_h, in_w < 2^30
+        if (CONV && pvalid) {
+            const int64_t pcol = bn + n_loc, oh = pcol / p.out_w, ow = pcol - oh * p.out_w;
+            ih0 = (int)(oh * p.stride - p.pad);
+            iw0 = (int)(ow * p.stride - p.pad);
+        }
+    }
+
+    // stage st <- k-tile starting at k0 (32-bit k: the host requires k < 2^31 - 64)
+    __device__ __forceinline__ void load(int st, int k0)
+    {
+        const int krem = (int)p.k - k0; // k columns left from k0 (> 0)
+#pragma unroll
+        for (int i = 0; i < ACH / THREADS; i++) {
+            const int row = a_row0 + i * A_RSTEP;
+            const bool ok = ((a_row_ok >> i) & 1u) && a_c * 8 < krem;
+            cp_async16(as_w + st * ASZ + sd_ig_a_off(row, a_c), ok ? a_g + i * a_step : A, ok);
+        }
+        a_g += BK;
+        if constexpr (CONV) {
+            gather(st, k0, krem);
+        } else {
+#pragma unroll
+            for (int i = 0; i < BCH / THREADS; i++) {
+                const int kr = b_k0 + i * B_KSTEP;
+                const bool ok = b_col_ok && kr < krem;
+                cp_async16(bs_w + st * BSZ + sd_ig_b_off(kr, b_c, BN), ok ? b_g + i * b_step : B, ok);
+            }
+            b_g += (int64_t)BK * p.ldb;
+        }
+    }
+
+    // conv: this thread's RPT k-rows of pixel column n_loc, filter taps stepped incrementally
+    __device__ __forceinline__ void gather(int st, int k0, int krem)
+    {
+        const int rs_ = (int)(p.r * p.s), s_ = (int)p.s, r_ = (int)p.r;
+        const int in_h = (int)p.in_h, in_w = (int)p.in_w;
+        const int kk = k0 + r_beg; // the filter tap of this thread's first k-row
+        const int ci = kk / rs_;
+        int si = kk - ci * rs_, ri = si / s_;
+        si -= ri * s_;
+        // element offset of input row (ci, ih0 + ri) at column iw0 (dereferenced only when the
+        // element is inside the image); it moves by in_w per filter row and by one plane minus
+        // r rows per input channel
+        int64_t rowoff = ((int64_t)ci * in_h + ih0 + ri) * in_w + iw0;
+        bool row_ok = pvalid && (unsigned)(ih0 + ri) < (unsigned)in_h;
+        uint16_t *dst = bs_w + st * BSZ + (n_loc & 7);
+#pragma unroll 8
+        for (int r = 0; r < RPT; r++) {
+            uint16_t v = 0;
+            if (row_ok && r_beg + r < krem && (unsigned)(iw0 + si) < (unsigned)in_w)
+                v = B[rowoff + si];
+            dst[sd_ig_b_off(r_beg + r, n_loc >> 3, BN)] = v;
+            if (++si == s_) { // next tap: s, then r, then the input channel
+                si = 0;
+                rowoff += in_w;
+                if (++ri == r_) {
+                    ri = 0;
+                    rowoff += (int64_t)(in_h - r_) * in_w;
+                }
+                row_ok = pvalid && (unsigned)(ih0 + ri) < (unsigned)in_h;
+            }
+        }
+    }
+};
+
+// One k-tile of a warp: BK/16 steps of MT ldmatrix.x4 (A), NT/2 ldmatrix.x4.trans (B), MT*NT
+// mma. a_ld / b_ld: this lane's stage-0 addresses per k16 step; aoff / boff: the stage offsets.
+template <typename T, int MT, int NT>
+__device__ __forceinline__ void ig3_ktile(float (&acc)[MT][NT][4], const unsigned (&a_ld)[2],
+                                          const unsigned (&b_ld)[2][NT / 2], unsigned aoff, unsigned boff)
+{
+#pragma unroll
+    for (int h = 0; h < SD_IG_BK / 16; h++) {
+        uint32_t af[MT][4], bfr[NT][2];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) // rows +16: the swizzle of (r >> 1) & 3 is unchanged
+            ldmatrix_x4(af[mt], a_ld[h] + aoff + mt * 16 * SD_IG_BK * 2);
+#pragma unroll
+        for (int np = 0; np < NT / 2; np++) {
+            uint32_t r[4];
+            ldmatrix_x4_trans(r, b_ld[h][np] + boff);
+            bfr[2 * np][0] = r[0];
+            bfr[2 * np][1] = r[1];
+            bfr[2 * np + 1][0] = r[2];
+            bfr[2 * np + 1][1] = r[3];
+        }
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++)
+                mma16816<T>(acc[mt][nt], af[mt], bfr[nt]);
+    }
+}
+
+// Epilogue: C layout c0,c1 = (g, 2t..2t+1), c2,c3 = (g+8, 2t..2t+1) of each 16x8 tile from
+// (r0, c0); pairs stored as 32 bits when both columns are inside and the address is 4-byte
+// aligned (ldc, sc even).
+template <typename T, int MT, int NT>
+__device__ __forceinline__ void ig3_store(const float (&acc)[MT][NT][4], const sd_cuda_igemm_args &p,
+                                          T *C, int64_t r0, int64_t c0, int lane)
+{
+    const int g = lane >> 2, t = lane & 3;
+    const bool pair_ok = ((p.ldc | p.sc) & 1) == 0;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const int64_t r = r0 + mt * 16 + g + h * 8, c = c0 + nt * 8 + 2 * t;
+                if (r >= p.m)
+                    continue;
+                const float v0 = acc[mt][nt][2 * h], v1 = acc[mt][nt][2 * h + 1];
+                T *dst = C + r * p.ldc + c;
+                if (pair_ok && c + 1 < p.n) {
+                    *reinterpret_cast<uint32_t *>(dst) = Ty<T>::pack2(v0, v1); // lo = column c
+                } else {
+                    if (c < p.n)
+                        dst[0] = Ty<T>::from_f(v0);
+                    if (c + 1 < p.n)
+                        dst[1] = Ty<T>::from_f(v1);
+                }
+            }
+}
+
+template <typename T, int BM, int BN, int WM, int WN, int STAGES, bool CONV = false>
+__global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm_args p)
+{
+    constexpr int THREADS = WM * WN * 32, BK = SD_IG_BK;
+    constexpr int MT = BM / WM / 16, NT = BN / WN / 8, ASZ = BM * BK, BSZ = BK * BN;
+    static_assert(NT % 2 == 0 && MT >= 1 && BN % 64 == 0, "tile shape");
+    static_assert(STAGES * (ASZ + BSZ) * 2 <= 48 * 1024, "static shared memory");
+    __shared__ __align__(128) uint16_t As[STAGES][ASZ];
+    __shared__ __align__(128) uint16_t Bs[STAGES][BSZ];
+
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wr = (warp / WN) * (BM / WM), wc = (warp % WN) * (BN / WN); // warp tile origin
+    const int64_t bm = (int64_t)blockIdx.x * BM, bn = (int64_t)blockIdx.y * BN, z = blockIdx.z;
+    const uint16_t *A = static_cast<const uint16_t *>(p.a) + z * p.sa;
+    const uint16_t *B = static_cast<const uint16_t *>(p.b) + z * p.sb;
+    Ig3Loader<BM, BN, THREADS, CONV> ld(p, A, B, &As[0][0], &Bs[0][0], tid, bm, bn);
+
+    // ldmatrix addresses (bytes) of this lane for k16 step 0 and 1, stage 0; loop invariant.
+    const unsigned as0 = smem_u32(&As[0][0]), bs0 = smem_u32(&Bs[0][0]);
+    unsigned a_ld[2], b_ld[2][NT / 2];
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        a_ld[h] = as0 + 2 * sd_ig_a_ldm(lane, wr, h * 16);
+#pragma unroll
+        for (int np = 0; np < NT / 2; np++)
+            b_ld[h][np] = bs0 + 2 * sd_ig_b_ldm(lane, h * 16, wc + np * 16, BN);
+    }
+    float acc[MT][NT][4];
+#pragma unroll
+    for (int i = 0; i < MT; i++)
+#pragma unroll
+        for (int j = 0; j < NT; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+                acc[i][j][e] = 0.f;
+
+    const int KT = (int)((p.k + BK - 1) / BK);
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; s++) {
+        if (s < KT)
+            ld.load(s, s * BK);
+        cp_async_commit();
+    }
+    int rs = 0, ws = STAGES - 1; // stage read in this iteration / written (tile kt + STAGES - 1)
+    for (int kt = 0; kt < KT; kt++) {
+        cp_async_wait<STAGES - 2>();
+        __syncthreads();
+        if (kt + STAGES - 1 < KT)
+            ld.load(ws, (kt + STAGES - 1) * BK);
+        cp_async_commit();
+        ig3_ktile<T, MT, NT>(acc, a_ld, b_ld, rs * (ASZ * 2), rs * (BSZ * 2));
+        rs = rs + 1 == STAGES ? 0 : rs + 1;
+        ws = ws + 1 == STAGES ? 0 : ws + 1;
+    }
+    cp_async_wait<0>(); // no copy may still target shared memory when the block exits
+    ig3_store<T, MT, NT>(acc, p, static_cast<T *>(p.c) + z * p.sc, bm + wr, bn + wc, lane);
+}
+
+// Launch tile config `tile` (sd_ig_tiles) of v3; grid x = m tiles, y = n tiles, z = batch.
+template <typename T, bool CONV = false>
+static cudaError_t igemm3_launch_t(const sd_cuda_igemm_args *a, int tile, cudaStream_t s)
+{
+    const sd_ig_tile &tc = sd_ig_tiles[tile];
+    dim3 grid((unsigned)((a->m + tc.bm - 1) / tc.bm), (unsigned)((a->n + tc.bn - 1) / tc.bn),
+              (unsigned)a->batch);
+    dim3 block(32 * tc.wm * tc.wn);
+    // each case instantiates exactly the table row (checked, so the table and the templates
+    // cannot drift apart silently)
+#define SDK_IG3_CASE(ID, BM_, BN_, WM_, WN_, ST_)                                                  \
+    case ID:                                                                                     \
+        if (tc.bm != BM_ || tc.bn != BN_ || tc.wm != WM_ || tc.wn != WN_ || tc.stages != ST_)      \
+            return cudaErrorInvalidValue;                                                        \
+        igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_, CONV><<<grid, block, 0, s>>>(*a);                \
+        break;
+    switch (tile) {
+        SDK_IG3_CASE(SD_IG_TILE_128x128, 128, 128, 2, 2, 3)
+        SDK_IG3_CASE(SD_IG_TILE_64x128, 64, 128, 2, 2, 4)
+        SDK_IG3_CASE(SD_IG_TILE_64x64, 64, 64, 2, 2, 4)
+    default: return cudaErrorInvalidValue;
+    }
+#undef SDK_IG3_CASE
     return cudaGetLastError();
 }
 

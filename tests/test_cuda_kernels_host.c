@@ -1,0 +1,773 @@
+/* test_cuda_kernels_host.c — the index arithmetic of the own CUDA GEMM (v3, kernels/cuda/igemm.cuh
+ * with kernels/cuda/igemm_layout.h), checked on the host without a GPU:
+ *   - the swizzled shared-memory layouts are bijections and every ldmatrix phase is free of bank
+ *     conflicts; the loader's chunk walk covers every chunk of a stage exactly once;
+ *   - an emulation of the whole kernel (loader -> swizzled stages of the cp.async ring ->
+ *     ldmatrix / ldmatrix.trans -> mma.sync m16n8k16 fragment layouts -> epilogue), written to
+ *     mirror the kernel's loops, reproduces an fp64 product exactly at edge shapes, for every tile
+ *     configuration; deliberately broken variants (unswizzled A read, B read without .trans, a
+ *     pipeline writing the stage it reads) fail the same comparison;
+ *   - the conv variant (im2col gather with incremental filter taps into the same swizzled B
+ *     layout) against a direct fp64 convolution, with padding, stride 2, 5x5, partial tiles;
+ *   - the tile choice per shape;
+ *   - the v3 flash kernel's fragments (kernels/cuda/flash_layout.h): Q from ldmatrix, S = Q K^T
+ *     with K through ldmatrix, P re-packed from the S accumulators into A fragments, O = P V with
+ *     V through ldmatrix.trans, at every padded head dim, against fp64 (and a wrong K pattern
+ *     fails).
+ * On a GPU the verify step of every run is the final word; this test catches index bugs first. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/cuda/flash_layout.h"
+#include "../kernels/cuda/igemm_layout.h"
+
+enum { BROKEN_NONE = 0, BROKEN_A_NOSWIZZLE, BROKEN_B_NOTRANS, BROKEN_STAGE, BROKEN_CONV_TAP };
+
+/* conv geometry (cuda_plan.h): B[kk][p] = X[ci][oh*stride - pad + ri][ow*stride - pad + si] */
+struct convp {
+    int c_in, in_h, in_w, out_h, out_w, r, s, stride, pad;
+};
+
+/* ---- layouts ------------------------------------------------------------------------------ */
+
+static void test_swizzle_bijective(void **state)
+{
+    (void)state;
+    for (int ti = 0; ti < SD_IG_NTILES; ti++) {
+        const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+        int na = t->bm * 4, nb = SD_IG_BK * t->bn / 8;
+        char *seen = calloc((size_t)(na > nb ? na : nb), 1);
+        assert_non_null(seen);
+        for (int r = 0; r < t->bm; r++)
+            for (int c = 0; c < 4; c++) {
+                int off = sd_ig_a_off(r, c);
+                assert_int_equal(off % 8, 0);
+                assert_true(off >= r * 32 && off < r * 32 + 32); /* stays in its row */
+                assert_int_equal(seen[off / 8]++, 0);
+            }
+        memset(seen, 0, (size_t)(na > nb ? na : nb));
+        for (int k = 0; k < SD_IG_BK; k++)
+            for (int c = 0; c < t->bn / 8; c++) {
+                int off = sd_ig_b_off(k, c, t->bn);
+                assert_true(off >= k * t->bn && off < (k + 1) * t->bn);
+                assert_int_equal(seen[off / 8]++, 0);
+            }
+        free(seen);
+    }
+}
+
+/* 8 lanes of one ldmatrix phase read 8 x 16 bytes: conflict free iff their 16-byte units fall
+ * in 8 different positions of a 128-byte line. */
+static int phase_conflicts(const int *addr_elems)
+{
+    for (int p = 0; p < 4; p++) {
+        int used = 0;
+        for (int j = 0; j < 8; j++) {
+            int unit = (addr_elems[8 * p + j] * 2 / 16) % 8;
+            if (used & (1 << unit))
+                return 1;
+            used |= 1 << unit;
+        }
+    }
+    return 0;
+}
+
+static void test_ldmatrix_conflict_free(void **state)
+{
+    (void)state;
+    for (int ti = 0; ti < SD_IG_NTILES; ti++) {
+        const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+        const int wtm = t->bm / t->wm, wtn = t->bn / t->wn;
+        int addr[32];
+        for (int w = 0; w < t->wm * t->wn; w++)
+            for (int h = 0; h < 2; h++) {
+                const int wr = (w / t->wn) * wtm, wc = (w % t->wn) * wtn;
+                for (int mt = 0; mt < wtm / 16; mt++) {
+                    for (int l = 0; l < 32; l++) {
+                        addr[l] = sd_ig_a_ldm(l, wr + mt * 16, h * 16);
+                        /* the kernel adds 16 rows as a constant offset: the swizzle must allow it */
+                        assert_int_equal(addr[l], sd_ig_a_ldm(l, wr, h * 16) + mt * 16 * SD_IG_BK);
+                    }
+                    assert_int_equal(phase_conflicts(addr), 0);
+                }
+                for (int np = 0; np < wtn / 16; np++) {
+                    for (int l = 0; l < 32; l++)
+                        addr[l] = sd_ig_b_ldm(l, h * 16, wc + np * 16, t->bn);
+                    assert_int_equal(phase_conflicts(addr), 0);
+                }
+            }
+        /* the unswizzled A layout does conflict: the check can fail */
+        for (int l = 0; l < 32; l++)
+            addr[l] = (l & 7) * SD_IG_BK + (l >> 3) * 8;
+        assert_int_equal(phase_conflicts(addr), 1);
+    }
+}
+
+/* the kernel's per-thread chunk walk (chunk 0 of the thread, then +THREADS/4 rows or
+ * +THREADS/(bn/8) k-rows) covers every chunk of a stage exactly once */
+static void test_loader_covers_stage(void **state)
+{
+    (void)state;
+    for (int ti = 0; ti < SD_IG_NTILES; ti++) {
+        const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+        const int thr = 32 * t->wm * t->wn, ach = t->bm * 4, bch = SD_IG_BK * t->bn / 8;
+        assert_int_equal(ach % thr, 0);
+        assert_int_equal(bch % thr, 0);
+        char *sa = calloc((size_t)ach, 1), *sb = calloc((size_t)bch, 1);
+        assert_non_null(sa);
+        assert_non_null(sb);
+        for (int tid = 0; tid < thr; tid++) {
+            int r0, ac, k0, bc;
+            sd_ig_a_chunk(tid, &r0, &ac);
+            sd_ig_b_chunk(tid, t->bn, &k0, &bc);
+            for (int i = 0; i < ach / thr; i++) {
+                int r, c;
+                sd_ig_a_chunk(tid + i * thr, &r, &c);
+                assert_int_equal(r, r0 + i * (thr / 4));
+                assert_int_equal(c, ac);
+                sa[r * 4 + c]++;
+            }
+            for (int i = 0; i < bch / thr; i++) {
+                int k, c;
+                sd_ig_b_chunk(tid + i * thr, t->bn, &k, &c);
+                assert_int_equal(k, k0 + i * (thr / (t->bn / 8)));
+                assert_int_equal(c, bc);
+                sb[k * (t->bn / 8) + c]++;
+            }
+        }
+        for (int i = 0; i < ach; i++)
+            assert_int_equal(sa[i], 1);
+        for (int i = 0; i < bch; i++)
+            assert_int_equal(sb[i], 1);
+        free(sa);
+        free(sb);
+    }
+}
+
+/* ---- emulation of igemm3_kernel ----------------------------------------------------------- */
+
+struct emu {
+    const struct sd_ig_tile *t;
+    int broken;
+    int M, N, K;
+    const float *A, *B; /* A[M][K], B[K][N], 16-bit values exactly representable in float */
+    float *C;           /* C[M][N] */
+    float *As, *Bs;     /* stages */
+    float *acc;         /* [threads][MT][NT][4] */
+    const struct convp *cv; /* conv: B is the im2col view of the image B[c_in][in_h][in_w] */
+};
+
+/* the conv B gather of igemm3_kernel<..., CONV = true>, one thread */
+static void emu_gather(struct emu *e, int bn, int st, int k0, int tid)
+{
+    const struct sd_ig_tile *t = e->t;
+    const struct convp *cv = e->cv;
+    const int thr = 32 * t->wm * t->wn, rpt = SD_IG_BK / (thr / t->bn), krem = e->K - k0;
+    const int n_loc = tid % t->bn, r_beg = (tid / t->bn) * rpt, pvalid = bn + n_loc < e->N;
+    int ih0 = 0, iw0 = 0;
+    if (pvalid) {
+        const int pcol = bn + n_loc, oh = pcol / cv->out_w, ow = pcol - oh * cv->out_w;
+        ih0 = oh * cv->stride - cv->pad;
+        iw0 = ow * cv->stride - cv->pad;
+    }
+    const int rs = cv->r * cv->s, kk = k0 + r_beg, ci = kk / rs;
+    int si = kk - ci * rs, ri = si / cv->s;
+    si -= ri * cv->s;
+    long long rowoff = ((long long)ci * cv->in_h + ih0 + ri) * cv->in_w + iw0;
+    int row_ok = pvalid && (unsigned)(ih0 + ri) < (unsigned)cv->in_h;
+    float *dst = e->Bs + st * SD_IG_BK * t->bn + (n_loc & 7);
+    for (int r = 0; r < rpt; r++) {
+        float v = 0.f;
+        if (row_ok && r_beg + r < krem && (unsigned)(iw0 + si) < (unsigned)cv->in_w)
+            v = e->B[rowoff + si];
+        dst[sd_ig_b_off(r_beg + r, n_loc >> 3, t->bn)] = v;
+        if (++si == cv->s) {
+            si = 0;
+            rowoff += cv->in_w;
+            if (++ri == cv->r) {
+                ri = 0;
+                if (e->broken != BROKEN_CONV_TAP)
+                    rowoff += (long long)(cv->in_h - cv->r) * cv->in_w;
+            }
+            row_ok = pvalid && (unsigned)(ih0 + ri) < (unsigned)cv->in_h;
+        }
+    }
+}
+
+/* load_tile of the kernel, all threads of the block */
+static void emu_load(struct emu *e, int bm, int bn, int st, int k0)
+{
+    const struct sd_ig_tile *t = e->t;
+    const int thr = 32 * t->wm * t->wn, asz = t->bm * SD_IG_BK, bsz = SD_IG_BK * t->bn;
+    const int krem = e->K - k0;
+    for (int tid = 0; tid < thr; tid++) {
+        int a_row0, a_c, b_k0, b_c;
+        sd_ig_a_chunk(tid, &a_row0, &a_c);
+        sd_ig_b_chunk(tid, t->bn, &b_k0, &b_c);
+        for (int i = 0; i < asz / 8 / thr; i++) {
+            const int row = a_row0 + i * (thr / 4);
+            const int ok = bm + row < e->M && a_c * 8 < krem;
+            float *dst = e->As + st * asz + sd_ig_a_off(row, a_c);
+            for (int x = 0; x < 8; x++)
+                dst[x] = ok ? e->A[(size_t)(bm + row) * e->K + k0 + a_c * 8 + x] : 0.f;
+        }
+        if (e->cv) {
+            emu_gather(e, bn, st, k0, tid);
+            continue;
+        }
+        for (int i = 0; i < bsz / 8 / thr; i++) {
+            const int kr = b_k0 + i * (thr / (t->bn / 8));
+            const int ok = bn + b_c * 8 < e->N && kr < krem;
+            float *dst = e->Bs + st * bsz + sd_ig_b_off(kr, b_c, t->bn);
+            for (int x = 0; x < 8; x++)
+                dst[x] = ok ? e->B[(size_t)(k0 + kr) * e->N + bn + b_c * 8 + x] : 0.f;
+        }
+    }
+}
+
+/* ldmatrix.xN (trans = 0) / .xN.trans: out[lane][reg][half] from the lane addresses of the
+ * N matrices (lanes 0 .. 8N-1; the others are not read) */
+static void emu_ldmatrix_n(const float *buf, const int *addr, int trans, int n, float out[32][4][2])
+{
+    for (int T = 0; T < 32; T++)
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < 2; j++)
+                out[T][i][j] = trans ? buf[addr[8 * i + 2 * (T % 4) + j] + T / 4]
+                                     : buf[addr[8 * i + T / 4] + 2 * (T % 4) + j];
+}
+static void emu_ldmatrix(const float *buf, const int *addr, int trans, float out[32][4][2])
+{
+    emu_ldmatrix_n(buf, addr, trans, 4, out);
+}
+
+/* mma.sync m16n8k16 row.col: fragments -> matrices (PTX ISA layout) -> D += A B -> fragments */
+static void emu_mma(float a[32][4][2], float b[32][2][2], float *acc, int stride)
+{
+    float Am[16][16], Bm[16][8];
+    for (int T = 0; T < 32; T++) {
+        const int g = T / 4, t = T % 4;
+        for (int j = 0; j < 2; j++) {
+            Am[g][2 * t + j] = a[T][0][j];
+            Am[g + 8][2 * t + j] = a[T][1][j];
+            Am[g][2 * t + 8 + j] = a[T][2][j];
+            Am[g + 8][2 * t + 8 + j] = a[T][3][j];
+            Bm[2 * t + j][g] = b[T][0][j];
+            Bm[2 * t + 8 + j][g] = b[T][1][j];
+        }
+    }
+    for (int T = 0; T < 32; T++) {
+        const int g = T / 4, t = T % 4;
+        for (int q = 0; q < 4; q++) {
+            const int r = g + 8 * (q >> 1), c = 2 * t + (q & 1);
+            double s = 0;
+            for (int k = 0; k < 16; k++)
+                s += (double)Am[r][k] * Bm[k][c];
+            acc[(size_t)T * stride + q] += (float)s;
+        }
+    }
+}
+
+/* mma.sync m16n8k8 row.col: A 16x8 = a0 (row g, k 2t..), a1 (row g+8); B 8x8 = b0 (k 2t.., col g) */
+static void emu_mma_k8(float a[32][2][2], float b[32][2], float *acc, int stride)
+{
+    float Am[16][8], Bm[8][8];
+    for (int T = 0; T < 32; T++)
+        for (int j = 0; j < 2; j++) {
+            Am[T / 4][2 * (T % 4) + j] = a[T][0][j];
+            Am[T / 4 + 8][2 * (T % 4) + j] = a[T][1][j];
+            Bm[2 * (T % 4) + j][T / 4] = b[T][j];
+        }
+    for (int T = 0; T < 32; T++)
+        for (int q = 0; q < 4; q++) {
+            const int r = T / 4 + 8 * (q >> 1), c = 2 * (T % 4) + (q & 1);
+            double sum = 0;
+            for (int k = 0; k < 8; k++)
+                sum += (double)Am[r][k] * Bm[k][c];
+            acc[(size_t)T * stride + q] += (float)sum;
+        }
+}
+
+/* one k-tile of one warp: the kernel's h / mt / np loops */
+static void emu_warp_ktile(struct emu *e, int w, int rs)
+{
+    const struct sd_ig_tile *t = e->t;
+    const int wtm = t->bm / t->wm, wtn = t->bn / t->wn, MT = wtm / 16, NT = wtn / 8;
+    const int wr = (w / t->wn) * wtm, wc = (w % t->wn) * wtn;
+    const float *as = e->As + rs * t->bm * SD_IG_BK, *bs = e->Bs + rs * SD_IG_BK * t->bn;
+    static float af[8][32][4][2], bfr[16][32][2][2], r[32][4][2];
+    int addr[32];
+    for (int h = 0; h < SD_IG_BK / 16; h++) {
+        for (int mt = 0; mt < MT; mt++) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = e->broken == BROKEN_A_NOSWIZZLE
+                              ? (wr + mt * 16 + (l & 7) + ((l >> 3) & 1) * 8) * SD_IG_BK + (h * 2 + (l >> 4)) * 8
+                              : sd_ig_a_ldm(l, wr, h * 16) + mt * 16 * SD_IG_BK;
+            emu_ldmatrix(as, addr, 0, af[mt]);
+        }
+        for (int np = 0; np < NT / 2; np++) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = sd_ig_b_ldm(l, h * 16, wc + np * 16, t->bn);
+            emu_ldmatrix(bs, addr, e->broken != BROKEN_B_NOTRANS, r);
+            for (int T = 0; T < 32; T++)
+                for (int j = 0; j < 2; j++) {
+                    bfr[2 * np][T][0][j] = r[T][0][j];
+                    bfr[2 * np][T][1][j] = r[T][1][j];
+                    bfr[2 * np + 1][T][0][j] = r[T][2][j];
+                    bfr[2 * np + 1][T][1][j] = r[T][3][j];
+                }
+        }
+        const int per_thread = MT * NT * 4;
+        for (int mt = 0; mt < MT; mt++)
+            for (int nt = 0; nt < NT; nt++)
+                emu_mma(af[mt], bfr[nt], e->acc + (size_t)(w * 32) * per_thread + (mt * NT + nt) * 4,
+                        per_thread);
+    }
+}
+
+static void emu_epilogue(struct emu *e, int bm, int bn)
+{
+    const struct sd_ig_tile *t = e->t;
+    const int wtm = t->bm / t->wm, wtn = t->bn / t->wn, MT = wtm / 16, NT = wtn / 8;
+    for (int tid = 0; tid < 32 * t->wm * t->wn; tid++) {
+        const int w = tid / 32, lane = tid % 32, g = lane >> 2, tt = lane & 3;
+        const int wr = (w / t->wn) * wtm, wc = (w % t->wn) * wtn;
+        const float *acc = e->acc + (size_t)tid * MT * NT * 4;
+        for (int mt = 0; mt < MT; mt++)
+            for (int nt = 0; nt < NT; nt++)
+                for (int h = 0; h < 2; h++) {
+                    const int r = bm + wr + mt * 16 + g + h * 8, c = bn + wc + nt * 8 + 2 * tt;
+                    if (r >= e->M)
+                        continue;
+                    if (c < e->N)
+                        e->C[(size_t)r * e->N + c] = acc[(mt * NT + nt) * 4 + 2 * h];
+                    if (c + 1 < e->N)
+                        e->C[(size_t)r * e->N + c + 1] = acc[(mt * NT + nt) * 4 + 2 * h + 1];
+                }
+    }
+}
+
+/* one block: the kernel's prologue and multistage loop (stage ring rs / ws) */
+static void emu_block(struct emu *e, int bm, int bn)
+{
+    const struct sd_ig_tile *t = e->t;
+    const int thr = 32 * t->wm * t->wn, S = t->stages;
+    const int KT = (e->K + SD_IG_BK - 1) / SD_IG_BK;
+    memset(e->acc, 0, sizeof(float) * (size_t)thr * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
+    for (int s = 0; s < S - 1; s++)
+        if (s < KT)
+            emu_load(e, bm, bn, s, s * SD_IG_BK);
+    int rs = 0, ws = S - 1;
+    for (int kt = 0; kt < KT; kt++) {
+        /* sequential emulation: the barrier is implicit; a wrong ring overwrites live data */
+        if (kt + S - 1 < KT)
+            emu_load(e, bm, bn, e->broken == BROKEN_STAGE ? rs : ws, (kt + S - 1) * SD_IG_BK);
+        for (int w = 0; w < t->wm * t->wn; w++)
+            emu_warp_ktile(e, w, rs);
+        rs = rs + 1 == S ? 0 : rs + 1;
+        ws = ws + 1 == S ? 0 : ws + 1;
+    }
+    emu_epilogue(e, bm, bn);
+}
+
+/* emulate C = A B for tile ti and count the elements that differ from fp64 */
+static long emu_mismatches(int ti, int broken, int M, int N, int K)
+{
+    const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+    struct emu e = {t, broken, M, N, K, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
+    float *C = malloc(sizeof(float) * (size_t)M * N);
+    e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
+    e.Bs = calloc((size_t)t->stages * SD_IG_BK * t->bn, sizeof(float));
+    e.acc = malloc(sizeof(float) * 32 * t->wm * t->wn * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
+    assert_true(A && B && C && e.As && e.Bs && e.acc);
+    unsigned seed = 12345u + (unsigned)(M * 31 + N * 7 + K);
+    for (int i = 0; i < M * K; i++)
+        A[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (int i = 0; i < K * N; i++)
+        B[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (int i = 0; i < M * N; i++)
+        C[i] = 1e30f; /* poison: an element never written is a mismatch */
+    e.A = A;
+    e.B = B;
+    e.C = C;
+    for (int bm = 0; bm < M; bm += t->bm)
+        for (int bn = 0; bn < N; bn += t->bn)
+            emu_block(&e, bm, bn);
+    long bad = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int k = 0; k < K; k++)
+                s += (double)A[(size_t)i * K + k] * B[(size_t)k * N + j];
+            bad += C[(size_t)i * N + j] != (float)s; /* small integers: exact */
+        }
+    free(A);
+    free(B);
+    free(C);
+    free(e.As);
+    free(e.Bs);
+    free(e.acc);
+    return bad;
+}
+
+/* edge shapes: partial block tiles in m and n, partial last k-tile, fewer k-tiles than stages */
+static const int emu_shapes[][3] = {{150, 200, 72}, {20, 24, 24}, {130, 136, 136}};
+
+static void test_emulated_kernel_matches_fp64(void **state)
+{
+    (void)state;
+    for (int ti = 0; ti < SD_IG_NTILES; ti++)
+        for (size_t s = 0; s < sizeof(emu_shapes) / sizeof(emu_shapes[0]); s++) {
+            long bad = emu_mismatches(ti, BROKEN_NONE, emu_shapes[s][0], emu_shapes[s][1], emu_shapes[s][2]);
+            if (bad)
+                fprintf(stderr, "tile %d shape %dx%dx%d: %ld mismatches\n", ti, emu_shapes[s][0],
+                        emu_shapes[s][1], emu_shapes[s][2], bad);
+            assert_int_equal(bad, 0);
+        }
+}
+
+
+/* emulate the conv kernel (weights W[c_out][c_in*r*s] as A, the image as B) against a direct
+ * fp64 convolution; returns the mismatches */
+static long emu_conv_mismatches(int ti, int broken, int c_out, const struct convp *cv)
+{
+    const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+    const int M = c_out, N = cv->out_h * cv->out_w, K = cv->c_in * cv->r * cv->s;
+    struct emu e = {t, broken, M, N, K, NULL, NULL, NULL, NULL, NULL, NULL, cv};
+    const size_t nx = (size_t)cv->c_in * cv->in_h * cv->in_w;
+    float *W = malloc(sizeof(float) * (size_t)M * K), *X = malloc(sizeof(float) * nx);
+    float *C = malloc(sizeof(float) * (size_t)M * N);
+    e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
+    e.Bs = calloc((size_t)t->stages * SD_IG_BK * t->bn, sizeof(float));
+    e.acc = malloc(sizeof(float) * 32 * t->wm * t->wn * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
+    assert_true(W && X && C && e.As && e.Bs && e.acc);
+    unsigned seed = 99u + (unsigned)(M * 31 + N * 7 + K);
+    for (int i = 0; i < M * K; i++)
+        W[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (size_t i = 0; i < nx; i++)
+        X[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (int i = 0; i < M * N; i++)
+        C[i] = 1e30f;
+    e.A = W;
+    e.B = X;
+    e.C = C;
+    for (int bm = 0; bm < M; bm += t->bm)
+        for (int bn = 0; bn < N; bn += t->bn)
+            emu_block(&e, bm, bn);
+    long bad = 0;
+    for (int co = 0; co < M; co++)
+        for (int px = 0; px < N; px++) {
+            const int oh = px / cv->out_w, ow = px % cv->out_w;
+            double sum = 0;
+            for (int ci = 0; ci < cv->c_in; ci++)
+                for (int ri = 0; ri < cv->r; ri++)
+                    for (int si = 0; si < cv->s; si++) {
+                        const int ih = oh * cv->stride - cv->pad + ri, iw = ow * cv->stride - cv->pad + si;
+                        if (ih < 0 || ih >= cv->in_h || iw < 0 || iw >= cv->in_w)
+                            continue;
+                        sum += (double)W[(size_t)co * K + (ci * cv->r + ri) * cv->s + si] *
+                               X[((size_t)ci * cv->in_h + ih) * cv->in_w + iw];
+                    }
+            bad += C[(size_t)co * N + px] != (float)sum;
+        }
+    free(W);
+    free(X);
+    free(C);
+    free(e.As);
+    free(e.Bs);
+    free(e.acc);
+    return bad;
+}
+
+static void test_emulated_conv_matches_fp64(void **state)
+{
+    (void)state;
+    /* c_in, in_h, in_w, out_h, out_w, r, s, stride, pad (c_in*r*s % 8 == 0, as v3 requires) */
+    static const struct convp cvs[] = {
+        {8, 7, 9, 7, 9, 3, 3, 1, 1},     /* 3x3 same, K = 72 (partial k-tile), N = 63 */
+        {16, 13, 11, 7, 6, 3, 3, 2, 1},  /* stride 2, K = 144 */
+        {8, 6, 6, 6, 6, 5, 5, 1, 2},     /* 5x5, K = 200 */
+        {32, 12, 12, 12, 12, 3, 3, 1, 1} /* N = 144: two n-tiles of 64/128 */
+    };
+    static const int c_outs[] = {20, 70, 9, 136};
+    for (int ti = 0; ti < SD_IG_NTILES; ti++)
+        for (size_t i = 0; i < sizeof(cvs) / sizeof(cvs[0]); i++) {
+            long bad = emu_conv_mismatches(ti, BROKEN_NONE, c_outs[i], &cvs[i]);
+            if (bad)
+                fprintf(stderr, "conv tile %d case %zu: %ld mismatches\n", ti, i, bad);
+            assert_int_equal(bad, 0);
+        }
+    for (int ti = 0; ti < SD_IG_NTILES; ti++)
+        assert_true(emu_conv_mismatches(ti, BROKEN_CONV_TAP, 20, &cvs[0]) > 0);
+}
+
+static void test_broken_variants_fail(void **state)
+{
+    (void)state;
+    for (int ti = 0; ti < SD_IG_NTILES; ti++) {
+        assert_true(emu_mismatches(ti, BROKEN_A_NOSWIZZLE, 150, 200, 72) > 0);
+        assert_true(emu_mismatches(ti, BROKEN_B_NOTRANS, 150, 200, 72) > 0);
+        assert_true(emu_mismatches(ti, BROKEN_STAGE, 130, 136, 136) > 0);
+    }
+}
+
+
+/* ---- v3 flash fragments ------------------------------------------------------------------- */
+
+/* One warp (rows w*16..w*16+15 of a 128-row Q tile) against one 64-key tile, as flash2_kernel
+ * (kernels/cuda/attention.cu: f2_scores, f2_pv); P = a small integer function of S so that the
+ * products stay exact. broken = 1: K read with the Q/V lane pattern. */
+struct fa_emu {
+    int dp, d, ld, w, broken;
+    float *Qs, *Ks, *Vs;                  /* [128][ld], [64][ld], [64][ld]; columns d..ld zero */
+    float qf[10][32][4][2], qt[32][4][2]; /* Q fragments (k16 steps, k8 tail) */
+    float s[8][32][4], o[20][32][4];      /* S / P and O accumulators per lane */
+};
+
+static float fa_p_of(double sv) { return (float)(((int)sv % 3 + 3) % 3 - 1); }
+
+static double fa_ref_s(const struct fa_emu *e, int row, int key)
+{
+    double sv = 0;
+    for (int c = 0; c < e->d; c++)
+        sv += (double)e->Qs[row * e->ld + c] * e->Ks[key * e->ld + c];
+    return sv;
+}
+
+/* B fragments of two n8 tiles from an x4 load: tile h gets registers 2h, 2h+1 */
+static void fa_split_b(float r[32][4][2], int h, float bk[32][2][2])
+{
+    for (int T = 0; T < 32; T++)
+        for (int j = 0; j < 2; j++) {
+            bk[T][0][j] = r[T][2 * h][j];
+            bk[T][1][j] = r[T][2 * h + 1][j];
+        }
+}
+
+/* Q -> registers (ldmatrix.x4 per k16 step, .x2 for the k8 tail of lanes lane & 15) */
+static void fa_load_q(struct fa_emu *e)
+{
+    int addr[32];
+    for (int kc = 0; kc < e->dp / 16; kc++) {
+        for (int l = 0; l < 32; l++)
+            addr[l] = sd_fa_ldm_rows16(l, e->w * 16, kc * 16, e->ld);
+        assert_int_equal(phase_conflicts(addr), 0); /* odd row stride: conflict free */
+        emu_ldmatrix(e->Qs, addr, 0, e->qf[kc]);
+    }
+    if (e->dp % 16 == 8) {
+        for (int l = 0; l < 32; l++)
+            addr[l] = sd_fa_ldm_rows16(l & 15, e->w * 16, (e->dp / 16) * 16, e->ld);
+        assert_int_equal(phase_conflicts(addr), 0);
+        emu_ldmatrix_n(e->Qs, addr, 0, 2, e->qt);
+    }
+}
+
+/* S = Q K^T: k16 steps with K through ldmatrix.x4 (keys16 pattern), then the m16n8k8 tail */
+static void fa_scores(struct fa_emu *e)
+{
+    static float r[32][4][2], bk[32][2][2], qa[32][2][2], bt[32][2];
+    const int KC = e->dp / 16;
+    int addr[32];
+    memset(e->s, 0, sizeof(e->s));
+    for (int kc = 0; kc < KC; kc++)
+        for (int np = 0; np < 4; np++) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = e->broken ? sd_fa_ldm_rows16(l, np * 16, kc * 16, e->ld)
+                                    : sd_fa_ldm_keys16(l, np * 16, kc * 16, e->ld);
+            assert_int_equal(phase_conflicts(addr), 0);
+            emu_ldmatrix(e->Ks, addr, 0, r);
+            for (int h = 0; h < 2; h++) {
+                fa_split_b(r, h, bk);
+                emu_mma(e->qf[kc], bk, &e->s[2 * np + h][0][0], 4);
+            }
+        }
+    if (e->dp % 16 != 8)
+        return;
+    for (int nq = 0; nq < 2; nq++) {
+        for (int l = 0; l < 32; l++)
+            addr[l] = sd_fa_ldm_keys32(l, nq * 32, KC * 16, e->ld);
+        assert_int_equal(phase_conflicts(addr), 0);
+        emu_ldmatrix(e->Ks, addr, 0, r);
+        for (int i = 0; i < 4; i++) {
+            for (int T = 0; T < 32; T++)
+                for (int j = 0; j < 2; j++) {
+                    bt[T][j] = r[T][i][j];
+                    qa[T][0][j] = e->qt[T][0][j];
+                    qa[T][1][j] = e->qt[T][1][j];
+                }
+            emu_mma_k8(qa, bt, &e->s[nq * 4 + i][0][0], 4);
+        }
+    }
+}
+
+/* compare S with fp64 and replace it by P; returns the mismatches */
+static long fa_check_s_make_p(struct fa_emu *e)
+{
+    long bad = 0;
+    for (int nt = 0; nt < 8; nt++)
+        for (int T = 0; T < 32; T++)
+            for (int e2 = 0; e2 < 4; e2++) {
+                const int row = e->w * 16 + T / 4 + 8 * (e2 >> 1), key = nt * 8 + 2 * (T % 4) + (e2 & 1);
+                const double ref = fa_ref_s(e, row, key);
+                bad += e->s[nt][T][e2] != (float)ref;
+                e->s[nt][T][e2] = fa_p_of(ref);
+            }
+    return bad;
+}
+
+/* O += P V: P re-packed as A fragments (the kernel's pack2), V through ldmatrix.x4.trans pairs
+ * and, for the odd n-tile, .x2.trans of lanes lane & 15 */
+static void fa_pv(struct fa_emu *e)
+{
+    static float r[32][4][2], bk[32][2][2], a[32][4][2];
+    const int DPAIR = e->dp / 16;
+    int addr[32];
+    memset(e->o, 0, sizeof(e->o));
+    for (int kc = 0; kc < 4; kc++) {
+        for (int T = 0; T < 32; T++)
+            for (int j = 0; j < 2; j++) {
+                a[T][0][j] = e->s[2 * kc][T][j];
+                a[T][1][j] = e->s[2 * kc][T][2 + j];
+                a[T][2][j] = e->s[2 * kc + 1][T][j];
+                a[T][3][j] = e->s[2 * kc + 1][T][2 + j];
+            }
+        if (e->dp % 16 == 8) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = sd_fa_ldm_rows16(l & 15, kc * 16, DPAIR * 16, e->ld);
+            assert_int_equal(phase_conflicts(addr), 0);
+            emu_ldmatrix_n(e->Vs, addr, 1, 2, r);
+            fa_split_b(r, 0, bk);
+            emu_mma(a, bk, &e->o[2 * DPAIR][0][0], 4);
+        }
+        for (int dpi = 0; dpi < DPAIR; dpi++) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = sd_fa_ldm_rows16(l, kc * 16, dpi * 16, e->ld);
+            assert_int_equal(phase_conflicts(addr), 0);
+            emu_ldmatrix(e->Vs, addr, 1, r);
+            for (int h = 0; h < 2; h++) {
+                fa_split_b(r, h, bk);
+                emu_mma(a, bk, &e->o[2 * dpi + h][0][0], 4);
+            }
+        }
+    }
+}
+
+static long fa_check_o(const struct fa_emu *e)
+{
+    long bad = 0;
+    for (int dt = 0; dt < e->dp / 8; dt++)
+        for (int T = 0; T < 32; T++)
+            for (int e2 = 0; e2 < 4; e2++) {
+                const int row = e->w * 16 + T / 4 + 8 * (e2 >> 1), col = dt * 8 + 2 * (T % 4) + (e2 & 1);
+                double ref = 0;
+                for (int key = 0; key < 64; key++)
+                    ref += (double)fa_p_of(fa_ref_s(e, row, key)) * e->Vs[key * e->ld + col];
+                bad += e->o[dt][T][e2] != (float)ref;
+            }
+    return bad;
+}
+
+/* mismatches of S and O for warp w at head dim d padded to dp */
+static long emu_flash_tile(int dp, int d, int w, int broken)
+{
+    static struct fa_emu e;
+    const int ld = sd_fa_ld(dp);
+    e.dp = dp;
+    e.d = d;
+    e.ld = ld;
+    e.w = w;
+    e.broken = broken;
+    e.Qs = calloc((size_t)128 * ld, sizeof(float));
+    e.Ks = calloc((size_t)64 * ld, sizeof(float));
+    e.Vs = calloc((size_t)64 * ld, sizeof(float));
+    assert_true(e.Qs && e.Ks && e.Vs && dp / 8 <= 20 && dp / 16 <= 10);
+    unsigned seed = 777u + (unsigned)(dp * 13 + d + w);
+    for (int i = 0; i < 128; i++)
+        for (int c = 0; c < d; c++) /* columns d..dp stay zero, as the loader leaves them */
+            e.Qs[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
+    for (int i = 0; i < 64; i++)
+        for (int c = 0; c < d; c++) {
+            e.Ks[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
+            e.Vs[i * ld + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
+        }
+    fa_load_q(&e);
+    fa_scores(&e);
+    long bad = fa_check_s_make_p(&e);
+    fa_pv(&e);
+    bad += fa_check_o(&e);
+    free(e.Qs);
+    free(e.Ks);
+    free(e.Vs);
+    return bad;
+}
+
+static void test_flash_fragments_match_fp64(void **state)
+{
+    (void)state;
+    static const int dps[][2] = {{32, 32}, {40, 40}, {48, 40}, {64, 64}, {80, 80}, {128, 128}, {160, 160}, {160, 152}};
+    /* every row stride is an odd number of 16-byte units; head_dim 40 is not padded */
+    for (int dp = 32; dp <= 160; dp += 8)
+        assert_int_equal((sd_fa_ld(dp) / 8) % 2, 1);
+    assert_int_equal(sd_fa_ld(40), 40);
+    assert_int_equal(sd_fa_smem_bytes(160), 2 * 2 * 64 * 168 * 2);
+    for (size_t i = 0; i < sizeof(dps) / sizeof(dps[0]); i++)
+        for (int w = 0; w < 8; w += 7) {
+            long bad = emu_flash_tile(dps[i][0], dps[i][1], w, 0);
+            if (bad)
+                fprintf(stderr, "flash DP %d d %d warp %d: %ld mismatches\n", dps[i][0], dps[i][1], w, bad);
+            assert_int_equal(bad, 0);
+        }
+    assert_true(emu_flash_tile(64, 64, 3, 1) > 0);
+    assert_true(emu_flash_tile(40, 40, 3, 1) > 0);
+}
+
+/* ---- tile choice -------------------------------------------------------------------------- */
+
+static void test_tile_choice(void **state)
+{
+    (void)state;
+    /* large GEMMs fill the GPU with the biggest tile */
+    assert_int_equal(sd_ig_choose_tile(8192, 8192, 4096, 1, 132), SD_IG_TILE_128x128);
+    assert_int_equal(sd_ig_choose_tile(8192, 2560, 320, 1, 108), SD_IG_TILE_128x128);
+    /* m = 154 (text context) and n = 320: 128x128 would leave most of 132 SMs idle */
+    int t = sd_ig_choose_tile(154, 320, 768, 1, 132);
+    assert_true(t >= 0 && t != SD_IG_TILE_128x128);
+    assert_int_equal(t, SD_IG_TILE_64x64);
+    t = sd_ig_choose_tile(2048, 640, 640, 1, 132); /* 80 blocks of 128x128 < 132 SMs */
+    assert_true(t >= 0 && t != SD_IG_TILE_128x128);
+    /* every choice is a valid index whose grid fits; none fits: -1 */
+    static const long long shapes[][4] = {{1, 8, 8, 1},      {8192, 320, 320, 1}, {18432, 320, 320, 1},
+                                          {512, 1280, 1280, 1}, {154, 1280, 2048, 2}, {16, 16, 16, 65535}};
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        t = sd_ig_choose_tile(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], 132);
+        assert_true(t >= 0 && t < SD_IG_NTILES);
+        assert_true((shapes[i][1] + sd_ig_tiles[t].bn - 1) / sd_ig_tiles[t].bn <= 65535);
+    }
+    assert_int_equal(sd_ig_choose_tile(16, 16, 16, 65536, 132), -1);
+    assert_int_equal(sd_ig_choose_tile(16, 64LL * 65536 + 1, 16, 1, 132), SD_IG_TILE_64x128);
+    assert_int_equal(sd_ig_choose_tile(16, 128LL * 65536 + 1, 16, 1, 132), -1);
+    /* unknown SM count (0) still chooses */
+    assert_true(sd_ig_choose_tile(4096, 4096, 4096, 1, 0) >= 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_swizzle_bijective),
+        cmocka_unit_test(test_ldmatrix_conflict_free),
+        cmocka_unit_test(test_loader_covers_stage),
+        cmocka_unit_test(test_emulated_kernel_matches_fp64),
+        cmocka_unit_test(test_broken_variants_fail),
+        cmocka_unit_test(test_emulated_conv_matches_fp64),
+        cmocka_unit_test(test_tile_choice),
+        cmocka_unit_test(test_flash_fragments_match_fp64),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
