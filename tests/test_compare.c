@@ -242,6 +242,30 @@ static void test_fleet(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A side without a single result row (an empty folder: a CI job whose run produced nothing) fails
+ * with the path named, instead of "0 regressions" and exit 0; report refuses it the same way. */
+static void test_empty_side_fails(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sdmark-empty-XXXXXX", cmd[2048];
+    assert_non_null(mkdtemp(dir));
+    int rc;
+    snprintf(cmd, sizeof cmd, "compare %s/cmp-a.csv %s", DATA, dir);
+    char *out = run(cmd, &rc);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "no result rows in"));
+    assert_non_null(strstr(out, dir));
+    free(out);
+    snprintf(cmd, sizeof cmd, "report %s -o %s/r.html", dir, dir);
+    out = run(cmd, &rc);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "no result rows in"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s/r.html", dir);
+    assert_int_equal(access(cmd, F_OK), -1); /* nothing written */
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_threshold),
         cmocka_unit_test(test_dirs_and_keys),
         cmocka_unit_test(test_fleet),
+        cmocka_unit_test(test_empty_side_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
  * Rules, the same for every command (and said in each --help through SD_INPUTS_HELP):
  *  - any number of paths: a results file (.csv or .json) or a directory (every *.csv in it, sorted);
  *  - no path given: ./results when it exists (commands that take results by default);
+ *  - no result row at all: an error naming the paths, for the commands that need rows;
  *  - cards.csv missing: one warning, the command goes on without cards (devices are not matched to
  *    cards, nothing is projected); a malformed cards.csv is an error naming file:line. */
 #ifndef SDMARK_INPUTS_H
@@ -18,6 +19,8 @@
 enum sd_inputs_flags {
     SD_INPUTS_DEFAULT_RESULTS = 1,   /* no path: ./results when it exists */
     SD_INPUTS_CARDS = 2,             /* load cards.csv (missing: warning; malformed: error) */
+    SD_INPUTS_NEED_ROWS = 4,         /* no result row at all is an error (estimate, compare, report);
+                                      * claims and memory answer from the model without results */
 };
 
 struct sd_inputs {
@@ -40,6 +43,7 @@ int sd_inputs_cards(struct sd_inputs *in, const char *path, char *err, size_t er
     "Inputs: any number of results files (.csv or .json) and directories (every *.csv in them).\n"             \
     "Cards: bench/cards.csv, found in $SDMARK_BENCH_DIR, next to the sdmark binary or in ./bench; when\n"        \
     "it is missing the command warns once and goes on without cards (devices are not matched to a card\n"      \
-    "and nothing is projected); a malformed cards.csv is an error naming file:line.\n"
+    "and nothing is projected); a malformed cards.csv is an error naming file:line. Paths that hold no\n"       \
+    "result row at all are an error for estimate, compare and report.\n"
 
 #endif

@@ -50,6 +50,15 @@ int sd_inputs_load(struct sd_inputs *in, const char *const *paths, size_t npaths
         if (sd_rset_add(&in->set, paths[i], err, errlen))
             return -1;
     sd_rset_index(&in->set, in->have_cards ? &in->cards : NULL);
+    if ((flags & SD_INPUTS_NEED_ROWS) && !in->set.n) {
+        if (npaths)
+            snprintf(err, errlen, "no result rows in %s%s (give results files or directories, or run `sdmark run` "
+                     "first)", paths[0], npaths > 1 ? " and the other paths" : "");
+        else
+            snprintf(err, errlen, "no result rows: no path given and no ./results folder (give results files or "
+                     "directories, or run `sdmark run` first)");
+        return -1;
+    }
     return 0;
 }
 

@@ -96,7 +96,7 @@ static int load_side(const char *path, struct sd_inputs *in)
 {
     const char *one[1] = {path};
     struct sd_paths p = {.v = one, .n = 1, .cap = 1};
-    return sd_cli_inputs("compare", in, &p, 0);
+    return sd_cli_inputs("compare", in, &p, SD_INPUTS_NEED_ROWS); /* an empty side would pass CI */
 }
 
 /* --fleet: all inputs as one set, every node against its fleet's median. */
@@ -106,7 +106,7 @@ static int compare_fleet(int argc, char **argv, double threshold, enum sd_format
     struct sd_fleet fl = {0};
     char err[256];
     int rc = SD_EXIT_FAIL;
-    if (!sd_cli_positional_inputs("compare", argc, argv, 0, &in)) {
+    if (!sd_cli_positional_inputs("compare", argc, argv, SD_INPUTS_NEED_ROWS, &in)) {
         if (sd_fleet_compare(&in.set, threshold, &fl, err, sizeof err))
             fprintf(stderr, "sdmark compare: %s\n", err);
         else {

@@ -80,7 +80,8 @@ int sd_cmd_report(int argc, char **argv)
     }
     struct sd_inputs in;
     int rc = SD_EXIT_FAIL;
-    if (!sd_cli_positional_inputs("report", argc, argv, SD_INPUTS_DEFAULT_RESULTS | SD_INPUTS_CARDS, &in))
+    const unsigned flags = SD_INPUTS_DEFAULT_RESULTS | SD_INPUTS_CARDS | SD_INPUTS_NEED_ROWS;
+    if (!sd_cli_positional_inputs("report", argc, argv, flags, &in))
         rc = write_atomic(out, &in, fmt);
     sd_inputs_free(&in);
     return rc;
