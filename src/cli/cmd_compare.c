@@ -15,7 +15,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: sdmark compare BASELINE OTHER [MORE ...] [--threshold PCT] [--by-impl] [--format text|json|md]\n"
+            "usage: sdmark compare BASELINE OTHER [MORE ...] [--threshold PCT] [--best|--by-impl] [--format text|json|md]\n"
             "       sdmark compare --fleet FILE|DIR ... [--threshold PCT] [--format text|json|md]\n\n"
             "Each argument is a results file or a directory (its *.csv files taken together). Rows are\n"
             "matched by workload (suite, op, label, dtype, acc, shape) taking the fastest usable impl on\n"
@@ -34,6 +34,8 @@ static void usage(FILE *f)
             "Exit status: 0 when no row regressed and no node is an outlier (a file against itself\n"
             "passes), 1 when one did or an input could not be read, 2 on a usage error.\n\n"
             "  -t, --threshold PCT  regression threshold in percent (default 5; 0 = the noise band only)\n"
+            "  -b, --best           match rows by workload, the best usable impl and backend on each side\n"
+            "                       (the default)\n"
             "  -i, --by-impl        match rows by backend, workload and impl\n"
             "      --fleet          every node of a fleet against the fleet median (see above)\n"
             "  -f, --format FMT     text (default), json or md (markdown table)\n"
@@ -59,17 +61,18 @@ static int parse_args(int argc, char **argv, struct sd_cmp_opts *o, enum sd_form
     static const struct option opts[] = {{"format", required_argument, 0, 'f'},
                                          {"threshold", required_argument, 0, 't'},
                                          {"by-impl", no_argument, 0, 'i'},
+                                         {"best", no_argument, 0, 'b'},
                                          {"fleet", no_argument, 0, 'F'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:t:ih", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:t:ibh", opts, NULL)) != -1) {
         if ((c == 'f' && sd_cli_format("compare", optarg, SD_FMT_TEXT | SD_FMT_JSON | SD_FMT_MD, fmt)) ||
             (c == 't' && parse_threshold(optarg, &o->threshold)))
             return SD_EXIT_USAGE;
-        if (c == 'i')
-            o->key = SD_CMP_BY_IMPL;
+        if (c == 'i' || c == 'b') /* the last of --by-impl / --best wins */
+            o->key = c == 'i' ? SD_CMP_BY_IMPL : SD_CMP_BY_WORKLOAD;
         else if (c == 'F')
             *fleet = 1;
         else if (c == 'h') {
