@@ -290,6 +290,8 @@ static const struct ocl_mm_params MM_CANDIDATES[] = {
     {OCL_STYLE_CPU, 96, 128, 288, 6, 16, 2, 16, 16, 4, 4, 16},
     {OCL_STYLE_CPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
     {OCL_STYLE_CPU, 96, 64, 256, 6, 8, 2, 16, 16, 4, 4, 16},
+    /* 12 x 32: 24 accumulators, for 32 vector registers (AVX-512; it spills with 16) */
+    {OCL_STYLE_CPU, 96, 256, 256, 12, 16, 2, 16, 16, 4, 4, 16},
     {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
     {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 8, 8, 16},
     {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 8, 4, 4, 8},
