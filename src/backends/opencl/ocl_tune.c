@@ -299,6 +299,7 @@ static const struct ocl_mm_params MM_CANDIDATES[] = {
 static const struct ocl_flash_params FLASH_CANDIDATES[] = {
     {OCL_STYLE_CPU, 4, 12, 2, 128, 16, 64, 32}, {OCL_STYLE_CPU, 6, 8, 4, 256, 16, 64, 32},
     {OCL_STYLE_CPU, 6, 8, 2, 128, 16, 64, 32},  {OCL_STYLE_CPU, 6, 8, 1, 128, 8, 64, 32},
+    {OCL_STYLE_CPU, 4, 24, 2, 128, 16, 64, 32}, /* 96 query rows share each packed K/V chunk */
     {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32},  {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 128, 16},
 };
 enum { FAM_GEMM, FAM_CONV, FAM_FLASH, FAM_COUNT };
