@@ -192,12 +192,12 @@ static void test_gemm_own_gpu_style(void **state)
     struct ocl_params prm;
     ocl_params_defaults(g_ctx, &prm);
     const struct ocl_mm_params gpu[] = {
-        {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
-        {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 4, 2, 3, 8},
+        {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 8, .ty = 4, .rm = 2, .rn = 3, .bk = 8},
     };
     const struct ocl_mm_params cpu[] = {
-        {OCL_STYLE_CPU, 50, 40, 33, 4, 8, 2, 16, 16, 4, 4, 16}, /* odd blocks, k-block split */
-        {OCL_STYLE_CPU, 24, 32, 48, 6, 16, 1, 16, 16, 4, 4, 16},   /* fits 32 KiB local memory */
+        {.style = OCL_STYLE_CPU, .mb = 50, .nb = 40, .kb = 33, .mr = 4, .vw = 8, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16}, /* odd blocks, k-block split */
+        {.style = OCL_STYLE_CPU, .mb = 24, .nb = 32, .kb = 48, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},   /* fits 32 KiB local memory */
     };
     for (int v = 0; v < 4; v++) {
         prm.gemm = v < 2 ? gpu[v] : cpu[v - 2];
@@ -232,9 +232,9 @@ static void test_conv2d_own_variants(void **state)
     NEED_DEVICE();
     struct ocl_params prm;
     ocl_params_defaults(g_ctx, &prm);
-    prm.conv = (struct ocl_mm_params){OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 8, 2, 2, 8};
+    prm.conv = (struct ocl_mm_params){.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 8, .ty = 8, .rm = 2, .rn = 2, .bk = 8};
     conv_all(&prm);
-    prm.conv = (struct ocl_mm_params){OCL_STYLE_CPU, 20, 24, 40, 4, 8, 1, 16, 16, 4, 4, 16};
+    prm.conv = (struct ocl_mm_params){.style = OCL_STYLE_CPU, .mb = 20, .nb = 24, .kb = 40, .mr = 4, .vw = 8, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
     conv_all(&prm);
 }
 
@@ -258,9 +258,9 @@ static void test_attention_flash_variants(void **state)
     NEED_DEVICE();
     struct ocl_params prm;
     ocl_params_defaults(g_ctx, &prm);
-    prm.flash = (struct ocl_flash_params){OCL_STYLE_GPU, 6, 8, 2, 256, 16, 16, 8};
+    prm.flash = (struct ocl_flash_params){.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 16, .bkv = 8};
     attn_all("flash", &prm);
-    prm.flash = (struct ocl_flash_params){OCL_STYLE_CPU, 2, 3, 1, 16, 8, 64, 32}; /* < 32 KiB local */
+    prm.flash = (struct ocl_flash_params){.style = OCL_STYLE_CPU, .qr = 2, .qs = 3, .nkv = 1, .kc = 16, .vd = 8, .bq = 64, .bkv = 32}; /* < 32 KiB local */
     attn_all("flash", &prm);
 }
 
@@ -270,10 +270,10 @@ static void test_attention_gemm_variants(void **state)
     NEED_DEVICE();
     struct ocl_params prm;
     ocl_params_defaults(g_ctx, &prm);
-    prm.gemm = (struct ocl_mm_params){OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 8, 2, 3, 8};
+    prm.gemm = (struct ocl_mm_params){.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 8, .ty = 8, .rm = 2, .rn = 3, .bk = 8};
     attn_all("unfused", &prm);
     attn_all("sliced", &prm);
-    prm.gemm = (struct ocl_mm_params){OCL_STYLE_CPU, 24, 32, 48, 6, 16, 1, 16, 16, 4, 4, 16};
+    prm.gemm = (struct ocl_mm_params){.style = OCL_STYLE_CPU, .mb = 24, .nb = 32, .kb = 48, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
     attn_all("unfused", &prm);
     attn_all("sliced", &prm);
 }
@@ -427,7 +427,7 @@ static void test_loop_limit(void **state)
     oc->loop_limit = 65535;
     struct ocl_params cpu; /* flash_cpu: one work-item walks all keys, so it cannot be split */
     ocl_params_defaults(g_ctx, &cpu);
-    cpu.flash = (struct ocl_flash_params){OCL_STYLE_CPU, 2, 3, 1, 16, 8, 64, 32};
+    cpu.flash = (struct ocl_flash_params){.style = OCL_STYLE_CPU, .qr = 2, .qs = 3, .nkv = 1, .kc = 16, .vd = 8, .bq = 64, .bkv = 32};
     enum sd_status st = ocl_prepare_with(g_ctx, &wl, "flash", 1, &cpu, &p, reason, sizeof(reason));
     print_message("flash_cpu kv=4096 under a 65535-iteration limit: %s: %s\n", sd_status_name(st), reason);
     assert_int_equal(st, SD_UNSUPPORTED);
@@ -442,8 +442,8 @@ static void test_loop_limit(void **state)
     oc->loop_limit = 8000;
     struct ocl_params prm;
     ocl_params_defaults(g_ctx, &prm);
-    prm.gemm = prm.conv = (struct ocl_mm_params){OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16};
-    prm.flash = (struct ocl_flash_params){OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32};
+    prm.gemm = prm.conv = (struct ocl_mm_params){.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
+    prm.flash = (struct ocl_flash_params){.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 64, .bkv = 32};
     assert_int_equal(ocl_k_chunk(oc, &prm.gemm, 257), 144);
     assert_int_equal(ocl_kv_chunk(oc, &prm.flash, 200, 40), 32);
     wl = attn_wl(2, 67, 200, 40);

@@ -16,12 +16,14 @@
 
 /* CPU defaults measured on PoCL 3.1 (2-core AVX-512): 96 x 320 blocks, K-block 320, 6 x 32
  * micro-kernel when __local holds the ~530 KB panels; a 224 KB variant otherwise. */
-static const struct ocl_mm_params MM_CPU_BIG = {OCL_STYLE_CPU, 96, 320, 320, 6, 16, 2, 16, 16, 4, 4, 16};
-static const struct ocl_mm_params MM_CPU = {OCL_STYLE_CPU, 96, 128, 256, 6, 16, 2, 16, 16, 4, 4, 16};
-static const struct ocl_mm_params CONV_CPU = {OCL_STYLE_CPU, 96, 128, 288, 6, 16, 2, 16, 16, 4, 4, 16};
-static const struct ocl_mm_params MM_GPU = {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16};
-static const struct ocl_flash_params FL_CPU = {OCL_STYLE_CPU, 4, 12, 2, 128, 16, 64, 32};
-static const struct ocl_flash_params FL_GPU = {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32};
+/* Named fields: the CPU-packed ones (mb..nv) drive the CPU-style kernels, the GPU-tiled ones
+ * (tx..bk) the GPU-style kernels that loop-limited drivers fall back to. */
+static const struct ocl_mm_params MM_CPU_BIG = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 320, .kb = 320, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
+static const struct ocl_mm_params MM_CPU = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 256, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
+static const struct ocl_mm_params CONV_CPU = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 288, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
+static const struct ocl_mm_params MM_GPU = {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
+static const struct ocl_flash_params FL_CPU = {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32};
+static const struct ocl_flash_params FL_GPU = {.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 64, .bkv = 32};
 
 void ocl_params_defaults(const struct ocl_ctx *c, struct ocl_params *p)
 {
@@ -285,22 +287,25 @@ static enum sd_status timeit(struct ocl_ctx *c, const struct sd_workload *wl, co
 
 /* Candidates per family. gemm's are also used by unfused/sliced attention and by conv2d. */
 static const struct ocl_mm_params MM_CANDIDATES[] = {
-    {OCL_STYLE_CPU, 96, 320, 320, 6, 16, 2, 16, 16, 4, 4, 16},
-    {OCL_STYLE_CPU, 96, 128, 256, 6, 16, 2, 16, 16, 4, 4, 16},
-    {OCL_STYLE_CPU, 96, 128, 288, 6, 16, 2, 16, 16, 4, 4, 16},
-    {OCL_STYLE_CPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
-    {OCL_STYLE_CPU, 96, 64, 256, 6, 8, 2, 16, 16, 4, 4, 16},
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 320, .kb = 320, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 256, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 288, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 8, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
     /* 12 x 32: 24 accumulators, for 32 vector registers (AVX-512; it spills with 16) */
-    {OCL_STYLE_CPU, 96, 256, 256, 12, 16, 2, 16, 16, 4, 4, 16},
-    {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 4, 4, 16},
-    {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 16, 16, 8, 8, 16},
-    {OCL_STYLE_GPU, 96, 64, 256, 6, 16, 1, 8, 8, 4, 4, 8},
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 256, .kb = 256, .mr = 12, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 8, .rn = 8, .bk = 16},
+    {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 8, .ty = 8, .rm = 4, .rn = 4, .bk = 8},
 };
 static const struct ocl_flash_params FLASH_CANDIDATES[] = {
-    {OCL_STYLE_CPU, 4, 12, 2, 128, 16, 64, 32}, {OCL_STYLE_CPU, 6, 8, 4, 256, 16, 64, 32},
-    {OCL_STYLE_CPU, 6, 8, 2, 128, 16, 64, 32},  {OCL_STYLE_CPU, 6, 8, 1, 128, 8, 64, 32},
-    {OCL_STYLE_CPU, 4, 24, 2, 128, 16, 64, 32}, /* 96 query rows share each packed K/V chunk */
-    {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 64, 32},  {OCL_STYLE_GPU, 6, 8, 2, 256, 16, 128, 16},
+    {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32},
+    {.style = OCL_STYLE_CPU, .qr = 6, .qs = 8, .nkv = 4, .kc = 256, .vd = 16, .bq = 64, .bkv = 32},
+    {.style = OCL_STYLE_CPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32},
+    {.style = OCL_STYLE_CPU, .qr = 6, .qs = 8, .nkv = 1, .kc = 128, .vd = 8, .bq = 64, .bkv = 32},
+    {.style = OCL_STYLE_CPU, .qr = 4, .qs = 24, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32}, /* 96 query rows share each packed K/V chunk */
+    {.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 64, .bkv = 32},
+    {.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 128, .bkv = 16},
 };
 enum { FAM_GEMM, FAM_CONV, FAM_FLASH, FAM_COUNT };
 static const char *const FAM_NAME[FAM_COUNT] = {"gemm", "conv", "flash"};
