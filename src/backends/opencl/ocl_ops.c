@@ -187,26 +187,17 @@ static enum sd_status build_flash(struct ocl_ctx *c, struct sd_plan *p, int half
     }
 }
 
-enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
-                                int nsets, const struct ocl_params *prm, struct sd_plan **plan,
-                                char *reason, size_t len)
+/* A plan with the row's shape and its own copy of the parameters (build_flash may narrow them). */
+static struct sd_plan *plan_new(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl, int nsets,
+                                const struct ocl_params *prm)
 {
-    *plan = NULL;
-    enum sd_status st = ocl_supports(c, wl, impl, reason, len);
-    if (st != SD_OK)
-        return st;
-    if (nsets < 1)
-        nsets = 1;
     struct sd_plan *p = calloc(1, sizeof(*p));
-    if (!p) {
-        snprintf(reason, len, "out of host memory");
-        return SD_ERROR;
-    }
+    if (!p)
+        return NULL;
     p->c = c;
     p->wl = *wl;
     p->impl = parse_impl(wl->op, impl);
     p->prm = *prm;
-    prm = &p->prm; /* from here on the plan's own parameters (build_flash may narrow them) */
     p->nsets = nsets;
     p->esize = sd_dtype_size(wl->dtype);
     struct sd_tensors t;
@@ -215,156 +206,180 @@ enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl,
     for (int i = 0; i < 3; i++)
         p->in_elems[i] = i < t.n_in ? t.in[i] : 0;
     p->out_elems = t.out;
-    const int h = wl->dtype == SD_FP16;
-    char ho[96];
+    return p;
+}
 
-    /* kernels first (a build error is not an OOM), then memory */
+/* Kernels first (a build error is not an OOM), memory after. */
+static enum sd_status build_kernels(struct ocl_ctx *c, struct sd_plan *p, char *reason, size_t len)
+{
+    const struct sd_workload *wl = &p->wl;
+    const int h = wl->dtype == SD_FP16;
+    char ho[96], extra[160];
+    enum sd_status st = SD_OK;
     switch (p->impl) {
     case IMPL_OWN:
-        if (wl->op == SD_OP_GEMM) {
-            half_opts(ho, sizeof(ho), h, h, h);
-            st = mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &prm->gemm, ho, &p->k_main,
-                           reason, len);
-        } else {
-            char extra[160];
-            half_opts(ho, sizeof(ho), h, h, h);
-            snprintf(extra, sizeof(extra), " -DFR=%d -DFS=%d%s", (int)wl->r, (int)wl->s, ho);
-            st = mm_kernel(c, "common,conv2d", "conv_packed", "conv_tiled", &prm->conv, extra,
-                           &p->k_main, reason, len);
-        }
-        break;
+        half_opts(ho, sizeof(ho), h, h, h);
+        if (wl->op == SD_OP_GEMM)
+            return mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &p->prm.gemm, ho, &p->k_main, reason, len);
+        snprintf(extra, sizeof(extra), " -DFR=%d -DFS=%d%s", (int)wl->r, (int)wl->s, ho);
+        return mm_kernel(c, "common,conv2d", "conv_packed", "conv_tiled", &p->prm.conv, extra, &p->k_main, reason,
+                         len);
     case IMPL_CLBLAST:
-        break;
+        return SD_OK;
     case IMPL_UNFUSED:
     case IMPL_SLICED:
         half_opts(ho, sizeof(ho), h, h, 0);
-        st = mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &prm->gemm, ho, &p->k_main,
-                       reason, len);
+        st = mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &p->prm.gemm, ho, &p->k_main, reason, len);
         if (st == SD_OK) {
             half_opts(ho, sizeof(ho), 0, h, h);
-            st = mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &prm->gemm, ho, &p->k_pv,
-                           reason, len);
+            st = mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &p->prm.gemm, ho, &p->k_pv, reason, len);
         }
-        if (st == SD_OK)
-            st = ocl_kernel(c, "common,attention", "", "softmax_rows", &p->k_soft, reason, len);
-        break;
+        return st == SD_OK ? ocl_kernel(c, "common,attention", "", "softmax_rows", &p->k_soft, reason, len) : st;
     case IMPL_FLASH:
-        st = build_flash(c, p, h, reason, len);
-        break;
+        return build_flash(c, p, h, reason, len);
     default:
         snprintf(reason, len, "unknown impl");
-        st = SD_ERROR;
+        return SD_ERROR;
     }
-    if (st != SD_OK) {
-        plan_free(p);
-        return st;
-    }
+}
 
-    p->in = calloc((size_t)nsets * 3, sizeof(cl_mem));
-    if (!p->in) {
+static const char *const in_names[SD_OP_COUNT][3] = {
+    {"gemm A", "gemm B", ""}, {"conv2d input", "conv2d weights", ""}, {"Q", "K", "V"}};
+
+/* The score matrix (unfused: all heads) or slice (sliced: one head) in fp32; 0 for other impls. */
+static double score_bytes(const struct sd_plan *p)
+{
+    if (p->impl != IMPL_UNFUSED && p->impl != IMPL_SLICED)
+        return 0;
+    double rows = (double)p->wl.seq_q * (p->impl == IMPL_UNFUSED ? (double)p->wl.batch_heads : 1);
+    return rows * (double)p->wl.seq_kv * 4;
+}
+
+static const char *score_name(const struct sd_plan *p)
+{
+    return p->impl == IMPL_UNFUSED ? "fp32 score matrix (all heads)" : "fp32 score slice (one head)";
+}
+
+/* Fail fast: a row whose buffers cannot fit together is an oom before any buffer is created and
+ * first-touched (filling gigabytes of inputs only to fail on the score matrix takes minutes on a
+ * CPU device). SD_OK or SD_OOM naming the buffer. */
+static enum sd_status buffers_fit(const struct ocl_ctx *c, const struct sd_plan *p, char *reason, size_t len)
+{
+    double big_b = (double)p->out_elems * (double)p->esize, need = big_b;
+    const char *big = "output";
+    for (int i = 0; i < p->n_in; i++) {
+        double b = (double)p->in_elems[i] * (double)p->esize;
+        need += (double)p->nsets * b;
+        if (b > big_b)
+            big_b = b, big = in_names[p->wl.op][i];
+    }
+    double ws = score_bytes(p);
+    need += ws;
+    if (ws > big_b)
+        big_b = ws, big = score_name(p);
+    if (c->info.max_alloc_bytes && big_b > (double)c->info.max_alloc_bytes) {
+        snprintf(reason, len, "%s needs %.0f bytes in one buffer > CL_DEVICE_MAX_MEM_ALLOC_SIZE %" PRIu64, big, big_b,
+                 c->info.max_alloc_bytes);
+        return SD_OOM;
+    }
+    if (c->info.mem_bytes && need + (double)c->mem.current > (double)c->info.mem_bytes) {
+        snprintf(reason, len,
+                 "buffers need %.0f bytes in all (%d input set(s), output, workspace); %" PRIu64
+                 " already allocated of %" PRIu64 " global memory",
+                 need, p->nsets, c->mem.current, c->info.mem_bytes);
+        return SD_OOM;
+    }
+    return SD_OK;
+}
+
+/* The plan's one workspace buffer (p->ws), tracked, of `bytes` named `what`. */
+static enum sd_status alloc_ws(struct ocl_ctx *c, struct sd_plan *p, size_t bytes, const char *what, char *reason,
+                               size_t len)
+{
+    p->ws_bytes = bytes;
+    enum sd_status st = ocl_alloc(c, bytes, &p->ws, what, reason, len);
+    if (st != SD_OK)
+        p->ws_bytes = 0;
+    return st;
+}
+
+#ifdef SDMARK_HAVE_CLBLAST
+/* CLBlast's temporary (padded-copy) buffer comes from our tracked allocator and is passed to
+ * ...gemmWithTempBuffer, so the peak includes the library workspace. */
+static enum sd_status alloc_clblast_tmp(struct ocl_ctx *c, struct sd_plan *p, char *reason, size_t len)
+{
+    const struct sd_workload *wl = &p->wl;
+    const int h = wl->dtype == SD_FP16;
+    size_t tmp = 0;
+    for (int64_t b = 0; b < wl->batch; b++) {
+        size_t m = wl->m, n = wl->n, k = wl->k, t1 = 0;
+        CLBlastStatusCode cs =
+            h ? CLBlastHGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, m, n, k,
+                                           b * m * k, k, b * k * n, n, b * m * n, n, &c->queue, &t1)
+              : CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, m, n, k,
+                                           b * m * k, k, b * k * n, n, b * m * n, n, &c->queue, &t1);
+        if (cs != CLBlastSuccess) {
+            snprintf(reason, len, "CLBlast%cGemmTempBufferSize failed: status %d", h ? 'H' : 'S', (int)cs);
+            return SD_ERROR;
+        }
+        if (t1 > tmp)
+            tmp = t1;
+    }
+    return tmp > 0 ? alloc_ws(c, p, tmp, "CLBlast temporary buffer", reason, len) : SD_OK;
+}
+#endif
+
+/* Inputs x nsets, the output and the impl's workspace. */
+static enum sd_status alloc_buffers(struct ocl_ctx *c, struct sd_plan *p, char *reason, size_t len)
+{
+    const struct sd_workload *wl = &p->wl;
+    enum sd_status st = SD_OK;
+    for (int s = 0; s < p->nsets && st == SD_OK; s++)
+        for (int i = 0; i < p->n_in && st == SD_OK; i++)
+            st = ocl_alloc(c, p->in_elems[i] * p->esize, &p->in[s * 3 + i], in_names[wl->op][i], reason, len);
+    if (st == SD_OK)
+        st = ocl_alloc(c, p->out_elems * p->esize, &p->out, "output", reason, len);
+    if (st == SD_OK && score_bytes(p) > 0)
+        st = alloc_ws(c, p, (size_t)score_bytes(p), score_name(p), reason, len);
+    if (st == SD_OK && p->impl == IMPL_FLASH &&
+        ocl_kv_chunk(c, &p->prm.flash, (int)wl->seq_kv, (int)wl->head_dim) < wl->seq_kv)
+        /* keys split over launches: the running max, sum and output per query row */
+        st = alloc_ws(c, p, (size_t)((uint64_t)wl->batch_heads * wl->seq_q * (wl->head_dim + 2) * 4),
+                      "flash running state (keys split)", reason, len);
+#ifdef SDMARK_HAVE_CLBLAST
+    if (st == SD_OK && p->impl == IMPL_CLBLAST)
+        st = alloc_clblast_tmp(c, p, reason, len);
+#endif
+    return st;
+}
+
+enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
+                                int nsets, const struct ocl_params *prm, struct sd_plan **plan,
+                                char *reason, size_t len)
+{
+    *plan = NULL;
+    enum sd_status st = ocl_supports(c, wl, impl, reason, len);
+    if (st != SD_OK)
+        return st;
+    struct sd_plan *p = plan_new(c, wl, impl, nsets < 1 ? 1 : nsets, prm);
+    if (!p || !(p->in = calloc((size_t)p->nsets * 3, sizeof(cl_mem)))) {
         plan_free(p);
         snprintf(reason, len, "out of host memory");
         return SD_ERROR;
     }
-    static const char *const in_names[SD_OP_COUNT][3] = {
-        {"gemm A", "gemm B", ""}, {"conv2d input", "conv2d weights", ""}, {"Q", "K", "V"}};
-    /* Fail fast: a row whose buffers cannot fit together is an oom before any buffer is created
-     * and first-touched (filling gigabytes of inputs only to fail on the score matrix takes
-     * minutes on a CPU device). */
-    {
-        double need = (double)p->out_elems * (double)p->esize;
-        for (int i = 0; i < p->n_in; i++)
-            need += (double)nsets * (double)p->in_elems[i] * (double)p->esize;
-        const char *big = "output";
-        double big_b = (double)p->out_elems * (double)p->esize;
-        for (int i = 0; i < p->n_in; i++)
-            if ((double)p->in_elems[i] * (double)p->esize > big_b) {
-                big_b = (double)p->in_elems[i] * (double)p->esize;
-                big = in_names[wl->op][i];
-            }
-        if (p->impl == IMPL_UNFUSED || p->impl == IMPL_SLICED) {
-            double rows = (double)wl->seq_q * (p->impl == IMPL_UNFUSED ? (double)wl->batch_heads : 1);
-            double ws = rows * (double)wl->seq_kv * 4;
-            need += ws;
-            if (ws > big_b) {
-                big_b = ws;
-                big = p->impl == IMPL_UNFUSED ? "fp32 score matrix (all heads)" : "fp32 score slice (one head)";
-            }
-        }
-        if (c->info.max_alloc_bytes && big_b > (double)c->info.max_alloc_bytes) {
-            snprintf(reason, len, "%s needs %.0f bytes in one buffer > CL_DEVICE_MAX_MEM_ALLOC_SIZE %" PRIu64,
-                     big, big_b, c->info.max_alloc_bytes);
-            plan_free(p);
-            return SD_OOM;
-        }
-        if (c->info.mem_bytes && need + (double)c->mem.current > (double)c->info.mem_bytes) {
-            snprintf(reason, len,
-                     "buffers need %.0f bytes in all (%d input set(s), output, workspace); %" PRIu64
-                     " already allocated of %" PRIu64 " global memory",
-                     need, nsets, c->mem.current, c->info.mem_bytes);
-            plan_free(p);
-            return SD_OOM;
-        }
-    }
-    /* after the memory check (a row that cannot fit is oom on any driver), before allocating */
-    if (p->impl != IMPL_CLBLAST)
-        st = ocl_loop_check(c, wl, p->impl == IMPL_FLASH, prm, reason, len);
-    for (int s = 0; s < nsets && st == SD_OK; s++)
-        for (int i = 0; i < p->n_in && st == SD_OK; i++)
-            st = ocl_alloc(c, p->in_elems[i] * p->esize, &p->in[s * 3 + i], in_names[wl->op][i],
-                           reason, len);
+    st = build_kernels(c, p, reason, len);
     if (st == SD_OK)
-        st = ocl_alloc(c, p->out_elems * p->esize, &p->out, "output", reason, len);
-    if (st == SD_OK && (p->impl == IMPL_UNFUSED || p->impl == IMPL_SLICED)) {
-        uint64_t rows = (uint64_t)wl->seq_q * (p->impl == IMPL_UNFUSED ? (uint64_t)wl->batch_heads : 1);
-        p->ws_bytes = (size_t)(rows * (uint64_t)wl->seq_kv * 4);
-        st = ocl_alloc(c, p->ws_bytes, &p->ws,
-                       p->impl == IMPL_UNFUSED ? "fp32 score matrix (all heads)" : "fp32 score slice (one head)",
-                       reason, len);
-        if (st != SD_OK)
-            p->ws_bytes = 0;
-    }
-    if (st == SD_OK && p->impl == IMPL_FLASH &&
-        ocl_kv_chunk(c, &prm->flash, (int)wl->seq_kv, (int)wl->head_dim) < wl->seq_kv) {
-        /* keys split over launches: the running max, sum and output per query row */
-        p->ws_bytes = (size_t)((uint64_t)wl->batch_heads * wl->seq_q * (wl->head_dim + 2) * 4);
-        st = ocl_alloc(c, p->ws_bytes, &p->ws, "flash running state (keys split)", reason, len);
-        if (st != SD_OK)
-            p->ws_bytes = 0;
-    }
-#ifdef SDMARK_HAVE_CLBLAST
-    if (st == SD_OK && p->impl == IMPL_CLBLAST) {
-        /* CLBlast's temporary (padded-copy) buffer comes from our tracked allocator and is passed
-         * to ...gemmWithTempBuffer, so the peak includes the library workspace. */
-        size_t tmp = 0;
-        for (int64_t b = 0; b < wl->batch; b++) {
-            size_t m = wl->m, n = wl->n, k = wl->k, t1 = 0;
-            CLBlastStatusCode cs =
-                h ? CLBlastHGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
-                                               m, n, k, b * m * k, k, b * k * n, n, b * m * n, n, &c->queue, &t1)
-                  : CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
-                                               m, n, k, b * m * k, k, b * k * n, n, b * m * n, n, &c->queue, &t1);
-            if (cs != CLBlastSuccess) {
-                snprintf(reason, len, "CLBlast%cGemmTempBufferSize failed: status %d", h ? 'H' : 'S', (int)cs);
-                st = SD_ERROR;
-                break;
-            }
-            if (t1 > tmp)
-                tmp = t1;
-        }
-        if (st == SD_OK && tmp > 0) {
-            p->ws_bytes = tmp;
-            st = ocl_alloc(c, tmp, &p->ws, "CLBlast temporary buffer", reason, len);
-            if (st != SD_OK)
-                p->ws_bytes = 0;
-        }
-    }
-#endif
+        st = buffers_fit(c, p, reason, len);
+    /* after the memory check (a row that cannot fit is oom on any driver), before allocating */
+    if (st == SD_OK && p->impl != IMPL_CLBLAST)
+        st = ocl_loop_check(c, wl, p->impl == IMPL_FLASH, &p->prm, reason, len);
+    if (st == SD_OK)
+        st = alloc_buffers(c, p, reason, len);
     if (st != SD_OK) {
         plan_free(p);
         return st;
     }
-    *plan = (struct sd_plan *)p;
+    *plan = p;
     return SD_OK;
 }
 
