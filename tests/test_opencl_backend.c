@@ -514,9 +514,12 @@ static void test_tune_cache(void **state)
     FILE *f = fopen(path, "w");
     fprintf(f, "# comment\nother device | 1.0\tgemm=gpu:1:1:1:1:8:1:8:8:1:1:8 conv=x flash=y\n");
     /* CPU-style sets small enough for 32 KiB of local memory (rusticl) */
-    fprintf(f, "%s | %s\tgemm=cpu:24:32:48:6:16:1:16:16:4:4:16 conv=cpu:48:48:128:6:8:2:16:16:4:4:16 "
+    /* the same device and driver tuned for other kernel sources: stale, never used */
+    fprintf(f, "%s | %s | kernels %08x\tgemm=gpu:1:1:1:1:8:1:8:8:1:1:8 conv=x flash=y\n", g_info.name,
+            g_info.driver_version, (unsigned)ocl_kernels_hash() ^ 1u);
+    fprintf(f, "%s | %s | kernels %08x\tgemm=cpu:24:32:48:6:16:1:16:16:4:4:16 conv=cpu:48:48:128:6:8:2:16:16:4:4:16 "
                "flash=cpu:4:4:1:32:8:64:32\n",
-            g_info.name, g_info.driver_version);
+            g_info.name, g_info.driver_version, (unsigned)ocl_kernels_hash());
     fclose(f);
     void *c = NULL;
     char reason[SD_REASON_LEN] = "";

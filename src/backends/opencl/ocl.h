@@ -136,6 +136,8 @@ enum sd_status ocl_tune(void *ctx, int force, FILE *log, char *reason, size_t le
 /* Build options for the kernels ("-DMB=96 -DNB=64 ..."). */
 void ocl_mm_opts(const struct ocl_mm_params *p, char *buf, size_t len);
 void ocl_flash_opts(const struct ocl_flash_params *p, char *buf, size_t len);
+/* Hash of the kernel sources built into this binary (part of the tuning cache key). */
+uint32_t ocl_kernels_hash(void);
 int ocl_params_format(const struct ocl_params *p, char *buf, size_t len);
 
 #endif

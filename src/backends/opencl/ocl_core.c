@@ -455,6 +455,17 @@ struct sd_ocl_embedded {
 };
 extern const struct sd_ocl_embedded sd_ocl_embedded_kernels[];
 
+/* FNV-1a over the embedded kernel sources: the tuning cache keys on it, so parameters tuned for
+ * other kernels (an older or newer sdmark) are never reused for these. */
+uint32_t ocl_kernels_hash(void)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; sd_ocl_embedded_kernels[i].name; i++)
+        for (const char *q = sd_ocl_embedded_kernels[i].src; *q; q++)
+            h = (h ^ (uint8_t)*q) * 16777619u;
+    return h;
+}
+
 /* Source of kernels/opencl/<name>.cl: from $SDMARK_KERNEL_DIR when set, else embedded. */
 static char *kernel_source(const char *name, char *reason, size_t len)
 {

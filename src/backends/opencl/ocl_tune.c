@@ -133,7 +133,8 @@ static void mkdir_p(const char *path)
 
 static void cache_key(const struct ocl_ctx *c, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s | %s", c->info.name, c->info.driver_version);
+    /* device, driver and the kernels themselves: parameters tuned for other kernel sources are stale */
+    snprintf(buf, len, "%s | %s | kernels %08x", c->info.name, c->info.driver_version, (unsigned)ocl_kernels_hash());
     for (char *p = buf; *p; p++)
         if (*p == '\t' || *p == '\n')
             *p = ' ';
@@ -182,7 +183,7 @@ static int cache_write(const struct ocl_ctx *c, const struct ocl_params *p, char
     FILE *out = fopen(tmp, "w");
     if (!out)
         return -1;
-    fprintf(out, "# sdmark OpenCL tuning cache: <device name | driver version> TAB <params>\n");
+    fprintf(out, "# sdmark OpenCL tuning cache: <device name | driver version | kernels hash> TAB <params>\n");
     FILE *in = fopen(path, "r");
     if (in) {
         char line[1024];
