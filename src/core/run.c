@@ -265,11 +265,10 @@ static void row_measure(const struct sd_backend_ops *be, void *ctx, struct sd_pl
     }
     row_publish(row, &sm, o);
     if (row->status == SD_OK && be->plan_note) { /* e.g. cuDNN's chosen algorithm, library workspace */
-        size_t used = strlen(row->reason);
-        if (used + 3 < sizeof row->reason)
-            be->plan_note(plan, row->reason + used + (used ? 2 : 0), sizeof row->reason - used - (used ? 2 : 0));
-        if (used && row->reason[used + 2])
-            memcpy(row->reason + used, "; ", 2);
+        char note[SD_REASON_LEN] = "", both[sizeof row->reason + SD_REASON_LEN + 2];
+        be->plan_note(plan, note, sizeof note);
+        snprintf(both, sizeof both, "%s%s%s", row->reason, row->reason[0] && note[0] ? "; " : "", note);
+        snprintf(row->reason, sizeof row->reason, "%.*s", (int)sizeof row->reason - 1, both); /* cut to fit */
     }
 }
 
