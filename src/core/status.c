@@ -1,5 +1,6 @@
-/* status.c — names of row statuses as they appear in result files. */
+/* status.c — names of row statuses and device kinds as they appear in result files. */
 #include <string.h>
+#include "sdmark/backend.h"
 #include "sdmark/status.h"
 
 static const char *const names[SD_STATUS_COUNT] = {
@@ -22,8 +23,7 @@ int sd_status_parse(const char *s, enum sd_status *out)
     return -1;
 }
 
-/* sd_device_kind_name is declared in backend.h; it lives here with the other names in files. */
-#include "sdmark/backend.h"
+/* Declared in backend.h; it lives here with the other names that appear in result files. */
 const char *sd_device_kind_name(enum sd_device_kind k)
 {
     return k == SD_DEVICE_CPU ? "cpu" : k == SD_DEVICE_GPU ? "gpu" : "other";
