@@ -1,7 +1,7 @@
 """sdmark_suite.py — bench/NAME.suite files in Python, for peers that run sdmark's suites
 (scripts/torch_peer.py).
 
-The format is DESIGN.md's "Suite file format", as src/core/suite.c and src/core/workload.c read it:
+The format is docs/suites.md's, as src/core/suite.c and src/core/workload.c read it:
     # comment (to the end of the line)
     op  label  count  key=value ...
 op is gemm, conv2d or attention; `dtype=fp16,fp32` expands into one workload per dtype (default

@@ -145,7 +145,7 @@ static void test_measure_defaults(void **state)
     struct sd_measure_opts o;
     memset(&o, 0xff, sizeof o);
     sd_measure_defaults(&o);
-    assert_near(o.max_noise, 0.005); /* DESIGN.md: 0.5 % */
+    assert_near(o.max_noise, 0.005); /* docs/measurement.md: 0.5 % */
     assert_true(o.min_samples >= 1 && o.min_samples <= o.max_samples);
     assert_true(o.min_time_s > 0 && o.timeout_s > o.min_time_s);
     assert_true(o.warmup_ms > 0);
