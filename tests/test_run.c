@@ -601,6 +601,40 @@ static void test_no_lie_reaches_a_file_as_ok(void **state)
     rmdir(dir);
 }
 
+/* Warm-up: the check run counts toward warmup_ms. A check run shorter than warmup_ms is followed by
+ * at least one more run before sampling; one as long as warmup_ms is the whole warm-up (no extra
+ * run: on a CPU the multi-second SD rows would pay one more run each for nothing). */
+static int count_runs;
+static enum sd_status counting_run(struct sd_plan *p, int set, double *ms, char *r, size_t l)
+{
+    count_runs++;
+    if (ms)
+        *ms = 0.001;
+    return SD_OK;
+}
+
+static void test_check_run_counts_as_warmup(void **state)
+{
+    const struct sd_backend_ops be = {.name = "counting", .run = counting_run};
+    struct sd_sample_opts so = {.nsets = 1};
+    sd_measure_defaults(&so.m);
+    so.m.warmup_ms = 50, so.m.min_time_s = 0, so.m.min_samples = so.m.max_samples = 3;
+    struct sd_samples sm;
+    char reason[SD_REASON_LEN];
+
+    so.first_wall_ms = 80; /* the check run already lasted longer than warmup_ms */
+    count_runs = 0;
+    assert_int_equal(sd_row_sample(&be, NULL, NULL, &so, &sm, reason, sizeof reason), SD_OK);
+    assert_int_equal(count_runs, 3);
+    assert_true(sm.warmup_ms >= 80);
+
+    so.first_wall_ms = 0.01; /* a short check run: at least one more run, until 50 ms in all */
+    count_runs = 0;
+    assert_int_equal(sd_row_sample(&be, NULL, NULL, &so, &sm, reason, sizeof reason), SD_OK);
+    assert_true(count_runs >= 4);
+    assert_true(sm.warmup_ms >= 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_cross_check_thresholds),
         cmocka_unit_test(test_fault_injected_timer_lies),
         cmocka_unit_test(test_no_lie_reaches_a_file_as_ok),
+        cmocka_unit_test(test_check_run_counts_as_warmup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 struct sd_measure_opts {
-    double warmup_ms;      /* warm-up by time (at least one run) */
+    double warmup_ms;      /* warm-up by time; the check run counts (see row_phases.c warm_up) */
     double min_time_s;     /* minimum total sampled time before stopping on min_time */
     int min_samples;
     int max_samples;

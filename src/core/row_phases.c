@@ -158,19 +158,25 @@ static int push(struct sampler *S, double x)
     return 0;
 }
 
-/* Warm-up by time (at least one more run: first launches may compile or page in). */
+/* Warm-up by time. The check run (sd_row_check) was the row's first run: it paid the one-time costs
+ * (kernel compile on first launch, lazy module load, page-in of the buffers) and counts toward
+ * warmup_ms. When it lasted at least warmup_ms there is no further warm-up run: on a CPU device the
+ * SD rows that take seconds per run would otherwise spend one more run each for nothing. A shorter
+ * check run is followed by at least one more run (until warmup_ms in all). */
 static enum sd_status warm_up(struct sampler *S, const struct sd_sample_opts *o, double *warm_ms, char *reason,
                               size_t len)
 {
     double start = sd_now_s();
-    do {
+    int need = o->first_wall_ms < o->m.warmup_ms;
+    while (need || ((sd_now_s() - start) * 1e3 + o->first_wall_ms < o->m.warmup_ms &&
+                    (sd_now_s() - start) * 1e3 + o->first_wall_ms < o->m.timeout_s * 1e3 &&
+                    !(o->interrupted && *o->interrupted))) {
         enum sd_status st = S->be->run(S->p, S->set, NULL, reason, len);
         S->set = (S->set + 1) % S->nsets;
         if (st != SD_OK)
             return st;
-    } while ((sd_now_s() - start) * 1e3 < o->m.warmup_ms &&
-             (sd_now_s() - start) * 1e3 + o->first_wall_ms < o->m.timeout_s * 1e3 &&
-             !(o->interrupted && *o->interrupted));
+        need = 0;
+    }
     *warm_ms = (sd_now_s() - start) * 1e3 + o->first_wall_ms;
     return SD_OK;
 }
