@@ -335,16 +335,19 @@ static enum sd_verdict vram_decides_resolution(struct ctx *c, struct sd_buf *ev)
         prev = ru;
     }
     struct sd_mem_check chk[512];
-    size_t n = sd_mem_check_rows(c->s, chk, 512);
+    size_t total = sd_mem_check_rows(c->s, chk, 512), n = 0; /* n: judged checks (the evidence) */
     int bad = 0;
     size_t big = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < total; i++) {
+        if (!chk[i].judged)
+            continue; /* an unfused row with no partner: listed by `sdmark memory`, not evidence */
+        n++;
         bad += !chk[i].ok;
-        if (chk[i].model > chk[big].model && strstr(chk[i].what, "scores"))
+        if ((!chk[big].judged || chk[i].model > chk[big].model) && strstr(chk[i].what, "scores"))
             big = i;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (chk[i].ok && i != big)
+    for (size_t i = 0; i < total; i++) {
+        if (!chk[i].judged || (chk[i].ok && i != big))
             continue; /* show the failures and the largest score-matrix check */
         char a[32], b[32];
         sd_fmt_gib(chk[i].model, a, sizeof a);
