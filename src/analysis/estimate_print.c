@@ -132,6 +132,21 @@ static void json_basis(cJSON *o, const struct sd_estimate *e)
     }
 }
 
+/* "other_dtypes": what print_other_dtypes says in text. */
+static void json_other_dtypes(cJSON *o, const struct sd_estimate *e)
+{
+    cJSON *od = cJSON_AddArrayToObject(o, "other_dtypes");
+    for (size_t i = 0; i < e->nother; i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "dtype", e->other[i].dtype);
+        sd_json_num(x, "coverage", e->other[i].coverage);
+        sd_json_num(x, "kernel_step_ms", e->other[i].kernel_ms);
+        sd_json_num(x, "common_coverage", e->other[i].common_coverage);
+        sd_json_num(x, "speedup_vs_dtype", e->other[i].speedup);
+        cJSON_AddItemToArray(od, x);
+    }
+}
+
 static cJSON *to_json(const struct sd_estimate *e)
 {
     cJSON *o = cJSON_CreateObject();
@@ -170,16 +185,7 @@ static cJSON *to_json(const struct sd_estimate *e)
     cJSON_AddStringToObject(o, "vae_note", e->vae_note);
     sd_json_num(o, "flops_per_call", e->flops_per_call);
     json_basis(o, e);
-    cJSON *od = cJSON_AddArrayToObject(o, "other_dtypes");
-    for (size_t i = 0; i < e->nother; i++) {
-        cJSON *x = cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "dtype", e->other[i].dtype);
-        sd_json_num(x, "coverage", e->other[i].coverage);
-        sd_json_num(x, "kernel_step_ms", e->other[i].kernel_ms);
-        sd_json_num(x, "common_coverage", e->other[i].common_coverage);
-        sd_json_num(x, "speedup_vs_dtype", e->other[i].speedup);
-        cJSON_AddItemToArray(od, x);
-    }
+    json_other_dtypes(o, e);
     cJSON_AddNumberToObject(o, "quick_rows_used", (double)e->nquick_used);
     cJSON_AddNumberToObject(o, "quick_rows_ignored", (double)e->nquick_ignored);
     return o;
