@@ -302,6 +302,15 @@ static void test_cpu_dtype_choice(void **state)
     close_to(e->other[0].kernel_ms, (30 * 4 + 7 * 40) / bcov, 1e-12);
     close_to(e->other[0].common_coverage, bcov, 1e-12);
     close_to(e->other[0].speedup, (30 * 8 + 7 * 80) / (30 * 4 + 7 * 40.0), 1e-12);
+    /* --impl onednn: every oneDNN row (onednn_unfused included), like `sdmark run --impl onednn` */
+    o.impl = "onednn";
+    assert_int_equal(sd_estimate_device(&s, 0, &su, NULL, &o, e, err, sizeof err), 0);
+    close_to(e->coverage, 1, 1e-12);
+    close_to(e->kernel_ms, 30 * 8 + 7 * 80 + 5 * 500, 1e-12);
+    o.impl = "unfused"; /* the OpenBLAS impl only, never onednn_unfused */
+    assert_int_equal(sd_estimate_device(&s, 0, &su, NULL, &o, e, err, sizeof err), 0);
+    close_to(e->kernel_ms_measured, 5 * 700, 1e-12);
+    o.impl = NULL;
     /* the full bf16 run's attention row: equal coverage, bf16 faster -> bf16 */
     char e2[256];
     assert_int_equal(sd_rset_add(&s, DATA "/cpu-dtypes/bf16-attention.csv", e2, sizeof e2), 0);

@@ -108,7 +108,7 @@ static const struct sd_result *pick(const struct sd_rset *s, int dev, const stru
             othershape = r;
             continue;
         }
-        if (o->impl && strcmp(o->impl, r->impl)) {
+        if (o->impl && !sd_impl_selected(o->impl, r->impl)) {
             n_impl_mismatch++;
             continue;
         }

@@ -55,10 +55,6 @@ int sd_run_suite(const struct sd_backend_ops *be, void *ctx, const struct sd_dev
  * SDMARK_HOST_MEM_AVAILABLE environment variable overrides it), 0 if unknown. */
 double sd_host_mem_available(void);
 
-/* Whether the --impl filter (comma list; NULL or "" = all) selects impl: a word matches an impl
- * name exactly or as its library prefix before '_' ("onednn" selects onednn_unfused too). */
-int sd_impl_selected(const char *filter, const char *impl);
-
 /* Number of rows sd_run_suite will produce for this suite/backend/filter. */
 int sd_count_rows(const struct sd_backend_ops *be, const struct sd_suite *suite, const struct sd_run_opts *o);
 
