@@ -9,8 +9,10 @@
  * context only: it is never used to reach a verdict, since no efficiency was measured for it.
  *
  * Verdict rules (thresholds are readings of the claim's words, not fitted to any data):
- *  C1 "much faster than a CPU": r = CPU step / GPU step (kernel ceilings, fastest CPU device,
- *     each GPU measured or projected). supported: some measured GPU r >= 10 (or only projected
+ *  C1 "much faster than a CPU": r = CPU step / GPU step (kernel ceilings, fastest CPU device in
+ *     its estimate's dtype — bf16 where measured as widely as fp32 and faster; a faster dtype
+ *     measured on less of the suite is named as the CPU at its best, not used for r —, each GPU
+ *     measured or projected). supported: some measured GPU r >= 10 (or only projected
  *     GPUs with r >= 10: supported, marked projected); partly: best r in [3, 10); refuted: r < 3;
  *     no data: no CPU device or no GPU (measured or projected) — a spec bound is shown only.
  *  C2 "VRAM decides max resolution": memory model, largest SD 1.5 resolution per tier with unfused
