@@ -81,7 +81,7 @@ static void attn_check(const struct sd_rset *s, size_t i, const char *shape, str
         c->measured = u->peak_mem_bytes - row_workspace(u);
         c->ok = true; /* nothing to disagree with */
         snprintf(c->note, sizeof c->note, "not judged: no fused or sliced row of this impl family, shape and dtype "
-                                          "(peak shown includes inputs and output)");
+                                          "to subtract (measured = the row's whole peak)");
         return;
     }
     c->judged = true;
