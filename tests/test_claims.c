@@ -172,6 +172,31 @@ static void test_c1_cpu_best_dtype(void **state)
     rmdir(dir);
 }
 
+/* After `make bench` a CPU has fp32 on every sd15 row and bf16 on fewer (tests/data/analysis/
+ * cpu-dtypes): C1's ratio keeps fp32 (better covered) but names bf16 as the CPU at its best with its
+ * like-with-like speed and impl, and says there is no matrix unit; with bf16 on every row, C1 uses
+ * bf16. No fp16 workloads in this suite: no spec-bound line with a NaN. */
+static void test_c1_partial_bf16(void **state)
+{
+    (void)state;
+    setenv("SDMARK_BENCH_DIR", DATA "/cpu-dtypes/bench", 1);
+    const char *p1[] = {DATA "/cpu-dtypes/cpu-quick.csv", NULL};
+    struct sd_claim_result c[SD_NCLAIMS];
+    eval(p1, c);
+    assert_non_null(strstr(c[0].evidence, "CPU: 3300 ms per SD 1.5 step (fp32, mostly impl onednn;"));
+    assert_non_null(strstr(c[0].evidence, "CPU at its best: bf16 (mostly impl onednn) is 2.00x its fp32 speed on the "
+                                          "42 % of FLOPs measured in both"));
+    assert_non_null(strstr(c[0].evidence, "no matrix unit (no AMX; oneDNN isa avx512_core_bf16"));
+    assert_null(strstr(c[0].evidence, "nan"));
+    sd_claims_free(c);
+    const char *p2[] = {DATA "/cpu-dtypes/cpu-quick.csv", DATA "/cpu-dtypes/bf16-attention.csv", NULL};
+    eval(p2, c);
+    assert_non_null(strstr(c[0].evidence, "CPU: 1650 ms per SD 1.5 step (bf16, mostly impl onednn;"));
+    assert_null(strstr(c[0].evidence, "CPU at its best"));
+    sd_claims_free(c);
+    unsetenv("SDMARK_BENCH_DIR");
+}
+
 static void test_cli_json(void **state)
 {
     (void)state;
@@ -241,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_cli_json),
         cmocka_unit_test(test_card_on_several_hosts),
         cmocka_unit_test(test_c1_cpu_best_dtype),
+        cmocka_unit_test(test_c1_partial_bf16),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

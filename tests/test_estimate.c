@@ -276,6 +276,76 @@ static void test_cli_labels(void **state)
     free(out);
 }
 
+/* A CPU after `make bench` (tests/data/analysis/cpu-dtypes, README there): fp32 on every workload,
+ * bf16 on two of three. The estimate keeps the better-covered fp32 and names bf16 beside it with its
+ * coverage and like-with-like speed; once bf16 covers as much, the faster bf16 is the estimate. */
+static void test_cpu_dtype_choice(void **state)
+{
+    (void)state;
+    struct sd_rset s;
+    struct sd_suite su;
+    load(&s, DATA "/cpu-dtypes/cpu-quick.csv");
+    open_suite("sd15", DATA "/cpu-dtypes/bench", &su);
+    struct sd_est_opts o;
+    sd_est_opts_default(&o);
+    struct sd_estimate *e = calloc(1, sizeof *e);
+    char err[512];
+    assert_int_equal(sd_estimate_device(&s, 0, &su, NULL, &o, e, err, sizeof err), 0);
+    double fg = sd_workload_flops(&su.items[0]) * 30, fc = sd_workload_flops(&su.items[2]) * 7,
+           fa = sd_workload_flops(&su.items[4]) * 5, bcov = (fg + fc) / (fg + fc + fa);
+    assert_string_equal(e->dtype, "fp32");
+    close_to(e->coverage, 1, 1e-12);
+    close_to(e->kernel_ms, 30 * 8 + 7 * 80 + 5 * 500, 1e-12); /* onednn beats openblas/im2col/unfused */
+    assert_int_equal(e->nother, 1);
+    assert_string_equal(e->other[0].dtype, "bf16");
+    close_to(e->other[0].coverage, bcov, 1e-12);
+    close_to(e->other[0].kernel_ms, (30 * 4 + 7 * 40) / bcov, 1e-12);
+    close_to(e->other[0].common_coverage, bcov, 1e-12);
+    close_to(e->other[0].speedup, (30 * 8 + 7 * 80) / (30 * 4 + 7 * 40.0), 1e-12);
+    /* --impl onednn: every oneDNN row (onednn_unfused included), like `sdmark run --impl onednn` */
+    o.impl = "onednn";
+    assert_int_equal(sd_estimate_device(&s, 0, &su, NULL, &o, e, err, sizeof err), 0);
+    close_to(e->coverage, 1, 1e-12);
+    close_to(e->kernel_ms, 30 * 8 + 7 * 80 + 5 * 500, 1e-12);
+    o.impl = "unfused"; /* the OpenBLAS impl only, never onednn_unfused */
+    assert_int_equal(sd_estimate_device(&s, 0, &su, NULL, &o, e, err, sizeof err), 0);
+    close_to(e->kernel_ms_measured, 5 * 700, 1e-12);
+    o.impl = NULL;
+    /* the full bf16 run's attention row: equal coverage, bf16 faster -> bf16 */
+    char e2[256];
+    assert_int_equal(sd_rset_add(&s, DATA "/cpu-dtypes/bf16-attention.csv", e2, sizeof e2), 0);
+    sd_rset_index(&s, &cards);
+    assert_int_equal(s.ndev, 1);
+    assert_int_equal(sd_estimate_device(&s, 0, &su, NULL, &o, e, err, sizeof err), 0);
+    assert_string_equal(e->dtype, "bf16");
+    close_to(e->kernel_ms, 30 * 4 + 7 * 40 + 5 * 250, 1e-12);
+    assert_int_equal(e->nother, 1);
+    close_to(e->other[0].speedup, 0.5, 1e-12);
+    free(e);
+    sd_suite_free(&su);
+    sd_rset_free(&s);
+    /* the CLI says both: the dtype used with its coverage, and the faster one beside it */
+    int rc;
+    char *out = run("estimate --suite " DATA "/cpu-dtypes/bench/sd15.suite " DATA "/cpu-dtypes/cpu-quick.csv", &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "suite sd15, fp32 (acc fp32)"));
+    assert_non_null(strstr(out, "coverage: 100.0 %"));
+    assert_non_null(strstr(out, "also measured        : bf16 on 42.1 % of FLOPs"));
+    assert_non_null(strstr(out, "2.00x the fp32 speed on the 42.1 % both cover (--dtype bf16)"));
+    free(out);
+    out = run("estimate --suite " DATA "/cpu-dtypes/bench/sd15.suite " DATA "/cpu-dtypes/cpu-quick.csv --dtype bf16 "
+              "--format json", &rc);
+    assert_int_equal(rc, 0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "dtype")->valuestring, "bf16");
+    cJSON *od = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "other_dtypes"), 0);
+    assert_string_equal(cJSON_GetObjectItem(od, "dtype")->valuestring, "fp32");
+    close_to(cJSON_GetObjectItem(od, "speedup_vs_dtype")->valuedouble, 0.5, 1e-9);
+    cJSON_Delete(j);
+    free(out);
+}
+
 /* Fleets: the same card on two hosts is two devices, each estimated on its own rows. */
 static void test_hosts_kept_apart(void **state)
 {
@@ -320,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_cli_labels),
         cmocka_unit_test(test_hosts_kept_apart),
+        cmocka_unit_test(test_cpu_dtype_choice),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

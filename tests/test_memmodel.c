@@ -173,6 +173,40 @@ static void test_check_excludes_workspace(void **state)
     assert_false(c[1].ok); /* the same peak without the note: the workspace counts as scores */
 }
 
+/* The cpu backend has no fused attention: an unfused row pairs with the sliced row of its own
+ * library family (onednn_unfused with onednn_sliced, whose one-head slice is the model's (bh-1)/bh
+ * difference), fused first where both exist; a row with no partner is listed, not judged. */
+static void test_check_pairs_within_family(void **state)
+{
+    (void)state;
+    double io = 4.0 * 16 * 4096 * 40 * 2, head = 4096.0 * 4096 * 2, sc = 16 * head, scratch = 3e6;
+    struct sd_result rows[6] = {attn_row("onednn_unfused", io + sc + scratch), attn_row("onednn_sliced", io + head + scratch),
+                                attn_row("flash", io), attn_row("sliced", io + head), attn_row("unfused", io + sc),
+                                attn_row("onednn_unfused", io + sc)};
+    rows[5].wl.seq_kv = 77; /* no onednn_sliced (nor any row) of this shape */
+    int dev_of[6] = {0};
+    struct sd_rset s = {.rows = rows, .n = 6, .dev_of = dev_of};
+    struct sd_mem_check c[8];
+    assert_int_equal(sd_mem_check_rows(&s, c, 8), 3);
+    /* onednn_unfused - onednn_sliced: 15 heads of bf16-sized scores, the scratchpads cancel */
+    assert_true(c[0].judged && c[0].ok);
+    assert_true(c[0].model == 15 * head && c[0].measured == 15 * head);
+    assert_non_null(strstr(c[0].what, "onednn_unfused - onednn_sliced"));
+    assert_non_null(strstr(c[0].note, "slice"));
+    /* plain unfused: flash is preferred to sliced, so the model is the whole matrix */
+    assert_true(c[1].judged && c[1].ok && c[1].model == sc);
+    assert_non_null(strstr(c[1].what, "unfused - flash"));
+    /* never paired across families (flash and sliced of this shape are not oneDNN's): not judged */
+    assert_false(c[2].judged);
+    assert_true(c[2].ok);
+    assert_non_null(strstr(c[2].note, "not judged"));
+    /* a wrong measurement against a sliced partner still fails */
+    rows[0].peak_mem_bytes = io + 1.3 * sc + scratch; /* 19.8 heads: neither 15 (bf16) nor 30 (fp32) */
+    assert_int_equal(sd_mem_check_rows(&s, c, 8), 3);
+    assert_true(c[0].judged);
+    assert_false(c[0].ok);
+}
+
 /* The VAE decodes the whole batch at once unless slicing is on (diffusers' default). */
 static void test_vae_batch(void **state)
 {
@@ -198,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_score_matrices), cmocka_unit_test(test_parameters),
         cmocka_unit_test(test_training),       cmocka_unit_test(test_tiers),
         cmocka_unit_test(test_traffic),        cmocka_unit_test(test_check_against_measured),
+        cmocka_unit_test(test_check_pairs_within_family),
         cmocka_unit_test(test_check_excludes_workspace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -425,6 +425,29 @@ static void test_slug_and_counts(void **state)
     sd_suite_free(&s);
 }
 
+/* --impl: a word selects an impl by its whole name or by its library prefix before '_' (the
+ * oneDNN rows are onednn, onednn_unfused and onednn_sliced); a plain name never selects a
+ * library's variant of it, and a longer name sharing the prefix is not selected. */
+static void test_impl_filter_library_prefix(void **state)
+{
+    assert_true(sd_impl_selected(NULL, "onednn_unfused"));
+    assert_true(sd_impl_selected("", "openblas"));
+    const char *cpu_impls[] = {"openblas", "im2col", "unfused", "sliced", "onednn", "onednn_unfused", "onednn_sliced"};
+    const int want_onednn[] = {0, 0, 0, 0, 1, 1, 1};
+    const int want_unfused[] = {0, 0, 1, 0, 0, 0, 0};
+    const int want_exact[] = {0, 0, 0, 1, 0, 1, 0};
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(sd_impl_selected("onednn", cpu_impls[i]), want_onednn[i]);
+        assert_int_equal(sd_impl_selected("unfused", cpu_impls[i]), want_unfused[i]);
+        assert_int_equal(sd_impl_selected("sliced,onednn_unfused", cpu_impls[i]), want_exact[i]);
+    }
+    assert_false(sd_impl_selected("onedn", "onednn"));      /* a prefix of the name is not a word */
+    assert_false(sd_impl_selected("onednn", "onednnx"));    /* the library word ends at '_' */
+    assert_false(sd_impl_selected("onednn_", "onednn"));
+    assert_false(sd_impl_selected(",", "onednn"));          /* empty words select nothing */
+    assert_true(sd_impl_selected("own,onednn", "onednn_sliced"));
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -640,6 +663,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_row_is_timed),
         cmocka_unit_test(test_lazy_impl_is_wrong_not_fast),
+        cmocka_unit_test(test_impl_filter_library_prefix),
         cmocka_unit_test(test_wrong_answer_is_wrong),
         cmocka_unit_test(test_prepare_failures_are_rows),
         cmocka_unit_test(test_huge_shape_is_host_oom_not_malloc),

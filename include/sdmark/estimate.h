@@ -30,6 +30,16 @@ struct sd_est_missing {
     double flops_share;      /* of the suite's FLOPs */
 };
 
+/* Another dtype the device measured for the suite, beside the one the estimate uses. */
+struct sd_est_dtype {
+    char dtype[8];
+    double coverage;         /* FLOP fraction of the suite with usable rows in this dtype */
+    double kernel_ms;        /* its kernel-bound ceiling, extrapolated by FLOPs (measured / coverage) */
+    double common_coverage;  /* FLOP fraction with usable rows in both this and the estimate's dtype */
+    double speedup;          /* over those workloads: time in the estimate's dtype / time in this one
+                                (> 1: this dtype is faster); NaN when they share none */
+};
+
 struct sd_estimate {
     char model[16];
     char suite[SD_NAME_LEN];
@@ -63,6 +73,8 @@ struct sd_estimate {
     size_t nused;                /* rows used */
     size_t nquick_ignored;       /* rows of the quick suite not used (scaled or other shapes) */
     size_t nquick_used;          /* rows taken from the quick suite (same label and shape) */
+    struct sd_est_dtype other[2];/* the other dtypes with usable rows (of fp16, bf16, fp32) */
+    size_t nother;
 };
 
 /* Estimate `suite` on device `dev` (index into s->dev). vae may be NULL. */

@@ -47,6 +47,10 @@ const char *sd_op_name(enum sd_op op);
 int sd_op_parse(const char *s, enum sd_op *out);          /* 0 on success */
 const char *sd_dtype_name(enum sd_dtype t);
 int sd_dtype_parse(const char *s, enum sd_dtype *out);    /* 0 on success */
+/* Whether an --impl filter (comma list; NULL or "" = all) selects impl: a word matches an impl
+ * name exactly or as its library prefix before '_' ("onednn" selects onednn_unfused too). Shared
+ * by `sdmark run` and `sdmark estimate`. */
+int sd_impl_selected(const char *filter, const char *impl);
 size_t sd_dtype_size(enum sd_dtype t);                    /* bytes per element in storage */
 
 /* Fill defaults (batch=1, stride=1, acc=fp32, layout by op). */

@@ -108,7 +108,7 @@ static const struct sd_result *pick(const struct sd_rset *s, int dev, const stru
             othershape = r;
             continue;
         }
-        if (o->impl && strcmp(o->impl, r->impl)) {
+        if (o->impl && !sd_impl_selected(o->impl, r->impl)) {
             n_impl_mismatch++;
             continue;
         }
@@ -132,6 +132,16 @@ static const struct sd_result *pick(const struct sd_rset *s, int dev, const stru
     else
         snprintf(why, wl, "not measured");
     return NULL;
+}
+
+/* pick() and the row's projection factor; NULL (with why) when there is no row or no factor. */
+static const struct sd_result *pick_scaled(const struct sd_rset *s, int dev, const struct sd_suite *suite,
+                                           const struct sd_workload *it, const struct sd_est_opts *o,
+                                           const struct scale *sc, double *fac, char *why, size_t wl)
+{
+    const struct sd_result *r = pick(s, dev, suite, it, o, why, wl);
+    *fac = r ? row_factor(sc, r, why, wl) : NAN;
+    return r && isfinite(*fac) ? r : NULL;
 }
 
 static void add_missing(struct sd_estimate *e, const struct sd_workload *it, const char *why, double share)
@@ -166,13 +176,8 @@ static double suite_sum(const struct sd_rset *s, int dev, const struct sd_suite 
             continue;
         double f = sd_workload_flops(it) * it->count;
         char why[200] = "";
-        const struct sd_result *r = pick(s, dev, suite, it, o, why, sizeof why);
         double fac = 1;
-        if (r) {
-            fac = row_factor(sc, r, why, sizeof why);
-            if (!isfinite(fac))
-                r = NULL;
-        }
+        const struct sd_result *r = pick_scaled(s, dev, suite, it, o, sc, &fac, why, sizeof why);
         if (!r) {
             if (record)
                 add_missing(e, it, why, fl_tot > 0 ? f / fl_tot : 0);
@@ -220,6 +225,60 @@ static int choose_dtype(const struct sd_rset *s, int dev, const struct sd_suite 
             pick = cand[i];
         }
     return pick;
+}
+
+/* Like with like between the estimate's dtype `a` and another dtype `b`: over the suite's
+ * workloads that have a usable row in both (a dtype-expanded suite lists each label once per
+ * dtype), Σ count × time in a / in b (> 1: b is faster), and the FLOP fraction they cover. */
+static double common_speedup(const struct sd_rset *s, int dev, const struct sd_suite *suite, int a, int b,
+                             const struct sd_est_opts *o, const struct scale *sc, double *common_cov)
+{
+    double ta = 0, tb = 0, fl = 0, tot = 0;
+    char why[200];
+    for (size_t i = 0; i < suite->n; i++) {
+        const struct sd_workload *x = &suite->items[i];
+        if ((int)x->dtype != a)
+            continue;
+        tot += sd_workload_flops(x) * x->count;
+        for (size_t j = 0; x->count > 0 && j < suite->n; j++) {
+            const struct sd_workload *y = &suite->items[j];
+            double fa, fb;
+            const struct sd_result *ra, *rb;
+            if ((int)y->dtype != b || y->op != x->op || strcmp(y->label, x->label) ||
+                !(ra = pick_scaled(s, dev, suite, x, o, sc, &fa, why, sizeof why)) ||
+                !(rb = pick_scaled(s, dev, suite, y, o, sc, &fb, why, sizeof why)))
+                continue;
+            ta += x->count * ra->time_ms_median * fa;
+            tb += x->count * rb->time_ms_median * fb;
+            fl += sd_workload_flops(x) * x->count;
+            break;
+        }
+    }
+    *common_cov = tot > 0 ? fl / tot : 0;
+    return tb > 0 ? ta / tb : NAN;
+}
+
+/* The other dtypes this device measured for the suite: coverage, ceiling extrapolated by FLOPs,
+ * and the like-with-like speed against the chosen dtype (a user reads "bf16 is 2x fp32 here but
+ * covers less of the suite" instead of never hearing of bf16). */
+static void other_dtypes(const struct sd_rset *s, int dev, const struct sd_suite *suite, int chosen,
+                         const struct sd_est_opts *o, const struct scale *sc, struct sd_estimate *e)
+{
+    static const enum sd_dtype cand[] = {SD_FP16, SD_BF16, SD_FP32};
+    e->nother = 0;
+    for (int i = 0; i < 3; i++) {
+        double cov = 0;
+        if ((int)cand[i] == chosen)
+            continue;
+        double ms = suite_sum(s, dev, suite, cand[i], o, sc, 1, 1, NULL, false, &cov, NULL, NULL, NULL);
+        if (!(cov > 0))
+            continue;
+        struct sd_est_dtype *x = &e->other[e->nother++];
+        snprintf(x->dtype, sizeof x->dtype, "%s", sd_dtype_name(cand[i]));
+        x->coverage = cov;
+        x->kernel_ms = ms / cov;
+        x->speedup = common_speedup(s, dev, suite, chosen, cand[i], o, sc, &x->common_coverage);
+    }
 }
 
 /* Model, device, dtype and impl rule of the estimate; -1 when the suite cannot be estimated. */
@@ -372,6 +431,7 @@ static int run_estimate(const struct sd_rset *s, int dev, const struct sd_suite 
     e->flops_per_call = tot;
     e->kernel_extrapolated = cov > 0 && cov < 1 - 1e-9;
     e->kernel_ms = cov > 0 ? e->kernel_ms_measured / (e->kernel_extrapolated ? cov : 1) : NAN;
+    other_dtypes(s, dev, suite, dtype, o, sc, e);
     est_probes(s, dev, sc, e);
     enum sd_attn_mode am = n_attn > 0 && n_flash * 2 > n_attn ? SD_ATTN_FLASH : SD_ATTN_UNFUSED;
     size_t eb = sd_dtype_size((enum sd_dtype)dtype);

@@ -70,6 +70,20 @@ static void print_notes(FILE *f, const struct sd_estimate *e)
                 100 * e->missing[i].flops_share, e->missing[i].why);
 }
 
+/* The dtypes the estimate did not use: the rule prefers coverage, so a faster dtype measured on
+ * fewer workloads (bf16 on a CPU after `make bench`) is named here with its like-with-like speed. */
+static void print_other_dtypes(FILE *f, const struct sd_estimate *e)
+{
+    for (size_t i = 0; i < e->nother; i++) {
+        const struct sd_est_dtype *x = &e->other[i];
+        fprintf(f, "  also measured        : %s on %.1f %% of FLOPs, ceiling %.2f ms/step%s", x->dtype,
+                100 * x->coverage, x->kernel_ms, x->coverage < 1 - 1e-9 ? " extrapolated" : "");
+        if (isfinite(x->speedup))
+            fprintf(f, "; %.2fx the %s speed on the %.1f %% both cover", x->speedup, e->dtype, 100 * x->common_coverage);
+        fprintf(f, " (--dtype %s)\n", x->dtype);
+    }
+}
+
 static void print_text(FILE *f, const struct sd_estimate *e)
 {
     char tag[300];
@@ -81,6 +95,7 @@ static void print_text(FILE *f, const struct sd_estimate *e)
             e->impl_rule, e->res, e->res, e->steps);
     fprintf(f, "  coverage: %.1f %% of the suite's %.3f TFLOP per UNet call measured (%zu rows used)\n",
             100 * e->coverage, e->flops_per_call / 1e12, e->nused);
+    print_other_dtypes(f, e);
     if (!(e->coverage > 0)) {
         fprintf(f, "  no usable row of this suite: nothing to estimate (see the missing rows below)\n");
         print_notes(f, e);
@@ -114,6 +129,21 @@ static void json_basis(cJSON *o, const struct sd_estimate *e)
         cJSON_AddStringToObject(m, "why", e->missing[i].why);
         cJSON_AddNumberToObject(m, "flops_share", e->missing[i].flops_share);
         cJSON_AddItemToArray(miss, m);
+    }
+}
+
+/* "other_dtypes": what print_other_dtypes says in text. */
+static void json_other_dtypes(cJSON *o, const struct sd_estimate *e)
+{
+    cJSON *od = cJSON_AddArrayToObject(o, "other_dtypes");
+    for (size_t i = 0; i < e->nother; i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "dtype", e->other[i].dtype);
+        sd_json_num(x, "coverage", e->other[i].coverage);
+        sd_json_num(x, "kernel_step_ms", e->other[i].kernel_ms);
+        sd_json_num(x, "common_coverage", e->other[i].common_coverage);
+        sd_json_num(x, "speedup_vs_dtype", e->other[i].speedup);
+        cJSON_AddItemToArray(od, x);
     }
 }
 
@@ -155,6 +185,7 @@ static cJSON *to_json(const struct sd_estimate *e)
     cJSON_AddStringToObject(o, "vae_note", e->vae_note);
     sd_json_num(o, "flops_per_call", e->flops_per_call);
     json_basis(o, e);
+    json_other_dtypes(o, e);
     cJSON_AddNumberToObject(o, "quick_rows_used", (double)e->nquick_used);
     cJSON_AddNumberToObject(o, "quick_rows_ignored", (double)e->nquick_ignored);
     return o;

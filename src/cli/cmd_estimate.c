@@ -22,8 +22,9 @@ static void usage(FILE *f)
             "adds, head copies) modelled from the model's shapes at the device's measured bandwidth and\n"
             "per-kernel floor (expected pipeline). Seconds per image = steps x step + VAE decode (vae\n"
             "suite). Missing or failed rows are listed by name; coverage = FLOP fraction measured.\n"
-            "Rows of the 'quick' suite (scaled shapes) are never used for a model's estimate. Each device\n"
-            "is estimated on its own rows: the same card on two hosts is two devices, never merged.\n\n"
+            "Rows of the 'quick' suite are used only where one carries a model workload verbatim (label\n"
+            "<model>.<label>, same shape); its other rows never are. Each device is estimated on its own\n"
+            "rows: the same card on two hosts is two devices, never merged.\n\n"
             SD_INPUTS_HELP
             "Default input: ./results. Without cards.csv, --card is an error.\n\n"
             "  --suite S       model suite (name in bench/ or a path), required\n"
@@ -35,14 +36,20 @@ static void usage(FILE *f)
             "  --device TEXT   only devices whose 'backend:name' (or 'backend:name@host' when one name was\n"
             "                  measured on several hosts) contains TEXT\n"
             "  --dtype T       default: the fastest of fp16, bf16 and fp32 among those that cover the most\n"
-            "                  of the suite (fp16 on GPUs, bf16 on CPUs with a bf16 unit, else fp32)\n"
+            "                  of the suite, within 1 %% of its FLOPs (fp16 on GPUs, bf16 on CPUs with a\n"
+            "                  bf16 unit once it is measured as widely as fp32, else fp32); the other\n"
+            "                  dtypes measured are printed as \"also measured\": coverage, extrapolated\n"
+            "                  ceiling, speed against the dtype used on the workloads both cover\n"
             "  --acc A         accumulate type for fp16 rows (default fp32, PyTorch's)\n"
-            "  --impl NAME     only this impl (default: the fastest usable impl per workload)\n"
+            "  --impl NAME     only this impl, or a library's impls by the prefix before '_' (onednn:\n"
+            "                  onednn, onednn_unfused, onednn_sliced); default: the fastest usable\n"
+            "                  impl per workload\n"
             "  --steps N       denoising steps per image (default 20)\n"
             "  --vae-suite S   VAE suite for the decode time (default vae; 'none' to leave it out)\n"
             "  --format F      text (default), json (one object per device, an array when several, with\n"
             "                  model, card, step_ms, it_per_s, image_s, coverage, projected, ...) or md\n"
-            "Docs: docs/sd-shapes.md (shapes, counts per step), docs/cards.md (spec sheets)%s\n",
+            "Docs: docs/sd-shapes.md (shapes, counts per step), docs/cards.md (spec sheets), docs/cpu.md\n"
+            "(a CPU's dtype and impls)%s\n",
             SD_DOCS_INSTALLED);
 }
 

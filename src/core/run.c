@@ -307,24 +307,7 @@ void sd_run_row(const struct sd_backend_ops *be, void *ctx, const struct sd_devi
         be->release(plan);
 }
 
-/* Impl list for op after the --impl filter. */
-static int impl_selected(const struct sd_run_opts *o, const char *impl)
-{
-    if (!o->impls || !*o->impls)
-        return 1;
-    const char *p = o->impls;
-    size_t n = strlen(impl);
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == n && !strncmp(p, impl, n))
-            return 1;
-        if (!e)
-            break;
-        p = e + 1;
-    }
-    return 0;
-}
+static int impl_selected(const struct sd_run_opts *o, const char *impl) { return sd_impl_selected(o->impls, impl); }
 
 static int wl_selected(const struct sd_run_opts *o, const struct sd_workload *wl)
 {

@@ -327,3 +327,29 @@ void sd_round_to_dtype(float *x, size_t n, enum sd_dtype t)
         for (size_t i = 0; i < n; i++)
             x[i] = sd_bf16_to_float(sd_float_to_bf16(x[i]));
 }
+
+/* One --impl word against one impl name: the word is the whole name ("onednn_unfused") or the
+ * library prefix before its '_' ("onednn" selects onednn, onednn_unfused and onednn_sliced: a user
+ * who names a library expects every row it runs). "unfused" never selects "onednn_unfused": only a
+ * prefix counts. */
+static int impl_word_matches(const char *word, size_t len, const char *impl)
+{
+    return !strncmp(word, impl, len) && (impl[len] == '\0' || impl[len] == '_');
+}
+
+int sd_impl_selected(const char *filter, const char *impl)
+{
+    if (!filter || !*filter)
+        return 1;
+    const char *p = filter;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l > 0 && impl_word_matches(p, l, impl))
+            return 1;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return 0;
+}
