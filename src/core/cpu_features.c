@@ -106,7 +106,7 @@ double sd_cpu_bf16_peak_gflops(const struct sd_cpu_features *f, int threads)
     int c = counted_cores(f, threads);
     if (c <= 0 || f->max_mhz <= 0)
         return 0;
-    if (f->amx_bf16)   /* one AMX TMUL: 16x32 bf16 dot-products of pairs per 16 cycles = 1024 FLOP/cycle */
+    if (f->amx_bf16)   /* one AMX TMUL: 1024 bf16 multiply-adds per cycle = 2048 FLOP/cycle */
         return (double)c * 1024.0 * 2.0 * f->max_mhz / 1000.0;
     if (f->avx512_bf16)
         return 2.0 * sd_cpu_fp32_peak_gflops(f, threads);
