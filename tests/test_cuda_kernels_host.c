@@ -9,6 +9,12 @@
  *     pipeline writing the stage it reads) fail the same comparison;
  *   - the conv variant (im2col gather with incremental filter taps into the same swizzled B
  *     layout) against a direct fp64 convolution, with padding, stride 2, 5x5, partial tiles;
+ *   - the NHWC conv (v4: A gathered from an NHWC image by 8-channel chunks with a division-free
+ *     tap cursor, the KRSC filter as a K-major B through plain ldmatrix, clamped filter rows)
+ *     against a direct fp64 convolution (c_in 8/16/32/40/64, stride 2, 5x5, batches, c_out 4..136);
+ *     a cursor without the filter-row step and a K-major B read with the A lane pattern fail; the
+ *     cursor walk equals the divided position at every k-tile; the XOR k16 step and constant
+ *     n-pair offsets the kernel's ldmatrix addresses use; the host's layout choice per shape;
  *   - the tile choice per shape;
  *   - the v3 flash kernel's fragments (kernels/cuda/flash_layout.h): Q from ldmatrix, S = Q K^T
  *     with K through ldmatrix, P re-packed from the S accumulators into A fragments, O = P V with
@@ -27,8 +33,16 @@
 
 #include "../kernels/cuda/flash_layout.h"
 #include "../kernels/cuda/igemm_layout.h"
+#include "../src/backends/cuda/cuda_plan.h"
+#include "sdmark/workload.h"
 
-enum { BROKEN_NONE = 0, BROKEN_A_NOSWIZZLE, BROKEN_B_NOTRANS, BROKEN_STAGE, BROKEN_CONV_TAP };
+enum {
+    BROKEN_NONE = 0, BROKEN_A_NOSWIZZLE, BROKEN_B_NOTRANS, BROKEN_STAGE, BROKEN_CONV_TAP,
+    BROKEN_NHWC_TAP,  /* NHWC tap cursor without the filter-row step */
+    BROKEN_NHWC_BLDM, /* K-major B read with the A lane pattern */
+};
+#define EMU_THREADS 128 /* every v3 tile has 2 x 2 warps */
+#define EMU_MAXR 4      /* NHWC chunks per thread (bm * 4 / 128, bn * 4 / 128) */
 
 /* conv geometry (cuda_plan.h): B[kk][p] = X[ci][oh*stride - pad + ri][ow*stride - pad + si] */
 struct convp {
@@ -162,6 +176,12 @@ struct emu {
     float *As, *Bs;     /* stages */
     float *acc;         /* [threads][MT][NT][4] */
     const struct convp *cv; /* conv: B is the im2col view of the image B[c_in][in_h][in_w] */
+    /* NHWC conv (v4): A = gathered from the image A[batch][in_h][in_w][c_in], B = the filter
+     * [c_out][K] (KRSC); the per-thread loader state of Ig3NhwcLoader */
+    const struct sd_ig_nhwc_geom *ng;
+    struct sd_ig_pix pix[EMU_THREADS][EMU_MAXR];
+    struct sd_ig_tap tap[EMU_THREADS];
+    int w_row[EMU_THREADS][EMU_MAXR];
 };
 
 /* the conv B gather of igemm3_kernel<..., CONV = true>, one thread */
@@ -201,12 +221,87 @@ static void emu_gather(struct emu *e, int bn, int st, int k0, int tid)
     }
 }
 
+/* Ig3NhwcLoader's constructor, all threads of the block */
+static void emu_nhwc_init(struct emu *e, int bm, int bn)
+{
+    const struct sd_ig_tile *t = e->t;
+    const int ar = t->bm * 4 / EMU_THREADS, br = t->bn * 4 / EMU_THREADS, rstep = EMU_THREADS / 4;
+    assert_true(ar <= EMU_MAXR && br <= EMU_MAXR);
+    for (int tid = 0; tid < EMU_THREADS; tid++) {
+        int row0, c;
+        sd_ig_a_chunk(tid, &row0, &c);
+        for (int i = 0; i < ar; i++)
+            sd_ig_pix_init(&e->pix[tid][i], bm + row0 + i * rstep, e->M, e->ng);
+        sd_ig_tap_init(&e->tap[tid], c * 8, e->ng);
+        for (int i = 0; i < br; i++) {
+            const int n = bn + row0 + i * rstep;
+            e->w_row[tid][i] = (n < e->N ? n : e->N - 1) * e->K + c * 8;
+        }
+    }
+}
+
+/* sd_ig_tap_next, or the broken cursor that forgets the step to the next filter row */
+static void emu_tap_next(struct emu *e, struct sd_ig_tap *tp)
+{
+    if (e->broken != BROKEN_NHWC_TAP) {
+        sd_ig_tap_next(tp, e->ng);
+        return;
+    }
+    tp->ci += SD_IG_BK;
+    tp->toff += SD_IG_BK;
+    while (tp->ci >= e->ng->c_in) {
+        tp->ci -= e->ng->c_in;
+        if (++tp->si == e->ng->s) {
+            tp->si = 0;
+            tp->ri++;
+        }
+    }
+}
+
+/* Ig3NhwcLoader::load, all threads: 16-byte chunks (8 floats here) into the swizzled stages */
+static void emu_nhwc_load(struct emu *e, int st, int k0)
+{
+    const struct sd_ig_tile *t = e->t;
+    const int ar = t->bm * 4 / EMU_THREADS, br = t->bn * 4 / EMU_THREADS, rstep = EMU_THREADS / 4;
+    const size_t nx = (size_t)e->M / e->ng->hw * e->ng->in_h * e->ng->in_w * e->ng->c_in;
+    for (int tid = 0; tid < EMU_THREADS; tid++) {
+        int row0, c;
+        sd_ig_a_chunk(tid, &row0, &c);
+        float *as = e->As + st * t->bm * SD_IG_BK + sd_ig_a_off(row0, c);
+        float *bs = e->Bs + st * t->bn * SD_IG_BK + sd_ig_a_off(row0, c);
+        for (int i = 0; i < ar; i++) {
+            int off;
+            const int ok = sd_ig_nhwc_src(&e->pix[tid][i], &e->tap[tid], e->ng, &off);
+            const unsigned src = (unsigned)(ok ? off : 0);
+            /* the kernel's address is inside the image even when not read; a broken cursor
+             * may leave it: the emulation reads garbage (1e6) there */
+            const int inside = (size_t)src + 8 <= nx;
+            if (!inside)
+                assert_int_equal(e->broken, BROKEN_NHWC_TAP);
+            for (int x = 0; x < 8; x++)
+                as[i * rstep * SD_IG_BK + x] = !ok ? 0.f : inside ? e->A[src + x] : 1e6f;
+        }
+        emu_tap_next(e, &e->tap[tid]);
+        const int k_ok = c * 8 < e->K - k0, kk = k_ok ? k0 : 0;
+        for (int i = 0; i < br; i++) {
+            const unsigned src = (unsigned)(e->w_row[tid][i] + kk);
+            assert_true((size_t)src + 8 <= (size_t)e->N * e->K);
+            for (int x = 0; x < 8; x++)
+                bs[i * rstep * SD_IG_BK + x] = k_ok ? e->B[src + x] : 0.f;
+        }
+    }
+}
+
 /* load_tile of the kernel, all threads of the block */
 static void emu_load(struct emu *e, int bm, int bn, int st, int k0)
 {
     const struct sd_ig_tile *t = e->t;
     const int thr = 32 * t->wm * t->wn, asz = t->bm * SD_IG_BK, bsz = SD_IG_BK * t->bn;
     const int krem = e->K - k0;
+    if (e->ng) {
+        emu_nhwc_load(e, st, k0);
+        return;
+    }
     for (int tid = 0; tid < thr; tid++) {
         int a_row0, a_c, b_k0, b_c;
         sd_ig_a_chunk(tid, &a_row0, &a_c);
@@ -300,21 +395,29 @@ static void emu_warp_ktile(struct emu *e, int w, int rs)
     const struct sd_ig_tile *t = e->t;
     const int wtm = t->bm / t->wm, wtn = t->bn / t->wn, MT = wtm / 16, NT = wtn / 8;
     const int wr = (w / t->wn) * wtm, wc = (w % t->wn) * wtn;
-    const float *as = e->As + rs * t->bm * SD_IG_BK, *bs = e->Bs + rs * SD_IG_BK * t->bn;
+    const int aoff = rs * t->bm * SD_IG_BK, boff = rs * SD_IG_BK * t->bn; /* stage offsets */
     static float af[8][32][4][2], bfr[16][32][2][2], r[32][4][2];
     int addr[32];
     for (int h = 0; h < SD_IG_BK / 16; h++) {
         for (int mt = 0; mt < MT; mt++) {
+            /* the kernel: byte address (a0 + stage) ^ (32 h) + mt * 16 rows (sd_ig_k16_step) */
             for (int l = 0; l < 32; l++)
                 addr[l] = e->broken == BROKEN_A_NOSWIZZLE
-                              ? (wr + mt * 16 + (l & 7) + ((l >> 3) & 1) * 8) * SD_IG_BK + (h * 2 + (l >> 4)) * 8
-                              : sd_ig_a_ldm(l, wr, h * 16) + mt * 16 * SD_IG_BK;
-            emu_ldmatrix(as, addr, 0, af[mt]);
+                              ? aoff + (wr + mt * 16 + (l & 7) + ((l >> 3) & 1) * 8) * SD_IG_BK + (h * 2 + (l >> 4)) * 8
+                              : (int)sd_ig_k16_step(2u * (unsigned)(aoff + sd_ig_a_ldm(l, wr, 0)), h) / 2 +
+                                    mt * 16 * SD_IG_BK;
+            emu_ldmatrix(e->As, addr, 0, af[mt]);
         }
         for (int np = 0; np < NT / 2; np++) {
             for (int l = 0; l < 32; l++)
-                addr[l] = sd_ig_b_ldm(l, h * 16, wc + np * 16, t->bn);
-            emu_ldmatrix(bs, addr, e->broken != BROKEN_B_NOTRANS, r);
+                if (!e->ng)
+                    addr[l] = boff + sd_ig_b_ldm(l, h * 16, wc + np * 16, t->bn);
+                else if (e->broken == BROKEN_NHWC_BLDM)
+                    addr[l] = boff + sd_ig_a_ldm(l, wc + np * 16, h * 16);
+                else /* K-major B: steps like A, n-pairs +16 rows */
+                    addr[l] = (int)sd_ig_k16_step(2u * (unsigned)(boff + sd_ig_bk_ldm(l, 0, wc)), h) / 2 +
+                              np * 16 * SD_IG_BK;
+            emu_ldmatrix(e->Bs, addr, !e->ng && e->broken != BROKEN_B_NOTRANS, r);
             for (int T = 0; T < 32; T++)
                 for (int j = 0; j < 2; j++) {
                     bfr[2 * np][T][0][j] = r[T][0][j];
@@ -360,6 +463,8 @@ static void emu_block(struct emu *e, int bm, int bn)
     const int thr = 32 * t->wm * t->wn, S = t->stages;
     const int KT = (e->K + SD_IG_BK - 1) / SD_IG_BK;
     memset(e->acc, 0, sizeof(float) * (size_t)thr * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
+    if (e->ng)
+        emu_nhwc_init(e, bm, bn);
     for (int s = 0; s < S - 1; s++)
         if (s < KT)
             emu_load(e, bm, bn, s, s * SD_IG_BK);
@@ -380,7 +485,7 @@ static void emu_block(struct emu *e, int bm, int bn)
 static long emu_mismatches(int ti, int broken, int M, int N, int K)
 {
     const struct sd_ig_tile *t = &sd_ig_tiles[ti];
-    struct emu e = {t, broken, M, N, K, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    struct emu e = {.t = t, .broken = broken, .M = M, .N = N, .K = K};
     float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
     float *C = malloc(sizeof(float) * (size_t)M * N);
     e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
@@ -440,7 +545,7 @@ static long emu_conv_mismatches(int ti, int broken, int c_out, const struct conv
 {
     const struct sd_ig_tile *t = &sd_ig_tiles[ti];
     const int M = c_out, N = cv->out_h * cv->out_w, K = cv->c_in * cv->r * cv->s;
-    struct emu e = {t, broken, M, N, K, NULL, NULL, NULL, NULL, NULL, NULL, cv};
+    struct emu e = {.t = t, .broken = broken, .M = M, .N = N, .K = K, .cv = cv};
     const size_t nx = (size_t)cv->c_in * cv->in_h * cv->in_w;
     float *W = malloc(sizeof(float) * (size_t)M * K), *X = malloc(sizeof(float) * nx);
     float *C = malloc(sizeof(float) * (size_t)M * N);
@@ -506,6 +611,194 @@ static void test_emulated_conv_matches_fp64(void **state)
         }
     for (int ti = 0; ti < SD_IG_NTILES; ti++)
         assert_true(emu_conv_mismatches(ti, BROKEN_CONV_TAP, 20, &cvs[0]) > 0);
+}
+
+/* emulate the NHWC conv kernel (conv v4: image NHWC as gathered A, filter KRSC as K-major B,
+ * output NHWC) against a direct fp64 convolution; returns the mismatches */
+static long emu_nhwc_mismatches(int ti, int broken, int batch, int c_out, const struct convp *cv)
+{
+    const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+    const struct sd_ig_nhwc_geom g = {cv->c_in, cv->in_h, cv->in_w, cv->out_w, cv->out_h * cv->out_w,
+                                      cv->r, cv->s, cv->stride, cv->pad};
+    const int M = batch * g.hw, N = c_out, K = cv->r * cv->s * cv->c_in;
+    static struct emu e;
+    memset(&e, 0, sizeof(e));
+    e.t = t; e.broken = broken; e.M = M; e.N = N; e.K = K; e.ng = &g;
+    const size_t nx = (size_t)batch * cv->in_h * cv->in_w * cv->c_in;
+    float *X = malloc(sizeof(float) * nx), *W = malloc(sizeof(float) * (size_t)N * K);
+    float *C = malloc(sizeof(float) * (size_t)M * N);
+    e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
+    e.Bs = calloc((size_t)t->stages * SD_IG_BK * t->bn, sizeof(float));
+    e.acc = malloc(sizeof(float) * 32 * t->wm * t->wn * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
+    assert_true(X && W && C && e.As && e.Bs && e.acc);
+    unsigned seed = 4242u + (unsigned)(M * 31 + N * 7 + K);
+    for (size_t i = 0; i < nx; i++)
+        X[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (int i = 0; i < N * K; i++)
+        W[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (int i = 0; i < M * N; i++)
+        C[i] = 1e30f;
+    e.A = X;
+    e.B = W;
+    e.C = C;
+    for (int bm = 0; bm < M; bm += t->bm)
+        for (int bn = 0; bn < N; bn += t->bn)
+            emu_block(&e, bm, bn);
+    long bad = 0;
+    for (int pm = 0; pm < M; pm++) {
+        const int z = pm / g.hw, oh = pm % g.hw / cv->out_w, ow = pm % cv->out_w;
+        for (int co = 0; co < N; co++) {
+            double sum = 0;
+            for (int ri = 0; ri < cv->r; ri++)
+                for (int si = 0; si < cv->s; si++) {
+                    const int ih = oh * cv->stride - cv->pad + ri, iw = ow * cv->stride - cv->pad + si;
+                    if (ih < 0 || ih >= cv->in_h || iw < 0 || iw >= cv->in_w)
+                        continue;
+                    for (int ci = 0; ci < cv->c_in; ci++)
+                        sum += (double)W[(size_t)co * K + (ri * cv->s + si) * cv->c_in + ci] *
+                               X[(((size_t)z * cv->in_h + ih) * cv->in_w + iw) * cv->c_in + ci];
+                }
+            bad += C[(size_t)pm * N + co] != (float)sum;
+        }
+    }
+    free(X);
+    free(W);
+    free(C);
+    free(e.As);
+    free(e.Bs);
+    free(e.acc);
+    return bad;
+}
+
+static void test_emulated_nhwc_conv_matches_fp64(void **state)
+{
+    (void)state;
+    /* c_in, in_h, in_w, out_h, out_w, r, s, stride, pad (c_in % 8 == 0, as v4 requires) */
+    static const struct convp cvs[] = {
+        {32, 7, 9, 7, 9, 3, 3, 1, 1},   /* one tap per k-tile, K = 288, partial m tiles */
+        {8, 13, 11, 7, 6, 3, 3, 2, 1},  /* c_in 8: four taps per k-tile, stride 2, K = 72 */
+        {16, 6, 6, 6, 6, 5, 5, 1, 2},   /* c_in 16, 5x5, K = 400 (partial last k-tile) */
+        {40, 5, 4, 5, 4, 3, 3, 1, 1},   /* c_in 40: chunks of one k-tile span two taps */
+        {64, 12, 12, 12, 12, 3, 3, 1, 1} /* n = 136: clamped filter rows, two n-tiles */
+    };
+    static const int c_outs[] = {20, 70, 9, 4, 136}, batches[] = {2, 3, 1, 2, 1};
+    for (int ti = 0; ti < SD_IG_NTILES; ti++)
+        for (size_t i = 0; i < sizeof(cvs) / sizeof(cvs[0]); i++) {
+            long bad = emu_nhwc_mismatches(ti, BROKEN_NONE, batches[i], c_outs[i], &cvs[i]);
+            if (bad)
+                fprintf(stderr, "nhwc conv tile %d case %zu: %ld mismatches\n", ti, i, bad);
+            assert_int_equal(bad, 0);
+        }
+    for (int ti = 0; ti < SD_IG_NTILES; ti++) {
+        assert_true(emu_nhwc_mismatches(ti, BROKEN_NHWC_TAP, 2, 20, &cvs[0]) > 0);
+        assert_true(emu_nhwc_mismatches(ti, BROKEN_NHWC_BLDM, 2, 20, &cvs[0]) > 0);
+    }
+}
+
+/* the division-free tap walk equals the divided position at every k-tile; the k16 step and
+ * n-pair identities the kernel's addressing relies on; K-major B phases are conflict free */
+static void test_nhwc_index_identities(void **state)
+{
+    (void)state;
+    static const int c_ins[] = {8, 16, 24, 32, 40, 320, 1280};
+    for (size_t i = 0; i < sizeof(c_ins) / sizeof(c_ins[0]); i++) {
+        const struct sd_ig_nhwc_geom g = {c_ins[i], 9, 11, 11, 99, 3, 3, 1, 1};
+        for (int c8 = 0; c8 < 32; c8 += 8) {
+            struct sd_ig_tap walk, ref;
+            sd_ig_tap_init(&walk, c8, &g);
+            for (int k = c8; k < 9 * g.c_in + 64; k += SD_IG_BK) {
+                sd_ig_tap_init(&ref, k, &g);
+                assert_int_equal(walk.ci, ref.ci);
+                assert_int_equal(walk.si, ref.si);
+                assert_int_equal(walk.ri, ref.ri);
+                assert_int_equal(walk.toff, ref.toff);
+                assert_int_equal(ref.toff, (ref.ri * g.in_w + ref.si) * g.c_in + ref.ci);
+                sd_ig_tap_next(&walk, &g);
+            }
+        }
+    }
+    int addr[32];
+    for (int l = 0; l < 32; l++)
+        for (int r0 = 0; r0 < 128; r0 += 16) {
+            assert_int_equal(2 * sd_ig_a_ldm(l, r0, 16), (int)sd_ig_k16_step(2u * (unsigned)sd_ig_a_ldm(l, r0, 0), 1));
+            assert_int_equal(2 * sd_ig_bk_ldm(l, 16, r0), (int)sd_ig_k16_step(2u * (unsigned)sd_ig_bk_ldm(l, 0, r0), 1));
+            assert_int_equal(sd_ig_bk_ldm(l, 0, r0), sd_ig_bk_ldm(l, 0, 0) + r0 * SD_IG_BK);
+        }
+    for (int h = 0; h < 2; h++)
+        for (int n0 = 0; n0 < 128; n0 += 16) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = sd_ig_bk_ldm(l, h * 16, n0);
+            assert_int_equal(phase_conflicts(addr), 0);
+        }
+    /* pixels past m never load; a pixel's window is where the convolution puts it */
+    const struct sd_ig_nhwc_geom g = {8, 10, 12, 6, 30, 3, 3, 2, 1};
+    struct sd_ig_pix px;
+    struct sd_ig_tap tp;
+    int off;
+    sd_ig_pix_init(&px, 60, 60, &g);
+    for (int k = 0; k < 72; k += 8) {
+        sd_ig_tap_init(&tp, k, &g);
+        assert_int_equal(sd_ig_nhwc_src(&px, &tp, &g, &off), 0);
+    }
+    sd_ig_pix_init(&px, 30 + 6 + 2, 60, &g); /* image 1, oh 1, ow 2 */
+    assert_int_equal(px.ih0, 1);
+    assert_int_equal(px.iw0, 3);
+    sd_ig_tap_init(&tp, 8 * (1 * 3 + 2) + 8, &g); /* ri 1, si 2, ci 8 - no: c_in 8 -> next tap */
+    assert_int_equal(tp.ri, 2);
+    assert_int_equal(tp.si, 0);
+    assert_int_equal(sd_ig_nhwc_src(&px, &tp, &g, &off), 1);
+    assert_int_equal(off, ((1 * 10 + 3) * 12 + 3) * 8);
+}
+
+/* the host's choice of the conv kernel layout (cuda_plan.c) for SD shapes */
+static struct sd_workload conv_wl(int64_t batch, int64_t c_in, int64_t c_out, int64_t hw, int64_t r,
+                                  int64_t stride, int64_t pad)
+{
+    struct sd_workload wl;
+    sd_workload_init(&wl, SD_OP_CONV2D);
+    wl.dtype = SD_FP16;
+    wl.batch = batch; wl.c_in = c_in; wl.c_out = c_out; wl.h = wl.w = hw;
+    wl.r = wl.s = r; wl.stride = stride; wl.pad = pad;
+    return wl;
+}
+
+static void test_conv_plan_layout(void **state)
+{
+    (void)state;
+    struct sd_cuda_igemm_args a;
+    struct sd_cuda_launch l;
+    char why[160];
+    struct sd_workload wl = conv_wl(2, 320, 320, 64, 3, 1, 1); /* sd15 res3x3_320_320.64 */
+    assert_int_equal(sd_cuda_conv_igemm_args(&wl, 4, &a), SD_IGEMM_CONV_NHWC);
+    assert_true(a.m == 2 * 64 * 64 && a.n == 320 && a.k == 9 * 320 && a.batch == 1);
+    assert_true(a.ldb == 9 * 320 && a.ldc == 320 && a.c_in == 320 && a.hw == 4096);
+    assert_true(a.in_h == 64 && a.in_w == 64 && a.out_w == 64);
+    assert_int_equal(sd_cuda_igemm_config(&a, &l, why, sizeof(why)), 0);
+    assert_int_equal(l.variant, SD_IGEMM_CONV_NHWC_VEC);
+    assert_true(sd_ig_choose_tile(a.m, a.n, a.k, a.batch, 132) >= 0);
+    wl = conv_wl(2, 640, 640, 16, 3, 2, 1); /* down_s2.32: input 32x32 */
+    assert_int_equal(sd_cuda_conv_igemm_args(&wl, 4, &a), SD_IGEMM_CONV_NHWC);
+    assert_true(a.in_h == 32 && a.in_w == 32 && a.stride == 2 && a.m == 2 * 16 * 16);
+    /* SDMARK_CUDA_CONV_KERNEL=3: NCHW v3 */
+    wl = conv_wl(2, 320, 320, 64, 3, 1, 1);
+    assert_int_equal(sd_cuda_conv_igemm_args(&wl, 3, &a), SD_IGEMM_CONV_NCHW);
+    assert_true(a.m == 320 && a.n == 4096 && a.k == 2880 && a.batch == 2 && a.sb == 320 * 4096);
+    assert_int_equal(sd_cuda_igemm_config(&a, &l, why, sizeof(why)), 0);
+    assert_int_equal(l.variant, SD_IGEMM_CONV_VECA);
+    /* conv_in (c_in 4): no 16-byte channel chunks -> NCHW */
+    wl = conv_wl(2, 4, 320, 64, 3, 1, 1);
+    assert_int_equal(sd_cuda_conv_igemm_args(&wl, 4, &a), SD_IGEMM_CONV_NCHW);
+    /* 1x1: a plain GEMM over NCHW */
+    wl = conv_wl(2, 320, 320, 64, 1, 1, 0);
+    assert_int_equal(sd_cuda_conv_igemm_args(&wl, 4, &a), 0);
+    assert_true(a.m == 320 && a.n == 4096 && a.k == 320 && a.batch == 2);
+    /* an image too large for the kernel's 32-bit offsets -> NCHW */
+    wl = conv_wl(64, 1024, 8, 256, 3, 1, 1);
+    assert_int_equal(sd_cuda_conv_igemm_args(&wl, 4, &a), SD_IGEMM_CONV_NCHW);
+    /* the version switch: unset or junk -> default */
+    assert_int_equal(sd_cuda_parse_version(NULL, 4, 1, 4), 4);
+    assert_int_equal(sd_cuda_parse_version("3", 4, 1, 4), 3);
+    assert_int_equal(sd_cuda_parse_version("9", 4, 1, 4), 4);
 }
 
 static void test_broken_variants_fail(void **state)
@@ -766,6 +1059,9 @@ int main(void)
         cmocka_unit_test(test_emulated_kernel_matches_fp64),
         cmocka_unit_test(test_broken_variants_fail),
         cmocka_unit_test(test_emulated_conv_matches_fp64),
+        cmocka_unit_test(test_emulated_nhwc_conv_matches_fp64),
+        cmocka_unit_test(test_nhwc_index_identities),
+        cmocka_unit_test(test_conv_plan_layout),
         cmocka_unit_test(test_tile_choice),
         cmocka_unit_test(test_flash_fragments_match_fp64),
     };

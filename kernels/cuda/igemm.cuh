@@ -23,6 +23,7 @@
 #include "common.cuh"
 #include "cuda_plan.h"
 #include "igemm_layout.h"
+#include <type_traits>
 
 namespace sdk {
 
@@ -197,13 +198,15 @@ static cudaError_t igemm_launch_t(const sd_cuda_igemm_args *a, const sd_cuda_lau
 // of A multiples of 8; dense: n, ldb and the batch stride of B multiples of 8 (16-byte chunks
 // are entirely inside or outside the matrix, and aligned).
 // Edges: chunks outside the matrix are zero-filled, stores are bounds checked.
-// CONV = true (conv2d.cu): B is the im2col view of an NCHW image (cuda_plan.h), gathered by
-// plain loads: each thread owns one output pixel (column n of the tile; THREADS / BN threads
+// MODE SD_IG3_NCHW (conv v3, conv2d.cu; Ig3Loader<..., CONV = true>): B is the im2col view of
+// an NCHW image (cuda_plan.h), gathered by plain loads: each thread owns one output pixel (column n of the tile; THREADS / BN threads
 // share a column and split its 32 k-rows) and walks its k-rows with incremental filter taps
 // (si, ri, ci): one division pair per k-tile, none per element. 16-bit stores put the elements
 // into the same swizzled B layout, so the fragment path is the dense one. The loads are
 // synchronous (NCHW rows are not 16-byte aligned for cp.async); they are issued after the
 // barrier for tile kt + STAGES - 1, stored, and made visible by a later barrier.
+// MODE SD_IG3_NHWC (conv v4): see Ig3NhwcLoader; everything is cp.async, B fragments come from
+// plain ldmatrix (K-major filter).
 
 // One thread's share of loading a stage: A (and dense B) by 16-byte cp.async, conv B by gather.
 // THREADS is a multiple of 4 and of BN/8, so the thread's chunks share one k-chunk column (A) /
@@ -310,22 +313,99 @@ template <int BM, int BN, int THREADS, bool CONV> struct Ig3Loader {
     }
 };
 
-// One k-tile of a warp: BK/16 steps of MT ldmatrix.x4 (A), NT/2 ldmatrix.x4.trans (B), MT*NT
-// mma. a_ld / b_ld: this lane's stage-0 addresses per k16 step; aoff / boff: the stage offsets.
-template <typename T, int MT, int NT>
-__device__ __forceinline__ void ig3_ktile(float (&acc)[MT][NT][4], const unsigned (&a_ld)[2],
+// MODE SD_IG3_NHWC (conv v4, igemm_layout.h): A = the pixels' im2col rows gathered from the NHWC
+// image by 16-byte cp.async (8 channels of one filter tap per chunk), B = the KRSC filter as a
+// K-major [c_out][K] matrix, loaded like A. The thread's chunk column and its AR pixel rows are
+// fixed; one tap cursor per thread advances by a k-tile per load (no division in the loop).
+// 32-bit offsets: the host requires the image to have fewer than 2^31 - 2^24 elements.
+template <int BM, int BN, int THREADS> struct Ig3NhwcLoader {
+    static constexpr int BK = SD_IG_BK, ASZ = BM * BK, BSZ = BN * BK, RSTEP = THREADS / 4;
+    static constexpr int AR = ASZ / 8 / THREADS, BR = BSZ / 8 / THREADS; // chunks per thread
+    static_assert(ASZ / 8 % THREADS == 0 && BSZ / 8 % THREADS == 0, "loader: whole chunks per thread");
+    static_assert(RSTEP % 8 == 0, "rows +RSTEP keep the swizzle: constant shared-memory offsets");
+
+    const uint16_t *X, *W;
+    uint16_t *as_w, *bs_w; // this thread's chunk (row0, c) of stage 0
+    int K, c8;
+    int w_row[BR]; // filter offset of chunk i at k = 0 (32-bit: the host bounds the filter size)
+    sd_ig_nhwc_geom g;
+    sd_ig_pix pix[AR];
+    sd_ig_tap tap;
+
+    __device__ __forceinline__ Ig3NhwcLoader(const sd_cuda_igemm_args &p, const uint16_t *A_,
+                                             const uint16_t *B_, uint16_t *as, uint16_t *bs, int tid,
+                                             int64_t bm, int64_t bn)
+        : X(static_cast<const uint16_t *>(p.a)), W(static_cast<const uint16_t *>(p.b)), K((int)p.k)
+    {
+        (void)A_; // one GEMM over all images (batch 1): A_, B_ are p.a, p.b; the raw pointers keep
+        (void)B_; // the batch offset out of the address arithmetic
+        g = {(int)p.c_in, (int)p.in_h, (int)p.in_w, (int)p.out_w, (int)p.hw,
+             (int)p.r,    (int)p.s,    (int)p.stride, (int)p.pad};
+        int row0, c;
+        sd_ig_a_chunk(tid, &row0, &c);
+        as_w = as + sd_ig_a_off(row0, c);
+        bs_w = bs + sd_ig_a_off(row0, c);
+        c8 = c * 8;
+#pragma unroll
+        for (int i = 0; i < AR; i++)
+            sd_ig_pix_init(&pix[i], bm + row0 + i * RSTEP, p.m, &g);
+        sd_ig_tap_init(&tap, c8, &g);
+        // Filter rows (output channels) past n are clamped to row n - 1 instead of predicated:
+        // they only feed output columns >= n, which the epilogue never stores.
+#pragma unroll
+        for (int i = 0; i < BR; i++) {
+            const int64_t n = bn + row0 + i * RSTEP;
+            w_row[i] = (int)((n < p.n ? n : p.n - 1) * p.ldb) + c8;
+        }
+    }
+
+    // stage st <- the k-tile at k0 (the loads come in k order: the tap cursor moves by one tile)
+    __device__ __forceinline__ void load(int st, int k0)
+    {
+#pragma unroll
+        for (int i = 0; i < AR; i++) {
+            int off;
+            const bool ok = sd_ig_nhwc_src(&pix[i], &tap, &g, &off);
+            cp_async16(as_w + st * ASZ + i * RSTEP * BK, X + (unsigned)(ok ? off : 0), ok);
+        }
+        sd_ig_tap_next(&tap, &g);
+        const bool k_ok = c8 < K - k0;
+        const int kk = k_ok ? k0 : 0; // past K: zero fill, from an address inside the filter
+#pragma unroll
+        for (int i = 0; i < BR; i++)
+            cp_async16(bs_w + st * BSZ + i * RSTEP * BK, W + (unsigned)(w_row[i] + kk), k_ok);
+    }
+};
+
+template <int BM, int BN, int THREADS, int MODE>
+using Ig3LoaderFor = typename std::conditional<MODE == SD_IG3_NHWC, Ig3NhwcLoader<BM, BN, THREADS>,
+                                               Ig3Loader<BM, BN, THREADS, MODE == SD_IG3_NCHW>>::type;
+
+// One k-tile of a warp: BK/16 steps of MT ldmatrix.x4 (A), NT/2 ldmatrix.x4(.trans) (B), MT*NT
+// mma. a0: this lane's stage-0 A address (bytes) for k16 step 0; step h is a0 ^ (32 h) and m-tile
+// mt is +mt*16 rows, a constant (sd_ig_k16_step, igemm_layout.h: the swizzle allows both).
+// BTRANS: b_ld[h][np] = this lane's stage-0 B addresses (row-major B: the swizzle depends on the
+// k-row, no such identities). K-major B: b_ld[0][0] steps like A, n-pair np is +np*16 rows.
+// aoff / boff: the stage offsets (multiples of 64 bytes, which keeps the XOR valid).
+template <typename T, int MT, int NT, bool BTRANS>
+__device__ __forceinline__ void ig3_ktile(float (&acc)[MT][NT][4], unsigned a0,
                                           const unsigned (&b_ld)[2][NT / 2], unsigned aoff, unsigned boff)
 {
 #pragma unroll
     for (int h = 0; h < SD_IG_BK / 16; h++) {
         uint32_t af[MT][4], bfr[NT][2];
+        const unsigned ah = sd_ig_k16_step(a0 + aoff, h);
 #pragma unroll
-        for (int mt = 0; mt < MT; mt++) // rows +16: the swizzle of (r >> 1) & 3 is unchanged
-            ldmatrix_x4(af[mt], a_ld[h] + aoff + mt * 16 * SD_IG_BK * 2);
+        for (int mt = 0; mt < MT; mt++)
+            ldmatrix_x4(af[mt], ah + mt * 16 * SD_IG_BK * 2);
+        const unsigned bh = sd_ig_k16_step(b_ld[0][0] + boff, h);
 #pragma unroll
         for (int np = 0; np < NT / 2; np++) {
             uint32_t r[4];
-            ldmatrix_x4_trans(r, b_ld[h][np] + boff);
+            if (BTRANS) // B row-major [k][n] (dense, NCHW conv)
+                ldmatrix_x4_trans(r, b_ld[h][np] + boff);
+            else        // B K-major [n][k] (NHWC conv filter)
+                ldmatrix_x4(r, bh + np * 16 * SD_IG_BK * 2);
             bfr[2 * np][0] = r[0];
             bfr[2 * np][1] = r[1];
             bfr[2 * np + 1][0] = r[2];
@@ -370,7 +450,7 @@ __device__ __forceinline__ void ig3_store(const float (&acc)[MT][NT][4], const s
             }
 }
 
-template <typename T, int BM, int BN, int WM, int WN, int STAGES, bool CONV = false>
+template <typename T, int BM, int BN, int WM, int WN, int STAGES, int MODE = SD_IG3_DENSE>
 __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm_args p)
 {
     constexpr int THREADS = WM * WN * 32, BK = SD_IG_BK;
@@ -385,18 +465,19 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
     const int64_t bm = (int64_t)blockIdx.x * BM, bn = (int64_t)blockIdx.y * BN, z = blockIdx.z;
     const uint16_t *A = static_cast<const uint16_t *>(p.a) + z * p.sa;
     const uint16_t *B = static_cast<const uint16_t *>(p.b) + z * p.sb;
-    Ig3Loader<BM, BN, THREADS, CONV> ld(p, A, B, &As[0][0], &Bs[0][0], tid, bm, bn);
+    Ig3LoaderFor<BM, BN, THREADS, MODE> ld(p, A, B, &As[0][0], &Bs[0][0], tid, bm, bn);
+    constexpr bool BTRANS = MODE != SD_IG3_NHWC;
 
     // ldmatrix addresses (bytes) of this lane for k16 step 0 and 1, stage 0; loop invariant.
     const unsigned as0 = smem_u32(&As[0][0]), bs0 = smem_u32(&Bs[0][0]);
-    unsigned a_ld[2], b_ld[2][NT / 2];
+    const unsigned a_ld0 = as0 + 2 * sd_ig_a_ldm(lane, wr, 0);
+    unsigned b_ld[2][NT / 2];
 #pragma unroll
-    for (int h = 0; h < 2; h++) {
-        a_ld[h] = as0 + 2 * sd_ig_a_ldm(lane, wr, h * 16);
+    for (int h = 0; h < 2; h++)
 #pragma unroll
         for (int np = 0; np < NT / 2; np++)
-            b_ld[h][np] = bs0 + 2 * sd_ig_b_ldm(lane, h * 16, wc + np * 16, BN);
-    }
+            b_ld[h][np] = bs0 + 2 * (BTRANS ? sd_ig_b_ldm(lane, h * 16, wc + np * 16, BN)
+                                            : sd_ig_bk_ldm(lane, 0, wc)); // only [0][0] is read
     float acc[MT][NT][4];
 #pragma unroll
     for (int i = 0; i < MT; i++)
@@ -420,7 +501,7 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
         if (kt + STAGES - 1 < KT)
             ld.load(ws, (kt + STAGES - 1) * BK);
         cp_async_commit();
-        ig3_ktile<T, MT, NT>(acc, a_ld, b_ld, rs * (ASZ * 2), rs * (BSZ * 2));
+        ig3_ktile<T, MT, NT, BTRANS>(acc, a_ld0, b_ld, rs * (ASZ * 2), rs * (BSZ * 2));
         rs = rs + 1 == STAGES ? 0 : rs + 1;
         ws = ws + 1 == STAGES ? 0 : ws + 1;
     }
@@ -429,7 +510,7 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
 }
 
 // Launch tile config `tile` (sd_ig_tiles) of v3; grid x = m tiles, y = n tiles, z = batch.
-template <typename T, bool CONV = false>
+template <typename T, int MODE = SD_IG3_DENSE>
 static cudaError_t igemm3_launch_t(const sd_cuda_igemm_args *a, int tile, cudaStream_t s)
 {
     const sd_ig_tile &tc = sd_ig_tiles[tile];
@@ -442,7 +523,7 @@ static cudaError_t igemm3_launch_t(const sd_cuda_igemm_args *a, int tile, cudaSt
     case ID:                                                                                     \
         if (tc.bm != BM_ || tc.bn != BN_ || tc.wm != WM_ || tc.wn != WN_ || tc.stages != ST_)      \
             return cudaErrorInvalidValue;                                                        \
-        igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_, CONV><<<grid, block, 0, s>>>(*a);                \
+        igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_, MODE><<<grid, block, 0, s>>>(*a);                \
         break;
     switch (tile) {
         SDK_IG3_CASE(SD_IG_TILE_128x128, 128, 128, 2, 2, 3)
