@@ -15,7 +15,10 @@
  *     a cursor without the filter-row step and a K-major B read with the A lane pattern fail; the
  *     cursor walk equals the divided position at every k-tile; the XOR k16 step and constant
  *     n-pair offsets the kernel's ldmatrix addresses use; the host's layout choice per shape;
- *   - the tile choice per shape;
+ *   - split-K: blocks of a tile over their k-ranges in a shuffled arrival order, partial slots
+ *     in fragment order, the last block (atomic counter) summing them in split order and
+ *     resetting the counter, against fp64; overlapping ranges and "the first block stores" fail;
+ *   - the tile and k-split choice per shape (the host plan, sd_cuda_igemm_plan);
  *   - the v3 flash kernel's fragments (kernels/cuda/flash_layout.h): Q from ldmatrix, S = Q K^T
  *     with K through ldmatrix, P re-packed from the S accumulators into A fragments, O = P V with
  *     V through ldmatrix.trans, at every padded head dim, against fp64 (and a wrong K pattern
@@ -40,6 +43,8 @@ enum {
     BROKEN_NONE = 0, BROKEN_A_NOSWIZZLE, BROKEN_B_NOTRANS, BROKEN_STAGE, BROKEN_CONV_TAP,
     BROKEN_NHWC_TAP,  /* NHWC tap cursor without the filter-row step */
     BROKEN_NHWC_BLDM, /* K-major B read with the A lane pattern */
+    BROKEN_SPLIT_OVERLAP, /* split-K k-ranges overlapping by one k-tile */
+    BROKEN_SPLIT_FIRST,   /* split-K: the first block to arrive stores the tile */
 };
 #define EMU_THREADS 128 /* every v3 tile has 2 x 2 warps */
 #define EMU_MAXR 4      /* NHWC chunks per thread (bm * 4 / 128, bn * 4 / 128) */
@@ -222,7 +227,7 @@ static void emu_gather(struct emu *e, int bn, int st, int k0, int tid)
 }
 
 /* Ig3NhwcLoader's constructor, all threads of the block */
-static void emu_nhwc_init(struct emu *e, int bm, int bn)
+static void emu_nhwc_init(struct emu *e, int bm, int bn, int kb)
 {
     const struct sd_ig_tile *t = e->t;
     const int ar = t->bm * 4 / EMU_THREADS, br = t->bn * 4 / EMU_THREADS, rstep = EMU_THREADS / 4;
@@ -232,7 +237,7 @@ static void emu_nhwc_init(struct emu *e, int bm, int bn)
         sd_ig_a_chunk(tid, &row0, &c);
         for (int i = 0; i < ar; i++)
             sd_ig_pix_init(&e->pix[tid][i], bm + row0 + i * rstep, e->M, e->ng);
-        sd_ig_tap_init(&e->tap[tid], c * 8, e->ng);
+        sd_ig_tap_init(&e->tap[tid], kb + c * 8, e->ng);
         for (int i = 0; i < br; i++) {
             const int n = bn + row0 + i * rstep;
             e->w_row[tid][i] = (n < e->N ? n : e->N - 1) * e->K + c * 8;
@@ -457,27 +462,34 @@ static void emu_epilogue(struct emu *e, int bm, int bn)
 }
 
 /* one block: the kernel's prologue and multistage loop (stage ring rs / ws) */
-static void emu_block(struct emu *e, int bm, int bn)
+/* one block's main loop over k-tiles kt0 .. kt0 + KT - 1 (all of them without split-K): the
+ * kernel's prologue and multistage loop (stage ring rs / ws), accumulators in e->acc */
+static void emu_mainloop(struct emu *e, int bm, int bn, int kt0, int KT)
 {
     const struct sd_ig_tile *t = e->t;
-    const int thr = 32 * t->wm * t->wn, S = t->stages;
-    const int KT = (e->K + SD_IG_BK - 1) / SD_IG_BK;
+    const int thr = 32 * t->wm * t->wn, S = t->stages, kb = kt0 * SD_IG_BK;
     memset(e->acc, 0, sizeof(float) * (size_t)thr * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
     if (e->ng)
-        emu_nhwc_init(e, bm, bn);
+        emu_nhwc_init(e, bm, bn, kb);
     for (int s = 0; s < S - 1; s++)
         if (s < KT)
-            emu_load(e, bm, bn, s, s * SD_IG_BK);
+            emu_load(e, bm, bn, s, kb + s * SD_IG_BK);
     int rs = 0, ws = S - 1;
     for (int kt = 0; kt < KT; kt++) {
         /* sequential emulation: the barrier is implicit; a wrong ring overwrites live data */
         if (kt + S - 1 < KT)
-            emu_load(e, bm, bn, e->broken == BROKEN_STAGE ? rs : ws, (kt + S - 1) * SD_IG_BK);
+            emu_load(e, bm, bn, e->broken == BROKEN_STAGE ? rs : ws, kb + (kt + S - 1) * SD_IG_BK);
         for (int w = 0; w < t->wm * t->wn; w++)
             emu_warp_ktile(e, w, rs);
         rs = rs + 1 == S ? 0 : rs + 1;
         ws = ws + 1 == S ? 0 : ws + 1;
     }
+}
+
+/* one block of the kernel without split-K */
+static void emu_block(struct emu *e, int bm, int bn)
+{
+    emu_mainloop(e, bm, bn, 0, (e->K + SD_IG_BK - 1) / SD_IG_BK);
     emu_epilogue(e, bm, bn);
 }
 
@@ -801,6 +813,143 @@ static void test_conv_plan_layout(void **state)
     assert_int_equal(sd_cuda_parse_version("9", 4, 1, 4), 4);
 }
 
+/* Split-K (igemm3_kernel<..., SPLITK = true>, ig3_splitk): the blocks of one output tile run
+ * their k-ranges in an order where the last to arrive is not the last range; each writes its
+ * accumulators to its slot (fragment order: float4 j of thread tid at j * THREADS + tid), the
+ * counter picks the last block, which sums the slots in order 0..split-1, stores the tile and
+ * resets the counter. Returns the mismatches against fp64 (and -1000 if a counter is left set). */
+static long emu_splitk_mismatches(int ti, int split, int broken, int M, int N, int K)
+{
+    const struct sd_ig_tile *t = &sd_ig_tiles[ti];
+    const int thr = EMU_THREADS, J = (t->bm / t->wm / 16) * (t->bn / t->wn / 8), KTA = (K + SD_IG_BK - 1) / SD_IG_BK;
+    const int per = (KTA + split - 1) / split; /* the kernel's k-range per split */
+    struct emu e = {.t = t, .broken = broken, .M = M, .N = N, .K = K};
+    float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
+    float *C = malloc(sizeof(float) * (size_t)M * N), *slots = malloc(sizeof(float) * (size_t)split * J * thr * 4);
+    e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
+    e.Bs = calloc((size_t)t->stages * SD_IG_BK * t->bn, sizeof(float));
+    e.acc = malloc(sizeof(float) * thr * J * 4);
+    assert_true(A && B && C && slots && e.As && e.Bs && e.acc);
+    unsigned seed = 777u + (unsigned)(M * 31 + N * 7 + K);
+    for (int i = 0; i < M * K; i++)
+        A[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (int i = 0; i < K * N; i++)
+        B[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
+    for (int i = 0; i < M * N; i++)
+        C[i] = 1e30f;
+    e.A = A;
+    e.B = B;
+    e.C = C;
+    long bad = 0;
+    for (int bm = 0; bm < M; bm += t->bm)
+        for (int bn = 0; bn < N; bn += t->bn) {
+            unsigned cnt = 0;
+            for (int o = 0; o < split; o++) {
+                const int ks = (o + 1) % split; /* range 0 arrives last */
+                int kt0 = ks * per;
+                if (broken == BROKEN_SPLIT_OVERLAP && ks > 0)
+                    kt0--;
+                const int nkt = per < KTA - kt0 ? per : (KTA - kt0 > 0 ? KTA - kt0 : 0);
+                emu_mainloop(&e, bm, bn, kt0, nkt);
+                for (int tid = 0; tid < thr; tid++)
+                    for (int j = 0; j < J; j++)
+                        memcpy(slots + (((size_t)ks * J + j) * thr + tid) * 4, e.acc + ((size_t)tid * J + j) * 4,
+                               4 * sizeof(float));
+                const int last = cnt++ == (unsigned)split - 1;
+                if (!(broken == BROKEN_SPLIT_FIRST ? o == 0 : last))
+                    continue;
+                memset(e.acc, 0, sizeof(float) * thr * J * 4);
+                for (int sl = 0; sl < split; sl++)
+                    for (int tid = 0; tid < thr; tid++)
+                        for (int j = 0; j < J; j++)
+                            for (int q = 0; q < 4; q++)
+                                e.acc[((size_t)tid * J + j) * 4 + q] += slots[(((size_t)sl * J + j) * thr + tid) * 4 + q];
+                emu_epilogue(&e, bm, bn);
+                if (last)
+                    cnt = 0;
+            }
+            if (cnt != 0)
+                bad += 1000;
+        }
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double sum = 0;
+            for (int k = 0; k < K; k++)
+                sum += (double)A[(size_t)i * K + k] * B[(size_t)k * N + j];
+            bad += C[(size_t)i * N + j] != (float)sum;
+        }
+    free(A);
+    free(B);
+    free(C);
+    free(slots);
+    free(e.As);
+    free(e.Bs);
+    free(e.acc);
+    return bad;
+}
+
+static void test_emulated_splitk_matches_fp64(void **state)
+{
+    (void)state;
+    /* k-tiles 24 (kv_ctx k = 768) in 3 / 6 / 8 ranges, a ragged last range (k = 328 -> 11
+     * k-tiles in 3 + 3 + 3 + 2), partial m / n tiles */
+    static const int shapes[][4] = {{154, 136, 768, 3}, {70, 64, 768, 8}, {20, 72, 328, 4}, {66, 136, 768, 6}}; /* n % 8 == 0: v3 dense B */
+    for (int ti = 0; ti < SD_IG_NTILES; ti++) {
+        if (!sd_ig_tiles[ti].split_ok)
+            continue;
+        for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+            long bad = emu_splitk_mismatches(ti, shapes[i][3], BROKEN_NONE, shapes[i][0], shapes[i][1], shapes[i][2]);
+            if (bad)
+                fprintf(stderr, "split-K tile %d shape %zu: %ld mismatches\n", ti, i, bad);
+            assert_int_equal(bad, 0);
+        }
+        assert_true(emu_splitk_mismatches(ti, 3, BROKEN_SPLIT_OVERLAP, 20, 72, 328) > 0);
+        assert_true(emu_splitk_mismatches(ti, 3, BROKEN_SPLIT_FIRST, 20, 72, 328) > 0);
+    }
+}
+
+/* the tile and k-split the host plans for SD shapes on a 132-SM H100 (sd_cuda_igemm_plan) */
+static void test_splitk_plan(void **state)
+{
+    (void)state;
+    struct sd_cuda_igemm_args a;
+    int split = 0;
+    /* kv_ctx (m = 154 text tokens, n = 320, k = 768): the tiles alone give 15 blocks */
+    int t = sd_ig_choose(154, 320, 768, 1, 132, SD_IG_MAX_SPLIT, &split);
+    assert_true(t >= 0 && sd_ig_tiles[t].split_ok && split > 1);
+    const long long tiles = ((154 + sd_ig_tiles[t].bm - 1) / sd_ig_tiles[t].bm) * ((320 + sd_ig_tiles[t].bn - 1) / sd_ig_tiles[t].bn);
+    assert_true(tiles * split >= 66);                       /* at least half of the SMs busy */
+    assert_true(sd_ig_split_per(24, split) >= SD_IG_SPLIT_MIN_KT);
+    memset(&a, 0, sizeof(a));
+    a.m = 154; a.n = 320; a.k = 768; a.batch = 1;
+    size_t ws = sd_cuda_igemm_plan(&a, SD_IG_MAX_SPLIT, 132);
+    assert_int_equal(a.tile, t);
+    assert_int_equal(a.split, split);
+    assert_true(ws == (size_t)(tiles * split * sd_ig_tiles[t].bm * sd_ig_tiles[t].bn * 4 + tiles * 4));
+    /* no split allowed (SDMARK_CUDA_GEMM_KERNEL < 3): the tile choice of before, no workspace */
+    assert_int_equal(sd_cuda_igemm_plan(&a, 1, 132), 0);
+    assert_int_equal(a.split, 1);
+    assert_int_equal(a.tile, sd_ig_choose_tile(154, 320, 768, 1, 132));
+    /* large GEMMs and convs fill the GPU without a split */
+    assert_int_equal(sd_ig_choose(8192, 2560, 320, 1, 132, SD_IG_MAX_SPLIT, &split), SD_IG_TILE_128x128);
+    assert_int_equal(split, 1);
+    sd_ig_choose(8192, 320, 2880, 1, 132, SD_IG_MAX_SPLIT, &split); /* res3x3_320_320.64 NHWC */
+    assert_int_equal(split, 1);
+    /* late UNet 8x8 (NHWC: m = 2 * 64 pixels, n = 1280, k = 9 * 1280): 20 tiles -> split */
+    t = sd_ig_choose(128, 1280, 11520, 1, 132, SD_IG_MAX_SPLIT, &split);
+    assert_true(t >= 0 && split > 1);
+    /* every split keeps SD_IG_SPLIT_MIN_KT k-tiles and no empty range; the grid z limit */
+    for (int kt = 1; kt < 100; kt++)
+        for (int s2 = 2; s2 <= SD_IG_MAX_SPLIT; s2++) {
+            const int per = sd_ig_split_per(kt, s2);
+            if (per)
+                assert_true(per >= SD_IG_SPLIT_MIN_KT && (s2 - 1) * per < kt);
+        }
+    sd_ig_choose(154, 320, 768, 65535, 132, SD_IG_MAX_SPLIT, &split);
+    assert_int_equal(split, 1);
+    assert_int_equal(sd_ig_splitk_ws_bytes(SD_IG_TILE_64x64, 154, 320, 1, 1), 0);
+}
+
 static void test_broken_variants_fail(void **state)
 {
     (void)state;
@@ -1062,6 +1211,8 @@ int main(void)
         cmocka_unit_test(test_emulated_nhwc_conv_matches_fp64),
         cmocka_unit_test(test_nhwc_index_identities),
         cmocka_unit_test(test_conv_plan_layout),
+        cmocka_unit_test(test_emulated_splitk_matches_fp64),
+        cmocka_unit_test(test_splitk_plan),
         cmocka_unit_test(test_tile_choice),
         cmocka_unit_test(test_flash_fragments_match_fp64),
     };

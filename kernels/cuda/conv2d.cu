@@ -42,8 +42,7 @@ extern "C" cudaError_t sd_cuda_conv_igemm_launch(const struct sd_cuda_igemm_args
 {
     const bool bf = a->dtype == SD_BF16;
     if (l->variant == SD_IGEMM_CONV_NHWC_VEC) { // v4; 32-bit k checked by the host
-        const int tile = sd_ig_choose_tile(a->m, a->n, a->k, 1,
-                                           device_attr<cudaDevAttrMultiProcessorCount>());
+        const int tile = igemm3_tile(a); // planned by the host (tile, split-K), or chosen here
         if (tile < 0)
             return cudaErrorInvalidValue;
         return bf ? igemm3_launch_t<__nv_bfloat16, SD_IG3_NHWC>(a, tile, stream)
@@ -52,8 +51,7 @@ extern "C" cudaError_t sd_cuda_conv_igemm_launch(const struct sd_cuda_igemm_args
     if (l->variant == SD_IGEMM_CONV_VECA) {
         if (conv_version() == 3 && a->k < 2147483647LL - 64 && a->in_h < (1 << 30) &&
             a->in_w < (1 << 30)) { // v3 uses 32-bit k and image coordinates
-            const int tile = sd_ig_choose_tile(a->m, a->n, a->k, a->batch,
-                                               device_attr<cudaDevAttrMultiProcessorCount>());
+            const int tile = igemm3_tile(a); // planned by the host (tile, split-K), or chosen here
             if (tile >= 0)
                 return bf ? igemm3_launch_t<__nv_bfloat16, SD_IG3_NCHW>(a, tile, stream)
                           : igemm3_launch_t<__half, SD_IG3_NCHW>(a, tile, stream);

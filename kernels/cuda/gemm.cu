@@ -47,8 +47,7 @@ extern "C" cudaError_t sd_cuda_igemm_launch(const struct sd_cuda_igemm_args *a, 
     const bool bf = a->dtype == SD_BF16;
     const int ver = gemm_version();
     if (ver >= 3 && l.variant == SD_IGEMM_VEC && a->k < 2147483647LL - 64) { // 32-bit k in v3
-        const int tile = sd_ig_choose_tile(a->m, a->n, a->k, a->batch,
-                                           device_attr<cudaDevAttrMultiProcessorCount>());
+        const int tile = igemm3_tile(a); // planned by the host (tile, split-K), or chosen here
         if (tile >= 0)
             return bf ? igemm3_launch_t<__nv_bfloat16>(a, tile, stream)
                       : igemm3_launch_t<__half>(a, tile, stream);

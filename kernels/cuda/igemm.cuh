@@ -228,16 +228,17 @@ template <int BM, int BN, int THREADS, bool CONV> struct Ig3Loader {
     unsigned a_row_ok; // bit i: the A row of chunk i is inside the matrix
     bool b_col_ok, pvalid;
 
+    // kb: the first k column this block loads (split-K); loads then come in k order from kb
     __device__ __forceinline__ Ig3Loader(const sd_cuda_igemm_args &p_, const uint16_t *A_,
                                          const uint16_t *B_, uint16_t *as, uint16_t *bs, int tid,
-                                         int64_t bm, int64_t bn)
+                                         int64_t bm, int64_t bn, int kb)
         : p(p_), A(A_), B(B_), as_w(as), bs_w(bs)
     {
         sd_ig_a_chunk(tid, &a_row0, &a_c);
         sd_ig_b_chunk(tid, BN, &b_k0, &b_c);
         b_col_ok = bn + b_c * 8 < p.n;
-        a_g = A + (bm + a_row0) * p.lda + a_c * 8;
-        b_g = B + (int64_t)b_k0 * p.ldb + bn + b_c * 8;
+        a_g = A + (bm + a_row0) * p.lda + a_c * 8 + kb;
+        b_g = B + (int64_t)(b_k0 + kb) * p.ldb + bn + b_c * 8;
         a_step = (int64_t)A_RSTEP * p.lda;
         b_step = (int64_t)B_KSTEP * p.ldb;
         a_row_ok = 0;
@@ -334,7 +335,7 @@ template <int BM, int BN, int THREADS> struct Ig3NhwcLoader {
 
     __device__ __forceinline__ Ig3NhwcLoader(const sd_cuda_igemm_args &p, const uint16_t *A_,
                                              const uint16_t *B_, uint16_t *as, uint16_t *bs, int tid,
-                                             int64_t bm, int64_t bn)
+                                             int64_t bm, int64_t bn, int kb)
         : X(static_cast<const uint16_t *>(p.a)), W(static_cast<const uint16_t *>(p.b)), K((int)p.k)
     {
         (void)A_; // one GEMM over all images (batch 1): A_, B_ are p.a, p.b; the raw pointers keep
@@ -349,7 +350,7 @@ template <int BM, int BN, int THREADS> struct Ig3NhwcLoader {
 #pragma unroll
         for (int i = 0; i < AR; i++)
             sd_ig_pix_init(&pix[i], bm + row0 + i * RSTEP, p.m, &g);
-        sd_ig_tap_init(&tap, c8, &g);
+        sd_ig_tap_init(&tap, kb + c8, &g);
         // Filter rows (output channels) past n are clamped to row n - 1 instead of predicated:
         // they only feed output columns >= n, which the epilogue never stores.
 #pragma unroll
@@ -450,7 +451,62 @@ __device__ __forceinline__ void ig3_store(const float (&acc)[MT][NT][4], const s
             }
 }
 
-template <typename T, int BM, int BN, int WM, int WN, int STAGES, int MODE = SD_IG3_DENSE>
+// Split-K (p.split > 1, igemm_layout.h): each block of an output tile multiplies one k-range and
+// writes its fp32 accumulators, in fragment order (float4 j of thread tid at j*THREADS + tid:
+// coalesced), to its slot of the workspace; the LAST block of the tile to arrive (atomic counter)
+// sums the slots in split order 0..split-1 - the same order whichever block is last, so the
+// result is deterministic - and resets the counter for the next launch (the host zeroes the
+// counters once). Returns true in that block only, with the sum in acc.
+// last: a shared word (the kernel lends the first one of its A stages: all 48 KiB of static
+// shared memory are taken; the barrier below comes after every warp's last ldmatrix).
+template <int MT, int NT, int THREADS>
+__device__ __forceinline__ bool ig3_splitk(float (&acc)[MT][NT][4], float *ws, unsigned *cnt,
+                                           int64_t tile, int split, int ks, int tid, unsigned *last)
+{
+    constexpr int J = MT * NT;
+    float4 *slots = reinterpret_cast<float4 *>(ws) + tile * split * (J * THREADS);
+    float4 *mine = slots + (int64_t)ks * (J * THREADS) + tid;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+            mine[(mt * NT + nt) * THREADS] = make_float4(acc[mt][nt][0], acc[mt][nt][1], acc[mt][nt][2], acc[mt][nt][3]);
+    __threadfence(); // the slot is visible device-wide before the count says so
+    __syncthreads();
+    if (tid == 0)
+        *last = atomicAdd(cnt + tile, 1u) == (unsigned)split - 1;
+    __syncthreads();
+    if (!*last)
+        return false;
+    __threadfence();
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+                acc[mt][nt][e] = 0.f;
+    for (int sl = 0; sl < split; sl++) {
+        const float4 *src = slots + (int64_t)sl * (J * THREADS) + tid;
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++) {
+                const float4 v = __ldcg(src + (mt * NT + nt) * THREADS); // L2: not a stale L1 line
+                acc[mt][nt][0] += v.x;
+                acc[mt][nt][1] += v.y;
+                acc[mt][nt][2] += v.z;
+                acc[mt][nt][3] += v.w;
+            }
+    }
+    if (tid == 0)
+        cnt[tile] = 0;
+    return true;
+}
+
+// SPLITK: a separate instantiation, so that the kernels without split keep their main loop as
+// it was (the split bookkeeping costs registers there).
+template <typename T, int BM, int BN, int WM, int WN, int STAGES, int MODE = SD_IG3_DENSE, bool SPLITK = false>
 __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm_args p)
 {
     constexpr int THREADS = WM * WN * 32, BK = SD_IG_BK;
@@ -462,10 +518,14 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wr = (warp / WN) * (BM / WM), wc = (warp % WN) * (BN / WN); // warp tile origin
-    const int64_t bm = (int64_t)blockIdx.x * BM, bn = (int64_t)blockIdx.y * BN, z = blockIdx.z;
+    // grid z = batch x split: image / matrix z, k-range ks (k-tiles kt0 .. kt0 + KT - 1)
+    const int split = SPLITK ? p.split : 1, ks = SPLITK ? (int)(blockIdx.z % split) : 0;
+    const int64_t bm = (int64_t)blockIdx.x * BM, bn = (int64_t)blockIdx.y * BN, z = blockIdx.z / split;
+    const int KT_ALL = (int)((p.k + BK - 1) / BK), per = (KT_ALL + split - 1) / split;
+    const int kt0 = ks * per, KT = max(0, min(per, KT_ALL - kt0)), kb = kt0 * BK;
     const uint16_t *A = static_cast<const uint16_t *>(p.a) + z * p.sa;
     const uint16_t *B = static_cast<const uint16_t *>(p.b) + z * p.sb;
-    Ig3LoaderFor<BM, BN, THREADS, MODE> ld(p, A, B, &As[0][0], &Bs[0][0], tid, bm, bn);
+    Ig3LoaderFor<BM, BN, THREADS, MODE> ld(p, A, B, &As[0][0], &Bs[0][0], tid, bm, bn, kb);
     constexpr bool BTRANS = MODE != SD_IG3_NHWC;
 
     // ldmatrix addresses (bytes) of this lane for k16 step 0 and 1, stage 0; loop invariant.
@@ -487,11 +547,10 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
             for (int e = 0; e < 4; e++)
                 acc[i][j][e] = 0.f;
 
-    const int KT = (int)((p.k + BK - 1) / BK);
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) {
         if (s < KT)
-            ld.load(s, s * BK);
+            ld.load(s, kb + s * BK);
         cp_async_commit();
     }
     int rs = 0, ws = STAGES - 1; // stage read in this iteration / written (tile kt + STAGES - 1)
@@ -499,36 +558,60 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
         cp_async_wait<STAGES - 2>();
         __syncthreads();
         if (kt + STAGES - 1 < KT)
-            ld.load(ws, (kt + STAGES - 1) * BK);
+            ld.load(ws, kb + (kt + STAGES - 1) * BK);
         cp_async_commit();
         ig3_ktile<T, MT, NT, BTRANS>(acc, a_ld0, b_ld, rs * (ASZ * 2), rs * (BSZ * 2));
         rs = rs + 1 == STAGES ? 0 : rs + 1;
         ws = ws + 1 == STAGES ? 0 : ws + 1;
     }
     cp_async_wait<0>(); // no copy may still target shared memory when the block exits
+    if (SPLITK) {
+        const int64_t ntiles = (int64_t)gridDim.x * gridDim.y * (gridDim.z / split);
+        const int64_t tile = (z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+        float *wsf = static_cast<float *>(p.ws);
+        if (!ig3_splitk<MT, NT, THREADS>(acc, wsf, reinterpret_cast<unsigned *>(wsf + ntiles * split * BM * BN),
+                                         tile, split, ks, tid, reinterpret_cast<unsigned *>(&As[0][0])))
+            return;
+    }
     ig3_store<T, MT, NT>(acc, p, static_cast<T *>(p.c) + z * p.sc, bm + wr, bn + wc, lane);
 }
 
 // Launch tile config `tile` (sd_ig_tiles) of v3; grid x = m tiles, y = n tiles, z = batch.
+// The tile (and k-split) the host planned (sd_cuda_igemm_plan: a->split >= 1; a split > 1 comes
+// with its workspace in a->ws), else the choice for this device without split.
+static inline int igemm3_tile(const sd_cuda_igemm_args *a)
+{
+    if (a->split >= 1 && a->tile >= 0 && a->tile < SD_IG_NTILES)
+        return a->tile;
+    return sd_ig_choose_tile(a->m, a->n, a->k, a->batch, device_attr<cudaDevAttrMultiProcessorCount>());
+}
+
 template <typename T, int MODE = SD_IG3_DENSE>
 static cudaError_t igemm3_launch_t(const sd_cuda_igemm_args *a, int tile, cudaStream_t s)
 {
     const sd_ig_tile &tc = sd_ig_tiles[tile];
+    const int split = a->split > 1 && a->tile == tile && a->ws ? a->split : 1;
+    sd_cuda_igemm_args args = *a;
+    args.split = split;
     dim3 grid((unsigned)((a->m + tc.bm - 1) / tc.bm), (unsigned)((a->n + tc.bn - 1) / tc.bn),
-              (unsigned)a->batch);
+              (unsigned)(a->batch * split));
     dim3 block(32 * tc.wm * tc.wn);
     // each case instantiates exactly the table row (checked, so the table and the templates
     // cannot drift apart silently)
-#define SDK_IG3_CASE(ID, BM_, BN_, WM_, WN_, ST_)                                                  \
+#define SDK_IG3_CASE(ID, BM_, BN_, WM_, WN_, ST_, SPLIT_OK)                                        \
     case ID:                                                                                     \
-        if (tc.bm != BM_ || tc.bn != BN_ || tc.wm != WM_ || tc.wn != WN_ || tc.stages != ST_)      \
+        if (tc.bm != BM_ || tc.bn != BN_ || tc.wm != WM_ || tc.wn != WN_ || tc.stages != ST_ ||    \
+            tc.split_ok != SPLIT_OK || (split > 1 && !SPLIT_OK))                                 \
             return cudaErrorInvalidValue;                                                        \
-        igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_, MODE><<<grid, block, 0, s>>>(*a);                \
+        if (split > 1)                                                                           \
+            igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_, MODE, SPLIT_OK><<<grid, block, 0, s>>>(args); \
+        else                                                                                     \
+            igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_, MODE, false><<<grid, block, 0, s>>>(args);   \
         break;
     switch (tile) {
-        SDK_IG3_CASE(SD_IG_TILE_128x128, 128, 128, 2, 2, 3)
-        SDK_IG3_CASE(SD_IG_TILE_64x128, 64, 128, 2, 2, 4)
-        SDK_IG3_CASE(SD_IG_TILE_64x64, 64, 64, 2, 2, 4)
+        SDK_IG3_CASE(SD_IG_TILE_128x128, 128, 128, 2, 2, 3, 0)
+        SDK_IG3_CASE(SD_IG_TILE_64x128, 64, 128, 2, 2, 4, 1)
+        SDK_IG3_CASE(SD_IG_TILE_64x64, 64, 64, 2, 2, 4, 1)
     default: return cudaErrorInvalidValue;
     }
 #undef SDK_IG3_CASE

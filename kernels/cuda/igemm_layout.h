@@ -167,41 +167,98 @@ struct sd_ig_tile {
     int stages;       /* cp.async pipeline depth */
     int blocks_per_sm; /* resident blocks per SM the choice assumes (registers / shared memory) */
     double eff;       /* relative efficiency of one tile (fragment reuse), 128x128 = 1 */
+    int split_ok;     /* has a split-K instantiation (128x128 has none: its registers are full) */
 };
 enum { SD_IG_TILE_128x128 = 0, SD_IG_TILE_64x128 = 1, SD_IG_TILE_64x64 = 2, SD_IG_NTILES = 3 };
 /* warp tiles: 64x64 (4 x 8 mma tiles), 32x64, 32x32. Shared memory (static, <= 48 KiB):
  * stages * (bm + bn) * 32 * 2 bytes = 48 KiB, 48 KiB, 32 KiB. */
 static const struct sd_ig_tile sd_ig_tiles[SD_IG_NTILES] = {
-    {128, 128, 2, 2, 3, 2, 1.00},
-    {64, 128, 2, 2, 4, 3, 0.80},
-    {64, 64, 2, 2, 4, 4, 0.60},
+    {128, 128, 2, 2, 3, 2, 1.00, 0},
+    {64, 128, 2, 2, 4, 3, 0.80, 1},
+    {64, 64, 2, 2, 4, 4, 0.60, 1},
 };
 
-/* The tile with the least estimated time for C[m,n] (x batch) on `sms` multiprocessors: waves of
- * (sms * blocks_per_sm) blocks, each wave as long as blocks_per_sm tiles of bm*bn/eff. Grid:
- * x = m tiles (limit 2^31 - 1), y = n tiles (limit 65535), z = batch (limit 65535); a tile whose
- * grid does not fit is skipped. Returns the index into sd_ig_tiles, or -1 if none fits. */
-static inline int sd_ig_choose_tile(long long m, long long n, long long k, long long batch, int sms)
+/* Split-K: a k-split s > 1 runs s blocks per output tile (grid z = batch * s), each over
+ * ceil(kt / s) of the kt k-tiles, and the last block of each tile to finish sums the fp32
+ * partials (igemm.cuh, ig3_splitk). Worth it where the tiles alone leave SMs idle (m = 154 text
+ * context, small late-UNet images). Cost model, in k-tiles of the tile (estimates a GPU run
+ * should calibrate, like blocks_per_sm / eff): writing the partial ~ 1, the last block reading
+ * s partials ~ s / 2. A split keeps at least SD_IG_SPLIT_MIN_KT k-tiles per block and no empty
+ * k-range. */
+#define SD_IG_MAX_SPLIT 16
+#define SD_IG_SPLIT_MIN_KT 3
+
+/* k-tiles per split, or 0 if split s is not allowed for kt k-tiles */
+static inline int sd_ig_split_per(long long kt, int s)
 {
-    int best = -1;
+    const long long per = (kt + s - 1) / s;
+    if (s < 1 || (s > 1 && (per < SD_IG_SPLIT_MIN_KT || (s - 1) * per >= kt)))
+        return 0;
+    return (int)per;
+}
+
+/* Workspace of tile config `tile` with split s for C[m,n] x batch: s fp32 partial tiles per
+ * output tile, then one 32-bit counter per output tile. 0 when s <= 1. */
+static inline unsigned long long sd_ig_splitk_ws_bytes(int tile, long long m, long long n, long long batch, int s)
+{
+    if (s <= 1 || tile < 0 || tile >= SD_IG_NTILES)
+        return 0;
+    const struct sd_ig_tile *t = &sd_ig_tiles[tile];
+    const unsigned long long tiles = (unsigned long long)((m + t->bm - 1) / t->bm) *
+                                     (unsigned long long)((n + t->bn - 1) / t->bn) * (unsigned long long)batch;
+    return tiles * (unsigned long long)s * (unsigned long long)(t->bm * t->bn) * 4ull + tiles * 4ull;
+}
+
+/* An SM is taken to run SD_IG_BSAT resident blocks as fast as one (latency-bound below that),
+ * and more blocks proportionally slower (throughput-bound), up to blocks_per_sm per wave. */
+#define SD_IG_BSAT 2
+
+/* The tile and k-split (1..max_split) with the least estimated time for C[m,n] (x batch), k deep,
+ * on `sms` multiprocessors: full waves of (sms * blocks_per_sm) blocks, each as long as
+ * blocks_per_sm tiles, then the last wave as long as max(its blocks per SM, SD_IG_BSAT) tiles; a
+ * tile is bm*bn/eff times the k-tiles of one split (plus the split-K cost above).
+ * Grid: x = m tiles (limit 2^31 - 1), y = n tiles (limit 65535), z = batch * split (limit 65535);
+ * a choice whose grid does not fit is skipped. Returns the index into sd_ig_tiles (and *split),
+ * or -1 if none fits. Ties keep the earlier tile / the smaller split. */
+static inline int sd_ig_choose(long long m, long long n, long long k, long long batch, int sms, int max_split,
+                               int *split)
+{
+    int best = -1, best_s = 1;
     double best_t = 0;
-    (void)k; /* every tile walks the same k; the wave count decides */
+    const long long kt = (k + SD_IG_BK - 1) / SD_IG_BK;
     if (sms < 1)
         sms = 1;
     for (int i = 0; i < SD_IG_NTILES; i++) {
         const struct sd_ig_tile *t = &sd_ig_tiles[i];
         long long tm = (m + t->bm - 1) / t->bm, tn = (n + t->bn - 1) / t->bn;
-        if (tm > 2147483647LL || tn > 65535 || batch > 65535)
+        if (tm > 2147483647LL || tn > 65535)
             continue;
-        long long blocks = tm * tn * batch, slots = (long long)sms * t->blocks_per_sm;
-        long long waves = (blocks + slots - 1) / slots;
-        double time = (double)waves * t->blocks_per_sm * t->bm * t->bn / t->eff;
-        if (best < 0 || time < best_t) {
-            best = i;
-            best_t = time;
+        for (int s = 1; s <= (max_split > 1 && t->split_ok ? max_split : 1); s++) {
+            const int per = sd_ig_split_per(kt, s);
+            if (per == 0 || batch * s > 65535)
+                continue;
+            const long long blocks = tm * tn * batch * s, slots = (long long)sms * t->blocks_per_sm;
+            const long long waves = (blocks + slots - 1) / slots;
+            const long long last = (blocks - (waves - 1) * slots + sms - 1) / sms; /* per SM */
+            const double ktiles = per + (s > 1 ? 1.0 + s / 2.0 : 0.0);
+            const double time = (double)((waves - 1) * t->blocks_per_sm + (last > SD_IG_BSAT ? last : SD_IG_BSAT)) *
+                                t->bm * t->bn / t->eff * ktiles;
+            if (best < 0 || time < best_t) {
+                best = i;
+                best_s = s;
+                best_t = time;
+            }
         }
     }
+    if (split)
+        *split = best_s;
     return best;
+}
+
+/* The tile without split-K (the launchers' choice when the host did not plan one). */
+static inline int sd_ig_choose_tile(long long m, long long n, long long k, long long batch, int sms)
+{
+    return sd_ig_choose(m, n, k, batch, sms, 1, (int *)0);
 }
 
 #endif

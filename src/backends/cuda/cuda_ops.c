@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "igemm_layout.h" /* kernels/cuda: SD_IG_MAX_SPLIT */
 #include "sdmark/fault.h"
 
 const char *const sd_cuda_gemm_impls[] = {"cublas", "own", NULL};
@@ -65,13 +66,20 @@ static enum sd_status supports_dtype(const struct cuda_ctx *c, const struct sd_w
     return SD_OK;
 }
 
-/* SDMARK_CUDA_CONV_KERNEL (default 4: NHWC where it applies), read once; conv2d.cu reads the
- * same variable for the NCHW kernels. */
+/* SDMARK_CUDA_CONV_KERNEL (default 4: NHWC where it applies) and SDMARK_CUDA_GEMM_KERNEL
+ * (default 3), read once; conv2d.cu / gemm.cu read the same variables to pick the kernels. */
 static int conv_version(void)
 {
     static int v;
     if (!v)
         v = sd_cuda_parse_version(getenv("SDMARK_CUDA_CONV_KERNEL"), 4, 1, 4);
+    return v;
+}
+static int gemm_version(void)
+{
+    static int v;
+    if (!v)
+        v = sd_cuda_parse_version(getenv("SDMARK_CUDA_GEMM_KERNEL"), 3, 1, 3);
     return v;
 }
 
@@ -198,24 +206,48 @@ enum sd_status sd_cuda_supports(void *vctx, const struct sd_workload *wl, const 
 
 /* ---------------------------------------------------------------- prepare / release */
 
-static void setup_own_gemm(struct sd_plan *p)
+/* The v3/v4 tile and k-split for this device (sd_cuda_igemm_plan); a split-K plan gets its
+ * workspace (tracked, counters zeroed once: the kernel resets them after each use). */
+static enum sd_status plan_own(struct sd_plan *p, bool v3, char *reason, size_t len)
+{
+    struct cuda_ctx *c = p->ctx;
+    const size_t bytes = sd_cuda_igemm_plan(&p->ig, v3 ? SD_IG_MAX_SPLIT : 1, c->info.compute_units);
+    if (bytes == 0)
+        return SD_OK;
+    enum sd_status st = sd_cuda_malloc(c, &p->ws, bytes, "split-K workspace", reason, len);
+    if (st != SD_OK)
+        return st;
+    p->ws_bytes = bytes;
+    p->ig.ws = p->ws;
+    CUDA_TRY(c, cudaMemsetAsync(p->ws, 0, bytes, c->stream));
+    CUDA_TRY(c, cudaStreamSynchronize(c->stream));
+    snprintf(p->note + strlen(p->note), sizeof(p->note) - strlen(p->note), "%ssplit-K %d (%zu-byte workspace)",
+             p->note[0] ? "; " : "", p->ig.split, bytes);
+    return SD_OK;
+}
+
+static enum sd_status setup_own_gemm(struct sd_plan *p, char *reason, size_t len)
 {
     const struct sd_workload *wl = &p->wl;
     p->ig.dtype = wl->dtype;
     p->ig.m = wl->m; p->ig.n = wl->n; p->ig.k = wl->k; p->ig.batch = wl->batch;
     p->ig.lda = wl->k; p->ig.ldb = wl->n; p->ig.ldc = wl->n;
     p->ig.sa = wl->m * wl->k; p->ig.sb = wl->k * wl->n; p->ig.sc = wl->m * wl->n;
+    return plan_own(p, gemm_version() >= 3, reason, len);
 }
 
 /* NHWC (conv v4) runs like cuDNN's NHWC plans: image and output NHWC, filter KRSC on the device,
  * converted on upload / download outside the timing (the row note says so). */
-static void setup_own_conv(struct sd_plan *p)
+static enum sd_status setup_own_conv(struct sd_plan *p, char *reason, size_t len)
 {
-    if (sd_cuda_conv_igemm_args(&p->wl, conv_version(), &p->ig) == SD_IGEMM_CONV_NHWC) {
+    const int mode = sd_cuda_conv_igemm_args(&p->wl, conv_version(), &p->ig);
+    if (mode == SD_IGEMM_CONV_NHWC) {
         p->nhwc = true;
         snprintf(p->note, sizeof(p->note), "own NHWC implicit GEMM (conv v4): NHWC image/output, "
                  "KRSC filter, converted outside the timing like cudnn NHWC plans");
     }
+    return plan_own(p, mode == SD_IGEMM_CONV_NHWC || (mode == 0 ? gemm_version() : conv_version()) >= 3,
+                    reason, len);
 }
 
 static enum sd_status setup_flash(struct sd_plan *p, char *reason, size_t len)
@@ -236,11 +268,9 @@ static enum sd_status setup_impl(struct sd_plan *p, char *reason, size_t len)
     case IMPL_ATTN_SLICED:
         return sd_cuda_blas_setup(p, reason, len);
     case IMPL_GEMM_OWN:
-        setup_own_gemm(p);
-        return SD_OK;
+        return setup_own_gemm(p, reason, len);
     case IMPL_CONV_OWN:
-        setup_own_conv(p);
-        return SD_OK;
+        return setup_own_conv(p, reason, len);
     case IMPL_CONV_CUDNN:
         return sd_cuda_dnn_setup(p, reason, len);
     case IMPL_ATTN_FLASH:

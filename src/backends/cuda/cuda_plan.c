@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cuda_plan.h"
+#include "igemm_layout.h" /* kernels/cuda: the tile and split-K choice */
 #include "sdmark/status.h"
 #include "sdmark/workload.h"
 
@@ -59,6 +60,21 @@ int sd_cuda_conv_igemm_args(const struct sd_workload *wl, int version, struct sd
     a->sb = wl->c_in * in_h * in_w;
     a->sc = wl->c_out * P;
     return a->conv;
+}
+
+size_t sd_cuda_igemm_plan(struct sd_cuda_igemm_args *a, int max_split, int sms)
+{
+    int split = 1;
+    const int tile = sd_ig_choose(a->m, a->n, a->k, a->batch, sms, max_split, &split);
+    a->ws = NULL;
+    if (tile < 0) { /* no grid fits: the launcher decides (and refuses) */
+        a->tile = -1;
+        a->split = 0;
+        return 0;
+    }
+    a->tile = tile;
+    a->split = split;
+    return (size_t)sd_ig_splitk_ws_bytes(tile, a->m, a->n, a->batch, split);
 }
 
 int sd_cuda_igemm_config(const struct sd_cuda_igemm_args *a, struct sd_cuda_launch *l,

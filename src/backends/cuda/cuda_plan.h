@@ -74,6 +74,11 @@ struct sd_cuda_igemm_args {
     int conv;                   /* 0, SD_IGEMM_CONV_NCHW or SD_IGEMM_CONV_NHWC */
     int64_t in_h, in_w, out_w, r, s, stride, pad;
     int64_t c_in, hw;           /* NHWC: input channels, output pixels per image */
+    /* v3/v4 kernel plan (sd_cuda_igemm_plan): split >= 1 = planned: tile index (igemm_layout.h)
+     * and k-split; split > 1 needs ws (sd_ig_splitk_ws_bytes, counters zeroed once). split 0 =
+     * not planned: the launcher chooses the tile, no split. */
+    int tile, split;
+    void *ws;
 };
 /* Own conv2d as an implicit GEMM: fills *a (pointers excluded) for the workload (op conv2d) and
  * conv kernel version (SDMARK_CUDA_CONV_KERNEL: 4 = NHWC where it applies, else NCHW). 1x1
@@ -82,6 +87,10 @@ struct sd_cuda_igemm_args {
 int sd_cuda_conv_igemm_args(const struct sd_workload *wl, int version, struct sd_cuda_igemm_args *a);
 /* SDMARK_CUDA_*_KERNEL value s as a version in lo..hi; NULL or anything else: dflt */
 int sd_cuda_parse_version(const char *s, int dflt, int lo, int hi);
+/* The v3/v4 plan of *a for a device with `sms` multiprocessors: a->tile and a->split (k-split up
+ * to max_split; 1 = none) from sd_ig_choose (kernels/cuda/igemm_layout.h). Returns the split-K
+ * workspace bytes the caller must allocate into a->ws and zero (0: none). */
+size_t sd_cuda_igemm_plan(struct sd_cuda_igemm_args *a, int max_split, int sms);
 /* Returns 0 and fills l, or -1 with a reason (grid too large, bad args). */
 int sd_cuda_igemm_config(const struct sd_cuda_igemm_args *a, struct sd_cuda_launch *l,
                          char *why, size_t len);
