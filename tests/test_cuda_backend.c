@@ -184,6 +184,23 @@ static void test_flash_config(void **state)
     a.d = 161;
     assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "head_dim"));
+    /* the VAE's head_dim 512: the wide-head kernel (fp16/bf16 only, d % 8 == 0, d <= 512) */
+    a.d = 512; a.sq = 4096; a.skv = 4096; a.bh = 1;
+    assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), -1); /* fp32 */
+    a.dtype = SD_BF16;
+    assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), 0);
+    assert_int_equal(l.variant, 512);
+    assert_int_equal(l.grid[0], 128);
+    assert_int_equal(l.block[0], 256);
+    assert_int_equal(l.smem, 3 * 32 * 520 * 2 + 8 * 32 * 40 * 4 + 32 * 40 * 2 + 2 * 32 * 4);
+    a.d = 164;
+    assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), -1);
+    a.d = 520;
+    assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), -1);
+    a.d = 168;
+    assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), 0);
+    assert_int_equal(l.variant, 512);
+    a.dtype = SD_FP16; a.d = 161;
     a.d = 64; a.bh = 70000;
     assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), -1);
     a.bh = 2; a.dtype = SD_TF32;

@@ -22,7 +22,10 @@
  *   - the v3 flash kernel's fragments (kernels/cuda/flash_layout.h): Q from ldmatrix, S = Q K^T
  *     with K through ldmatrix, P re-packed from the S accumulators into A fragments, O = P V with
  *     V through ldmatrix.trans, at every padded head dim, against fp64 (and a wrong K pattern
- *     fails).
+ *     fails);
+ *   - the wide-head flash kernel (head_dim 512: the head dim split over 8 warps): S parts per
+ *     warp slice -> shared partials -> row-owner sums, P -> ldmatrix, V slices, against fp64
+ *     (a reduction without the warp stride and a V read without the slice offset fail).
  * On a GPU the verify step of every run is the final word; this test catches index bugs first. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1170,6 +1173,134 @@ static void test_flash_fragments_match_fp64(void **state)
     assert_true(emu_flash_tile(40, 40, 3, 1) > 0);
 }
 
+/* ---- wide-head flash (flashw_kernel, head_dim 512) ------------------------------------------ */
+
+/* One block and one 32-key tile as flashw_kernel: every warp's S part over its head-dim slice
+ * (Q and K through ldmatrix) -> the shared partials (sd_fw_sp) -> the row-owner threads' sums;
+ * P = a small integer function of S -> shared P; each warp's O slice = P V (P through ldmatrix,
+ * V through ldmatrix.trans). Returns the mismatches of S and O against fp64.
+ * broken 1: the row owners read one partial only (no warp stride); 2: V without the slice offset. */
+static long emu_flashw_tile(int d, int broken)
+{
+    const int LD = sd_fa_ld(SD_FW_DP), SL = SD_FW_DP / SD_FW_WARPS;
+    float *Qs = calloc((size_t)SD_FW_BR * LD, sizeof(float)), *Ks = calloc((size_t)SD_FW_BC * LD, sizeof(float));
+    float *Vs = calloc((size_t)SD_FW_BC * LD, sizeof(float));
+    float *sp = calloc((size_t)SD_FW_WARPS * SD_FW_BR * SD_FW_SPLD, sizeof(float));
+    float *ps = calloc((size_t)SD_FW_BR * SD_FW_PLD, sizeof(float)), S[SD_FW_BR][SD_FW_BC];
+    static float qf[2][4][32][4][2], r[32][4][2], bk[32][2][2], acc[32][4], o[2][8][32][4];
+    assert_true(Qs && Ks && Vs && sp && ps);
+    unsigned seed = 31337u + (unsigned)d;
+    for (int i = 0; i < SD_FW_BR; i++)
+        for (int c = 0; c < d; c++) /* columns d..512 stay zero, as the loader leaves them */
+            Qs[i * LD + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 3 - 1);
+    for (int i = 0; i < SD_FW_BC; i++)
+        for (int c = 0; c < d; c++) {
+            Ks[i * LD + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 3 - 1);
+            Vs[i * LD + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
+        }
+    int addr[32];
+    long bad = 0;
+    for (int w = 0; w < SD_FW_WARPS; w++) { /* fw_spart + fw_store_spart */
+        for (int mt = 0; mt < 2; mt++)
+            for (int kc = 0; kc < 4; kc++) {
+                for (int l = 0; l < 32; l++)
+                    addr[l] = sd_fa_ldm_rows16(l, mt * 16, w * SL + kc * 16, LD);
+                assert_int_equal(phase_conflicts(addr), 0);
+                emu_ldmatrix(Qs, addr, 0, qf[mt][kc]);
+            }
+        for (int mt = 0; mt < 2; mt++)
+            for (int nt = 0; nt < 4; nt++) {
+                memset(acc, 0, sizeof(acc));
+                for (int kc = 0; kc < 4; kc++) {
+                    for (int l = 0; l < 32; l++)
+                        addr[l] = sd_fa_ldm_keys16(l, (nt / 2) * 16, w * SL + kc * 16, LD);
+                    assert_int_equal(phase_conflicts(addr), 0);
+                    emu_ldmatrix(Ks, addr, 0, r);
+                    fa_split_b(r, nt % 2, bk);
+                    emu_mma(qf[mt][kc], bk, &acc[0][0], 4);
+                }
+                for (int T = 0; T < 32; T++)
+                    for (int e2 = 0; e2 < 4; e2++)
+                        sp[sd_fw_sp(w, mt * 16 + T / 4 + 8 * (e2 >> 1), nt * 8 + 2 * (T % 4) + (e2 & 1))] = acc[T][e2];
+            }
+    }
+    for (int tid = 0; tid < 32 * SD_FW_WARPS; tid++) { /* fw_softmax's sums, P = f(S) */
+        const int row = tid >> 3, c0 = (tid & 7) * 4;
+        for (int i = 0; i < 4; i++) {
+            float v = 0.f;
+            for (int w = 0; w < SD_FW_WARPS; w++)
+                v += sp[broken == 1 ? sd_fw_sp(0, row, c0 + i) : sd_fw_sp(w, row, c0 + i)];
+            S[row][c0 + i] = v;
+            ps[row * SD_FW_PLD + c0 + i] = fa_p_of(v);
+        }
+    }
+    for (int row = 0; row < SD_FW_BR; row++)
+        for (int key = 0; key < SD_FW_BC; key++) {
+            double ref = 0;
+            for (int c = 0; c < d; c++)
+                ref += (double)Qs[row * LD + c] * Ks[key * LD + c];
+            bad += S[row][key] != (float)ref;
+            S[row][key] = fa_p_of(ref); /* the reference P */
+        }
+    for (int w = 0; w < SD_FW_WARPS; w++) { /* fw_pv */
+        memset(o, 0, sizeof(o));
+        for (int kc = 0; kc < SD_FW_BC / 16; kc++)
+            for (int mt = 0; mt < 2; mt++) {
+                static float a[32][4][2];
+                for (int l = 0; l < 32; l++)
+                    addr[l] = sd_fa_ldm_rows16(l, mt * 16, kc * 16, SD_FW_PLD);
+                assert_int_equal(phase_conflicts(addr), 0);
+                emu_ldmatrix(ps, addr, 0, a);
+                for (int dp = 0; dp < 4; dp++) {
+                    for (int l = 0; l < 32; l++)
+                        addr[l] = sd_fa_ldm_rows16(l, kc * 16, (broken == 2 ? 0 : w * SL) + dp * 16, LD);
+                    assert_int_equal(phase_conflicts(addr), 0);
+                    emu_ldmatrix(Vs, addr, 1, r);
+                    for (int h = 0; h < 2; h++) {
+                        fa_split_b(r, h, bk);
+                        emu_mma(a, bk, &o[mt][2 * dp + h][0][0], 4);
+                    }
+                }
+            }
+        for (int mt = 0; mt < 2; mt++)
+            for (int nt = 0; nt < 8; nt++)
+                for (int T = 0; T < 32; T++)
+                    for (int e2 = 0; e2 < 4; e2++) {
+                        const int row = mt * 16 + T / 4 + 8 * (e2 >> 1), col = w * SL + nt * 8 + 2 * (T % 4) + (e2 & 1);
+                        double ref = 0;
+                        for (int key = 0; key < SD_FW_BC; key++)
+                            ref += (double)S[row][key] * Vs[key * LD + col];
+                        bad += o[mt][nt][T][e2] != (float)ref;
+                    }
+    }
+    free(Qs);
+    free(Ks);
+    free(Vs);
+    free(sp);
+    free(ps);
+    return bad;
+}
+
+static void test_flashw_fragments_match_fp64(void **state)
+{
+    (void)state;
+    assert_int_equal(sd_fa_ld(SD_FW_DP) / 8 % 2, 1);
+    assert_int_equal(SD_FW_PLD / 8 % 2, 1);
+    assert_int_equal(sd_fw_off_sp() % 16, 0); /* float4 reads of the partials */
+    assert_int_equal(sd_fw_off_p() % 16, 0);
+    assert_int_equal(sd_fw_smem_bytes(), 3 * 32 * 520 * 2 + 8 * 32 * 40 * 4 + 32 * 40 * 2 + 2 * 32 * 4);
+    assert_true(sd_fw_smem_bytes() <= 163 * 1024); /* sm_80's opt-in limit */
+    static const int ds[] = {512, 168, 320};
+    for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+        long bad = emu_flashw_tile(ds[i], 0);
+        if (bad)
+            fprintf(stderr, "flashw d %d: %ld mismatches\n", ds[i], bad);
+        assert_int_equal(bad, 0);
+    }
+    assert_true(emu_flashw_tile(512, 1) > 0);
+    assert_true(emu_flashw_tile(512, 2) > 0);
+}
+
 /* ---- tile choice -------------------------------------------------------------------------- */
 
 static void test_tile_choice(void **state)
@@ -1215,6 +1346,7 @@ int main(void)
         cmocka_unit_test(test_splitk_plan),
         cmocka_unit_test(test_tile_choice),
         cmocka_unit_test(test_flash_fragments_match_fp64),
+        cmocka_unit_test(test_flashw_fragments_match_fp64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

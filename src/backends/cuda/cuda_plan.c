@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cuda_plan.h"
+#include "flash_layout.h" /* kernels/cuda: the wide-head flash kernel's block and shared memory */
 #include "igemm_layout.h" /* kernels/cuda: the tile and split-K choice */
 #include "sdmark/status.h"
 #include "sdmark/workload.h"
@@ -131,9 +132,11 @@ int sd_cuda_flash_config(const struct sd_cuda_attn_args *a, struct sd_cuda_launc
                          size_t len)
 {
     memset(l, 0, sizeof(*l));
-    if (a->d <= 0 || a->d > SD_FLASH_MAX_HEAD_DIM) {
-        snprintf(why, len, "flash supports head_dim 1..%d, not %lld", SD_FLASH_MAX_HEAD_DIM,
-                 (long long)a->d);
+    const int wide = a->d > SD_FLASH_MAX_HEAD_DIM && a->d <= SD_FW_DP && a->d % 8 == 0 &&
+                     (a->dtype == SD_FP16 || a->dtype == SD_BF16);
+    if (a->d <= 0 || (a->d > SD_FLASH_MAX_HEAD_DIM && !wide)) {
+        snprintf(why, len, "flash supports head_dim 1..%d (fp16/bf16 also %d..%d with head_dim %% 8 == 0), "
+                 "not %lld", SD_FLASH_MAX_HEAD_DIM, SD_FLASH_MAX_HEAD_DIM + 8, SD_FW_DP, (long long)a->d);
         return -1;
     }
     if (a->bh <= 0 || a->sq <= 0 || a->skv <= 0) {
@@ -141,7 +144,12 @@ int sd_cuda_flash_config(const struct sd_cuda_attn_args *a, struct sd_cuda_launc
         return -1;
     }
     int64_t gx, gy = a->bh;
-    if (a->dtype == SD_FP16 || a->dtype == SD_BF16) {
+    if (wide) { /* flashw_kernel: 32 query rows per block, head dim split over 8 warps */
+        l->variant = SD_FW_DP;
+        gx = cdiv(a->sq, SD_FW_BR);
+        l->block[0] = 32 * SD_FW_WARPS;
+        l->smem = (uint32_t)sd_fw_smem_bytes();
+    } else if (a->dtype == SD_FP16 || a->dtype == SD_BF16) {
         int dp = sd_cuda_flash_padded_dim(a->d);
         l->variant = dp;
         gx = cdiv(a->sq, 64);       /* 64 query rows per block, 16 per warp */

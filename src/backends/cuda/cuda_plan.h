@@ -104,8 +104,9 @@ struct sd_cuda_attn_args {
     int64_t bh, sq, skv, d;
     float scale;                /* 1/sqrt(d) */
 };
-/* Flash: variant = padded head dim DP of the tensor-core kernel (32, 48, 64, 80, 128 or 160), or
- * 0 for the fp32 CUDA-core kernel. */
+/* Flash: variant = padded head dim DP of the tensor-core kernel (32, 48, 64, 80, 128 or 160), 512
+ * for the wide-head kernel (fp16/bf16, head_dim 161..512, d % 8 == 0), or 0 for the fp32 CUDA-core
+ * kernel (head_dim <= 160). */
 int sd_cuda_flash_config(const struct sd_cuda_attn_args *a, struct sd_cuda_launch *l,
                          char *why, size_t len);
 /* Padded head dim the tensor-core flash kernel uses for d (0 if d is not supported). */
