@@ -1175,6 +1175,75 @@ static void test_flash_fragments_match_fp64(void **state)
 
 /* ---- wide-head flash (flashw_kernel, head_dim 512) ------------------------------------------ */
 
+/* flashw_kernel's fw_spart + fw_store_spart for warp w: its head-dim slice of S -> partial w */
+static void emu_fw_spart(const float *Qs, const float *Ks, float *sp, int w)
+{
+    const int LD = sd_fa_ld(SD_FW_DP), SL = SD_FW_DP / SD_FW_WARPS;
+    static float qf[2][4][32][4][2], r[32][4][2], bk[32][2][2], acc[32][4];
+    int addr[32];
+    for (int mt = 0; mt < 2; mt++)
+        for (int kc = 0; kc < 4; kc++) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = sd_fa_ldm_rows16(l, mt * 16, w * SL + kc * 16, LD);
+            assert_int_equal(phase_conflicts(addr), 0);
+            emu_ldmatrix(Qs, addr, 0, qf[mt][kc]);
+        }
+    for (int mt = 0; mt < 2; mt++)
+        for (int nt = 0; nt < 4; nt++) {
+            memset(acc, 0, sizeof(acc));
+            for (int kc = 0; kc < 4; kc++) {
+                for (int l = 0; l < 32; l++)
+                    addr[l] = sd_fa_ldm_keys16(l, (nt / 2) * 16, w * SL + kc * 16, LD);
+                assert_int_equal(phase_conflicts(addr), 0);
+                emu_ldmatrix(Ks, addr, 0, r);
+                fa_split_b(r, nt % 2, bk);
+                emu_mma(qf[mt][kc], bk, &acc[0][0], 4);
+            }
+            for (int T = 0; T < 32; T++)
+                for (int e2 = 0; e2 < 4; e2++)
+                    sp[sd_fw_sp(w, mt * 16 + T / 4 + 8 * (e2 >> 1), nt * 8 + 2 * (T % 4) + (e2 & 1))] = acc[T][e2];
+        }
+}
+
+/* fw_pv for warp w (no rescale: one tile) against fp64 with the reference P; returns mismatches.
+ * v_slice: the V column offset the emulation uses (the kernel's w * 64; broken: 0). */
+static long emu_fw_pv(const float *ps, const float *Vs, float P[SD_FW_BR][SD_FW_BC], int w, int v_slice)
+{
+    const int LD = sd_fa_ld(SD_FW_DP), SL = SD_FW_DP / SD_FW_WARPS;
+    static float o[2][8][32][4], a[32][4][2], r[32][4][2], bk[32][2][2];
+    int addr[32];
+    long bad = 0;
+    memset(o, 0, sizeof(o));
+    for (int kc = 0; kc < SD_FW_BC / 16; kc++)
+        for (int mt = 0; mt < 2; mt++) {
+            for (int l = 0; l < 32; l++)
+                addr[l] = sd_fa_ldm_rows16(l, mt * 16, kc * 16, SD_FW_PLD);
+            assert_int_equal(phase_conflicts(addr), 0);
+            emu_ldmatrix(ps, addr, 0, a);
+            for (int dp = 0; dp < 4; dp++) {
+                for (int l = 0; l < 32; l++)
+                    addr[l] = sd_fa_ldm_rows16(l, kc * 16, v_slice + dp * 16, LD);
+                assert_int_equal(phase_conflicts(addr), 0);
+                emu_ldmatrix(Vs, addr, 1, r);
+                for (int h = 0; h < 2; h++) {
+                    fa_split_b(r, h, bk);
+                    emu_mma(a, bk, &o[mt][2 * dp + h][0][0], 4);
+                }
+            }
+        }
+    for (int mt = 0; mt < 2; mt++)
+        for (int nt = 0; nt < 8; nt++)
+            for (int T = 0; T < 32; T++)
+                for (int e2 = 0; e2 < 4; e2++) {
+                    const int row = mt * 16 + T / 4 + 8 * (e2 >> 1), col = w * SL + nt * 8 + 2 * (T % 4) + (e2 & 1);
+                    double ref = 0;
+                    for (int key = 0; key < SD_FW_BC; key++)
+                        ref += (double)P[row][key] * Vs[key * LD + col];
+                    bad += o[mt][nt][T][e2] != (float)ref;
+                }
+    return bad;
+}
+
 /* One block and one 32-key tile as flashw_kernel: every warp's S part over its head-dim slice
  * (Q and K through ldmatrix) -> the shared partials (sd_fw_sp) -> the row-owner threads' sums;
  * P = a small integer function of S -> shared P; each warp's O slice = P V (P through ldmatrix,
@@ -1187,7 +1256,6 @@ static long emu_flashw_tile(int d, int broken)
     float *Vs = calloc((size_t)SD_FW_BC * LD, sizeof(float));
     float *sp = calloc((size_t)SD_FW_WARPS * SD_FW_BR * SD_FW_SPLD, sizeof(float));
     float *ps = calloc((size_t)SD_FW_BR * SD_FW_PLD, sizeof(float)), S[SD_FW_BR][SD_FW_BC];
-    static float qf[2][4][32][4][2], r[32][4][2], bk[32][2][2], acc[32][4], o[2][8][32][4];
     assert_true(Qs && Ks && Vs && sp && ps);
     unsigned seed = 31337u + (unsigned)d;
     for (int i = 0; i < SD_FW_BR; i++)
@@ -1198,32 +1266,9 @@ static long emu_flashw_tile(int d, int broken)
             Ks[i * LD + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 3 - 1);
             Vs[i * LD + c] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 5 - 2);
         }
-    int addr[32];
     long bad = 0;
-    for (int w = 0; w < SD_FW_WARPS; w++) { /* fw_spart + fw_store_spart */
-        for (int mt = 0; mt < 2; mt++)
-            for (int kc = 0; kc < 4; kc++) {
-                for (int l = 0; l < 32; l++)
-                    addr[l] = sd_fa_ldm_rows16(l, mt * 16, w * SL + kc * 16, LD);
-                assert_int_equal(phase_conflicts(addr), 0);
-                emu_ldmatrix(Qs, addr, 0, qf[mt][kc]);
-            }
-        for (int mt = 0; mt < 2; mt++)
-            for (int nt = 0; nt < 4; nt++) {
-                memset(acc, 0, sizeof(acc));
-                for (int kc = 0; kc < 4; kc++) {
-                    for (int l = 0; l < 32; l++)
-                        addr[l] = sd_fa_ldm_keys16(l, (nt / 2) * 16, w * SL + kc * 16, LD);
-                    assert_int_equal(phase_conflicts(addr), 0);
-                    emu_ldmatrix(Ks, addr, 0, r);
-                    fa_split_b(r, nt % 2, bk);
-                    emu_mma(qf[mt][kc], bk, &acc[0][0], 4);
-                }
-                for (int T = 0; T < 32; T++)
-                    for (int e2 = 0; e2 < 4; e2++)
-                        sp[sd_fw_sp(w, mt * 16 + T / 4 + 8 * (e2 >> 1), nt * 8 + 2 * (T % 4) + (e2 & 1))] = acc[T][e2];
-            }
-    }
+    for (int w = 0; w < SD_FW_WARPS; w++)
+        emu_fw_spart(Qs, Ks, sp, w);
     for (int tid = 0; tid < 32 * SD_FW_WARPS; tid++) { /* fw_softmax's sums, P = f(S) */
         const int row = tid >> 3, c0 = (tid & 7) * 4;
         for (int i = 0; i < 4; i++) {
@@ -1242,37 +1287,8 @@ static long emu_flashw_tile(int d, int broken)
             bad += S[row][key] != (float)ref;
             S[row][key] = fa_p_of(ref); /* the reference P */
         }
-    for (int w = 0; w < SD_FW_WARPS; w++) { /* fw_pv */
-        memset(o, 0, sizeof(o));
-        for (int kc = 0; kc < SD_FW_BC / 16; kc++)
-            for (int mt = 0; mt < 2; mt++) {
-                static float a[32][4][2];
-                for (int l = 0; l < 32; l++)
-                    addr[l] = sd_fa_ldm_rows16(l, mt * 16, kc * 16, SD_FW_PLD);
-                assert_int_equal(phase_conflicts(addr), 0);
-                emu_ldmatrix(ps, addr, 0, a);
-                for (int dp = 0; dp < 4; dp++) {
-                    for (int l = 0; l < 32; l++)
-                        addr[l] = sd_fa_ldm_rows16(l, kc * 16, (broken == 2 ? 0 : w * SL) + dp * 16, LD);
-                    assert_int_equal(phase_conflicts(addr), 0);
-                    emu_ldmatrix(Vs, addr, 1, r);
-                    for (int h = 0; h < 2; h++) {
-                        fa_split_b(r, h, bk);
-                        emu_mma(a, bk, &o[mt][2 * dp + h][0][0], 4);
-                    }
-                }
-            }
-        for (int mt = 0; mt < 2; mt++)
-            for (int nt = 0; nt < 8; nt++)
-                for (int T = 0; T < 32; T++)
-                    for (int e2 = 0; e2 < 4; e2++) {
-                        const int row = mt * 16 + T / 4 + 8 * (e2 >> 1), col = w * SL + nt * 8 + 2 * (T % 4) + (e2 & 1);
-                        double ref = 0;
-                        for (int key = 0; key < SD_FW_BC; key++)
-                            ref += (double)S[row][key] * Vs[key * LD + col];
-                        bad += o[mt][nt][T][e2] != (float)ref;
-                    }
-    }
+    for (int w = 0; w < SD_FW_WARPS; w++)
+        bad += emu_fw_pv(ps, Vs, S, w, broken == 2 ? 0 : w * SL);
     free(Qs);
     free(Ks);
     free(Vs);
