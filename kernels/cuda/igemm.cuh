@@ -2,10 +2,11 @@
 //
 // Two kernels (versions are listed in gemm.cu; the switch is SDMARK_CUDA_GEMM_KERNEL):
 //   igemm_kernel  (v1/v2 and the conv variants): described right below.
-//   igemm3_kernel (v3, dense GEMM with 16-byte aligned rows): ldmatrix fragments, XOR-swizzled
-//                 shared memory, a 3-4 stage cp.async pipeline with one barrier per k-tile,
-//                 64x64 / 32x64 / 32x32 warp tiles, a block tile chosen per shape. Described at
-//                 its definition at the end of this file; index arithmetic in igemm_layout.h.
+//   igemm3_kernel (v3, dense GEMM with 16-byte aligned rows; conv v3 NCHW and v4 NHWC by MODE):
+//                 ldmatrix fragments, XOR-swizzled shared memory, a 3-4 stage cp.async pipeline
+//                 with one barrier per k-tile, 64x64 / 32x64 / 32x32 warp tiles, a block tile and
+//                 k-split (SPLITK instantiation) planned per shape. Described at its definition at
+//                 the end of this file; index arithmetic in igemm_layout.h.
 //
 // igemm_kernel: block tile 128x128x32, 256 threads = 8 warps as 2 (m) x 4 (n), warp tile 64x32 =
 // 4 x 4 mma.sync m16n8k16 tiles (fp32 accumulators in registers: 64 per thread).
