@@ -243,7 +243,7 @@ static void emu_nhwc_init(struct emu *e, int bm, int bn, int kb)
         sd_ig_tap_init(&e->tap[tid], kb + c * 8, e->ng);
         for (int i = 0; i < br; i++) {
             const int n = bn + row0 + i * rstep;
-            e->w_row[tid][i] = (n < e->N ? n : e->N - 1) * e->K + c * 8;
+            e->w_row[tid][i] = (n < e->N ? n : e->N - 1) * e->K + (c * 8 < e->K ? c * 8 : 0);
         }
     }
 }
@@ -694,9 +694,11 @@ static void test_emulated_nhwc_conv_matches_fp64(void **state)
         {8, 13, 11, 7, 6, 3, 3, 2, 1},  /* c_in 8: four taps per k-tile, stride 2, K = 72 */
         {16, 6, 6, 6, 6, 5, 5, 1, 2},   /* c_in 16, 5x5, K = 400 (partial last k-tile) */
         {40, 5, 4, 5, 4, 3, 3, 1, 1},   /* c_in 40: chunks of one k-tile span two taps */
-        {64, 12, 12, 12, 12, 3, 3, 1, 1} /* n = 136: clamped filter rows, two n-tiles */
+        {64, 12, 12, 12, 12, 3, 3, 1, 1}, /* n = 136: clamped filter rows, two n-tiles */
+        {24, 10, 10, 5, 5, 1, 1, 2, 0},   /* 1x1 stride 2 (not a plain GEMM): three chunks per tap */
+        {16, 3, 3, 3, 3, 3, 3, 1, 1}      /* an image smaller than the window: mostly padding */
     };
-    static const int c_outs[] = {20, 70, 9, 4, 136}, batches[] = {2, 3, 1, 2, 1};
+    static const int c_outs[] = {20, 70, 9, 4, 136, 12, 8}, batches[] = {2, 3, 1, 2, 1, 3, 5};
     for (int ti = 0; ti < SD_IG_NTILES; ti++)
         for (size_t i = 0; i < sizeof(cvs) / sizeof(cvs[0]); i++) {
             long bad = emu_nhwc_mismatches(ti, BROKEN_NONE, batches[i], c_outs[i], &cvs[i]);

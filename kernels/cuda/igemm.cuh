@@ -355,9 +355,9 @@ template <int BM, int BN, int THREADS> struct Ig3NhwcLoader {
         // Filter rows (output channels) past n are clamped to row n - 1 instead of predicated:
         // they only feed output columns >= n, which the epilogue never stores.
 #pragma unroll
-        for (int i = 0; i < BR; i++) {
+        for (int i = 0; i < BR; i++) { // column c8 (or 0 when K <= c8: never loaded, in bounds)
             const int64_t n = bn + row0 + i * RSTEP;
-            w_row[i] = (int)((n < p.n ? n : p.n - 1) * p.ldb) + c8;
+            w_row[i] = (int)((n < p.n ? n : p.n - 1) * p.ldb) + (c8 < K ? c8 : 0);
         }
     }
 
