@@ -11,7 +11,8 @@
  *     layout) against a direct fp64 convolution, with padding, stride 2, 5x5, partial tiles;
  *   - the NHWC conv (v4: A gathered from an NHWC image by 8-channel chunks with a division-free
  *     tap cursor, the KRSC filter as a K-major B through plain ldmatrix, clamped filter rows)
- *     against a direct fp64 convolution (c_in 8/16/32/40/64, stride 2, 5x5, batches, c_out 4..136);
+ *     against a direct fp64 convolution (c_in 8..64, stride 2, 5x5, 1x1 stride 2, tiny images,
+ *     batches, c_out 4..136; every formed address inside the buffers);
  *     a cursor without the filter-row step and a K-major B read with the A lane pattern fail; the
  *     cursor walk equals the divided position at every k-tile; the XOR k16 step and constant
  *     n-pair offsets the kernel's ldmatrix addresses use; the host's layout choice per shape;
@@ -489,6 +490,22 @@ static void emu_mainloop(struct emu *e, int bm, int bn, int kt0, int KT)
     }
 }
 
+/* the stages and accumulators of tile config e->t (emu_free releases them) */
+static void emu_alloc(struct emu *e)
+{
+    const struct sd_ig_tile *t = e->t;
+    e->As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
+    e->Bs = calloc((size_t)t->stages * SD_IG_BK * t->bn, sizeof(float));
+    e->acc = malloc(sizeof(float) * 32 * t->wm * t->wn * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
+    assert_true(e->As && e->Bs && e->acc);
+}
+static void emu_free(struct emu *e)
+{
+    free(e->As);
+    free(e->Bs);
+    free(e->acc);
+}
+
 /* one block of the kernel without split-K */
 static void emu_block(struct emu *e, int bm, int bn)
 {
@@ -503,10 +520,8 @@ static long emu_mismatches(int ti, int broken, int M, int N, int K)
     struct emu e = {.t = t, .broken = broken, .M = M, .N = N, .K = K};
     float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
     float *C = malloc(sizeof(float) * (size_t)M * N);
-    e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
-    e.Bs = calloc((size_t)t->stages * SD_IG_BK * t->bn, sizeof(float));
-    e.acc = malloc(sizeof(float) * 32 * t->wm * t->wn * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
-    assert_true(A && B && C && e.As && e.Bs && e.acc);
+    emu_alloc(&e);
+    assert_true(A && B && C);
     unsigned seed = 12345u + (unsigned)(M * 31 + N * 7 + K);
     for (int i = 0; i < M * K; i++)
         A[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
@@ -531,9 +546,7 @@ static long emu_mismatches(int ti, int broken, int M, int N, int K)
     free(A);
     free(B);
     free(C);
-    free(e.As);
-    free(e.Bs);
-    free(e.acc);
+    emu_free(&e);
     return bad;
 }
 
@@ -564,10 +577,8 @@ static long emu_conv_mismatches(int ti, int broken, int c_out, const struct conv
     const size_t nx = (size_t)cv->c_in * cv->in_h * cv->in_w;
     float *W = malloc(sizeof(float) * (size_t)M * K), *X = malloc(sizeof(float) * nx);
     float *C = malloc(sizeof(float) * (size_t)M * N);
-    e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
-    e.Bs = calloc((size_t)t->stages * SD_IG_BK * t->bn, sizeof(float));
-    e.acc = malloc(sizeof(float) * 32 * t->wm * t->wn * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
-    assert_true(W && X && C && e.As && e.Bs && e.acc);
+    emu_alloc(&e);
+    assert_true(W && X && C);
     unsigned seed = 99u + (unsigned)(M * 31 + N * 7 + K);
     for (int i = 0; i < M * K; i++)
         W[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
@@ -600,9 +611,7 @@ static long emu_conv_mismatches(int ti, int broken, int c_out, const struct conv
     free(W);
     free(X);
     free(C);
-    free(e.As);
-    free(e.Bs);
-    free(e.acc);
+    emu_free(&e);
     return bad;
 }
 
@@ -642,10 +651,8 @@ static long emu_nhwc_mismatches(int ti, int broken, int batch, int c_out, const 
     const size_t nx = (size_t)batch * cv->in_h * cv->in_w * cv->c_in;
     float *X = malloc(sizeof(float) * nx), *W = malloc(sizeof(float) * (size_t)N * K);
     float *C = malloc(sizeof(float) * (size_t)M * N);
-    e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
-    e.Bs = calloc((size_t)t->stages * SD_IG_BK * t->bn, sizeof(float));
-    e.acc = malloc(sizeof(float) * 32 * t->wm * t->wn * (t->bm / t->wm / 16) * (t->bn / t->wn / 8) * 4);
-    assert_true(X && W && C && e.As && e.Bs && e.acc);
+    emu_alloc(&e);
+    assert_true(X && W && C);
     unsigned seed = 4242u + (unsigned)(M * 31 + N * 7 + K);
     for (size_t i = 0; i < nx; i++)
         X[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
@@ -679,9 +686,7 @@ static long emu_nhwc_mismatches(int ti, int broken, int batch, int c_out, const 
     free(X);
     free(W);
     free(C);
-    free(e.As);
-    free(e.Bs);
-    free(e.acc);
+    emu_free(&e);
     return bad;
 }
 
@@ -831,10 +836,8 @@ static long emu_splitk_mismatches(int ti, int split, int broken, int M, int N, i
     struct emu e = {.t = t, .broken = broken, .M = M, .N = N, .K = K};
     float *A = malloc(sizeof(float) * (size_t)M * K), *B = malloc(sizeof(float) * (size_t)K * N);
     float *C = malloc(sizeof(float) * (size_t)M * N), *slots = malloc(sizeof(float) * (size_t)split * J * thr * 4);
-    e.As = calloc((size_t)t->stages * t->bm * SD_IG_BK, sizeof(float));
-    e.Bs = calloc((size_t)t->stages * SD_IG_BK * t->bn, sizeof(float));
-    e.acc = malloc(sizeof(float) * thr * J * 4);
-    assert_true(A && B && C && slots && e.As && e.Bs && e.acc);
+    emu_alloc(&e);
+    assert_true(A && B && C && slots);
     unsigned seed = 777u + (unsigned)(M * 31 + N * 7 + K);
     for (int i = 0; i < M * K; i++)
         A[i] = (float)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 7 - 3);
@@ -887,9 +890,7 @@ static long emu_splitk_mismatches(int ti, int split, int broken, int M, int N, i
     free(B);
     free(C);
     free(slots);
-    free(e.As);
-    free(e.Bs);
-    free(e.acc);
+    emu_free(&e);
     return bad;
 }
 

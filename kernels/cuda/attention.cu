@@ -437,6 +437,16 @@ __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_a
 constexpr int FW_THREADS = SD_FW_WARPS * 32, FW_LD = sd_fa_ld(SD_FW_DP), FW_SL = SD_FW_DP / SD_FW_WARPS;
 static_assert(FW_SL == 64 && SD_FW_BR == 32 && SD_FW_BC == 32 && FW_THREADS == 256, "flashw split");
 
+// d0 += a b(n-tile 0), d1 += a b(n-tile 1): the two B fragments of one ldmatrix.x4 (regs 0-1, 2-3)
+template <typename T>
+__device__ __forceinline__ void fw_mma_pair(float (&d0)[4], float (&d1)[4], const uint32_t (&a)[4],
+                                            const uint32_t (&r)[4])
+{
+    const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+    mma16816<T>(d0, a, b0);
+    mma16816<T>(d1, a, b1);
+}
+
 // this warp's S part (32 rows x 32 keys over its slice): 4 k16 steps x 2 K ldmatrix x 8 HMMA
 template <typename T>
 __device__ __forceinline__ void fw_spart(float (&s)[2][4][4], const uint32_t (&qf)[2][4][4], unsigned ks,
@@ -453,12 +463,9 @@ __device__ __forceinline__ void fw_spart(float (&s)[2][4][4], const uint32_t (&q
         for (int np = 0; np < 2; np++) {
             uint32_t r[4];
             ldmatrix_x4(r, ks + 2 * sd_fa_ldm_keys16(lane, np * 16, w * FW_SL + kc * 16, FW_LD));
-            const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
 #pragma unroll
-            for (int mt = 0; mt < 2; mt++) {
-                mma16816<T>(s[mt][2 * np], qf[mt][kc], b0);
-                mma16816<T>(s[mt][2 * np + 1], qf[mt][kc], b1);
-            }
+            for (int mt = 0; mt < 2; mt++)
+                fw_mma_pair<T>(s[mt][2 * np], s[mt][2 * np + 1], qf[mt][kc], r);
         }
 }
 
@@ -544,12 +551,9 @@ __device__ __forceinline__ void fw_pv(float (&o)[2][8][4], unsigned psa, unsigne
         for (int dp = 0; dp < 4; dp++) {
             uint32_t r[4];
             ldmatrix_x4_trans(r, vs + 2 * sd_fa_ldm_rows16(lane, kc * 16, w * FW_SL + dp * 16, FW_LD));
-            const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
 #pragma unroll
-            for (int mt = 0; mt < 2; mt++) {
-                mma16816<T>(o[mt][2 * dp], a[mt], b0);
-                mma16816<T>(o[mt][2 * dp + 1], a[mt], b1);
-            }
+            for (int mt = 0; mt < 2; mt++)
+                fw_mma_pair<T>(o[mt][2 * dp], o[mt][2 * dp + 1], a[mt], r);
         }
     }
 }
