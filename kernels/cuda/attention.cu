@@ -558,6 +558,24 @@ __device__ __forceinline__ void fw_pv(float (&o)[2][8][4], unsigned psa, unsigne
     }
 }
 
+// 32 rows from r0 of a [total, d] matrix -> dst[32][FW_LD] by cp.async, zero outside the rows and
+// in columns d..512: thread tid always copies column chunk tid % 64 of rows tid / 64 + 4i (the
+// f2_issue_rows walk with its row / column split hoisted: one compare and one address per chunk)
+__device__ __forceinline__ void fw_issue_rows(uint16_t *dst, const uint16_t *src, int64_t r0, int64_t total,
+                                              int64_t d, int tid)
+{
+    constexpr int CPR = SD_FW_DP / 8, RSTEP = FW_THREADS / CPR; // 64 chunks per row, rows +4
+    const int col = (tid % CPR) * 8, row0 = tid / CPR;
+    const bool col_ok = col < d;
+    const uint16_t *s0 = src + (r0 + row0) * d + col;
+    uint16_t *d0 = dst + row0 * FW_LD + col;
+#pragma unroll
+    for (int i = 0; i < SD_FW_BR / RSTEP; i++) {
+        const bool ok = col_ok && r0 + row0 + i * RSTEP < total;
+        cp_async16(d0 + i * RSTEP * FW_LD, ok ? s0 + i * RSTEP * d : src, ok);
+    }
+}
+
 template <typename T>
 __global__ void __launch_bounds__(FW_THREADS) flashw_kernel(const sd_cuda_attn_args p)
 {
@@ -574,9 +592,9 @@ __global__ void __launch_bounds__(FW_THREADS) flashw_kernel(const sd_cuda_attn_a
     const uint16_t *V = static_cast<const uint16_t *>(p.v) + bh * skv * d;
     const int64_t ntiles = (skv + SD_FW_BC - 1) / SD_FW_BC;
 
-    f2_issue_rows<SD_FW_DP, SD_FW_BR>(Qs, Q, q0, sq, d, tid);
-    f2_issue_rows<SD_FW_DP, SD_FW_BC>(Ks, K, 0, skv, d, tid);
-    f2_issue_rows<SD_FW_DP, SD_FW_BC>(Vs, V, 0, skv, d, tid);
+    fw_issue_rows(Qs, Q, q0, sq, d, tid);
+    fw_issue_rows(Ks, K, 0, skv, d, tid);
+    fw_issue_rows(Vs, V, 0, skv, d, tid);
     cp_async_commit();
     cp_async_wait<0>();
     __syncthreads();
@@ -600,7 +618,7 @@ __global__ void __launch_bounds__(FW_THREADS) flashw_kernel(const sd_cuda_attn_a
         fw_store_spart(sp, s, w, lane);
         __syncthreads(); // B1
         if (j + 1 < ntiles)
-            f2_issue_rows<SD_FW_DP, SD_FW_BC>(Ks, K, (j + 1) * SD_FW_BC, skv, d, tid);
+            fw_issue_rows(Ks, K, (j + 1) * SD_FW_BC, skv, d, tid);
         cp_async_commit();
         fw_softmax<T>(sp, ps, alpha, m_r, l_r, sl2, j * SD_FW_BC, skv, tid);
         cp_async_wait<1>(); // V(j) (the group before K(j+1))
@@ -609,7 +627,7 @@ __global__ void __launch_bounds__(FW_THREADS) flashw_kernel(const sd_cuda_attn_a
         cp_async_wait<0>(); // K(j+1)
         __syncthreads();    // next top; every warp is done with Vs and P
         if (j + 1 < ntiles)
-            f2_issue_rows<SD_FW_DP, SD_FW_BC>(Vs, V, (j + 1) * SD_FW_BC, skv, d, tid);
+            fw_issue_rows(Vs, V, (j + 1) * SD_FW_BC, skv, d, tid);
         cp_async_commit();
     }
     l_r += __shfl_xor_sync(0xffffffffu, l_r, 1);
