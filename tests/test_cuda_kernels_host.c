@@ -814,8 +814,10 @@ static void test_conv_plan_layout(void **state)
     wl = conv_wl(2, 320, 320, 64, 1, 1, 0);
     assert_int_equal(sd_cuda_conv_igemm_args(&wl, 4, &a), 0);
     assert_true(a.m == 320 && a.n == 4096 && a.k == 320 && a.batch == 2);
-    /* an image too large for the kernel's 32-bit offsets -> NCHW */
+    /* an image or a filter too large for the kernel's 32-bit offsets -> NCHW */
     wl = conv_wl(64, 1024, 8, 256, 3, 1, 1);
+    assert_int_equal(sd_cuda_conv_igemm_args(&wl, 4, &a), SD_IGEMM_CONV_NCHW);
+    wl = conv_wl(1, 65536, 4096, 1, 3, 1, 1);
     assert_int_equal(sd_cuda_conv_igemm_args(&wl, 4, &a), SD_IGEMM_CONV_NCHW);
     /* the version switch: unset or junk -> default */
     assert_int_equal(sd_cuda_parse_version(NULL, 4, 1, 4), 4);

@@ -33,7 +33,8 @@ int sd_cuda_parse_version(const char *s, int dflt, int lo, int hi)
     return v >= lo && v <= hi ? v : dflt;
 }
 
-/* the NHWC kernel's 32-bit offsets: image elements plus the largest negative base (padding) */
+/* the NHWC kernel's 32-bit offsets (image, filter; the output too, conservatively): elements plus
+ * headroom for the largest negative base (padding) */
 #define NHWC_MAX_ELEMS (2147483647LL - (1LL << 24))
 
 int sd_cuda_conv_igemm_args(const struct sd_workload *wl, int version, struct sd_cuda_igemm_args *a)
@@ -47,7 +48,7 @@ int sd_cuda_conv_igemm_args(const struct sd_workload *wl, int version, struct sd
     if (wl->r == 1 && wl->s == 1 && wl->stride == 1 && wl->pad == 0) {
         a->conv = 0;              /* 1x1: X[z] is already the [c_in, h*w] B matrix (NCHW) */
     } else if (version >= 4 && wl->c_in % 8 == 0 && wl->batch * wl->c_in * in_h * in_w < NHWC_MAX_ELEMS &&
-               wl->batch * P * wl->c_out < NHWC_MAX_ELEMS) {
+               wl->batch * P * wl->c_out < NHWC_MAX_ELEMS && wl->c_out * K < NHWC_MAX_ELEMS) {
         a->conv = SD_IGEMM_CONV_NHWC;
         a->m = wl->batch * P; a->n = wl->c_out; a->k = K; a->batch = 1;
         a->lda = K; a->ldb = K; a->ldc = wl->c_out;

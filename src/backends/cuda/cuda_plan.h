@@ -83,7 +83,8 @@ struct sd_cuda_igemm_args {
 /* Own conv2d as an implicit GEMM: fills *a (pointers excluded) for the workload (op conv2d) and
  * conv kernel version (SDMARK_CUDA_CONV_KERNEL: 4 = NHWC where it applies, else NCHW). 1x1
  * stride-1 unpadded convs are a plain batched GEMM (conv = 0, NCHW). NHWC (conv v4) needs
- * c_in % 8 == 0 and an image of fewer than 2^31 - 2^24 elements. Returns a->conv. */
+ * c_in % 8 == 0 and an image, filter and output of fewer than 2^31 - 2^24 elements each.
+ * Returns a->conv. */
 int sd_cuda_conv_igemm_args(const struct sd_workload *wl, int version, struct sd_cuda_igemm_args *a);
 /* SDMARK_CUDA_*_KERNEL value s as a version in lo..hi; NULL or anything else: dflt */
 int sd_cuda_parse_version(const char *s, int dflt, int lo, int hi);
