@@ -531,7 +531,8 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
 
     // ldmatrix addresses (bytes) of this lane for k16 step 0 and 1, stage 0; loop invariant.
     const unsigned as0 = smem_u32(&As[0][0]), bs0 = smem_u32(&Bs[0][0]);
-    const unsigned a_ld0 = as0 + 2 * sd_ig_a_ldm(lane, wr, 0);
+    unsigned a_ld0 = as0 + 2 * sd_ig_a_ldm(lane, wr, 0);
+    asm("" : "+r"(a_ld0)); // opaque: kept in a register, not recomputed in the loop
     unsigned b_ld[2][NT / 2];
 #pragma unroll
     for (int h = 0; h < 2; h++)
@@ -539,6 +540,7 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
         for (int np = 0; np < NT / 2; np++)
             b_ld[h][np] = bs0 + 2 * (BTRANS ? sd_ig_b_ldm(lane, h * 16, wc + np * 16, BN)
                                             : sd_ig_bk_ldm(lane, 0, wc)); // only [0][0] is read
+    asm("" : "+r"(b_ld[0][0]));
     float acc[MT][NT][4];
 #pragma unroll
     for (int i = 0; i < MT; i++)
