@@ -150,6 +150,8 @@ def dyn_smem(name):
     if m:
         dp = int(m.group(1)); ld = dp if (dp // 8) % 2 else dp + 8
         return 2 * 2 * 64 * ld * 2                            # sd_fa_smem_bytes (flash_layout.h)
+    if "flashw_kernel" in name:
+        return 3 * 32 * 520 * 2 + 8 * 32 * 40 * 4 + 32 * 40 * 2 + 2 * 32 * 4  # sd_fw_smem_bytes
     m = re.search(r"flash_f32_kernel", name)
     if m:
         return -1                                            # depends on head_dim

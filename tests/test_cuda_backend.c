@@ -184,6 +184,23 @@ static void test_flash_config(void **state)
     a.d = 161;
     assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "head_dim"));
+    /* the VAE's head_dim 512: the wide-head kernel (fp16/bf16 only, d % 8 == 0, d <= 512) */
+    a.d = 512; a.sq = 4096; a.skv = 4096; a.bh = 1;
+    assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), -1); /* fp32 */
+    a.dtype = SD_BF16;
+    assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), 0);
+    assert_int_equal(l.variant, 512);
+    assert_int_equal(l.grid[0], 128);
+    assert_int_equal(l.block[0], 256);
+    assert_int_equal(l.smem, 3 * 32 * 520 * 2 + 8 * 32 * 40 * 4 + 32 * 40 * 2 + 2 * 32 * 4);
+    a.d = 164;
+    assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), -1);
+    a.d = 520;
+    assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), -1);
+    a.d = 168;
+    assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), 0);
+    assert_int_equal(l.variant, 512);
+    a.dtype = SD_FP16; a.d = 161;
     a.d = 64; a.bh = 70000;
     assert_int_equal(sd_cuda_flash_config(&a, &l, why, sizeof(why)), -1);
     a.bh = 2; a.dtype = SD_TF32;
@@ -457,6 +474,11 @@ static int attn_must(const char *impl, enum sd_dtype dt)
 {
     return strcmp(impl, "flash") != 0 || dt != SD_TF32;
 }
+static int attn_wide_must(const char *impl, enum sd_dtype dt)
+{
+    (void)dt;
+    return strcmp(impl, "flash") != 0;
+}
 
 static void test_gpu_gemm(void **state)
 {
@@ -466,6 +488,7 @@ static void test_gpu_gemm(void **state)
         /* m, n, k, batch */
         {1, 77, 1, 1}, {1, 1, 1, 1}, {77, 33, 9, 1}, {130, 77, 40, 1}, {129, 136, 72, 2},
         {256, 320, 320, 1}, {200, 264, 1000, 1}, {3, 520, 64, 3},
+        {154, 320, 768, 1}, {70, 136, 1000, 2}, /* split-K plans (the text context's K/V) */
     };
     for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
         struct sd_workload wl = gemm_wl(shapes[i][3], shapes[i][0], shapes[i][1], shapes[i][2]);
@@ -481,6 +504,8 @@ static void test_gpu_conv2d(void **state)
         /* batch, c_in, c_out, h, w, r(=s), stride, pad */
         {2, 3, 5, 7, 7, 3, 1, 1},   {1, 16, 20, 9, 9, 3, 2, 1}, {2, 8, 12, 5, 5, 1, 1, 0},
         {1, 7, 9, 11, 13, 1, 1, 0}, {1, 32, 136, 12, 12, 3, 1, 1}, {2, 40, 24, 5, 6, 3, 2, 1},
+        /* NHWC v4: c_in 8 (four taps per k-tile), stride 2; a small image with a long K (split-K) */
+        {2, 8, 20, 7, 9, 3, 2, 1}, {2, 64, 40, 4, 4, 3, 1, 1},
     };
     for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
         struct sd_workload wl = conv_wl(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4],
@@ -503,6 +528,13 @@ static void test_gpu_attention(void **state)
     for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
         struct sd_workload wl = attn_wl(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
         check_impls(g->ctx, &wl, sd_backend_cuda.impls[SD_OP_ATTENTION], attn_must);
+    }
+    /* head_dim 161..512 (the VAE's 512): flash runs the wide-head kernel for fp16/bf16 where its
+     * 143.6 KB of shared memory fit (sm_80, sm_90); elsewhere it may be cleanly unsupported */
+    static const int64_t wide[][4] = {{1, 70, 100, 512}, {2, 33, 40, 168}};
+    for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
+        struct sd_workload wl = attn_wl(wide[i][0], wide[i][1], wide[i][2], wide[i][3]);
+        check_impls(g->ctx, &wl, sd_backend_cuda.impls[SD_OP_ATTENTION], attn_wide_must);
     }
 }
 

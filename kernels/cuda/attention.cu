@@ -21,8 +21,13 @@
 //      into one FFMA before exp2. Needs d % 8 == 0 (all SD head dims) and 2 x 2 x 64 x LD x 2
 //      bytes of shared memory (84 KiB at DP = 160; falls back to v1 where the device has less). Described at its definition.
 //      head_dim 40 runs unpadded (DP = 40: a k8 tail step, rows of 40 elements).
-//   Not tried yet: head_dim 512 (the VAE:
-//   O does not fit in registers; needs d split across warps), wgmma (sm_90a).
+//   v3 wide (flashw_kernel, fp16/bf16, head_dim 161..512 with d % 8 == 0: the VAE's 512): the head
+//      dim is split over 8 warps (64 columns each; O of 16 rows x 512 would need 256 registers
+//      per thread): each warp computes its slice's part of S for 32 query rows x 32 keys, the
+//      parts are summed in shared memory by row-owner threads that run the online softmax, and
+//      each warp accumulates O for its slice (layout: flash_layout.h). 143.6 KB of shared memory:
+//      sm_80 / sm_90 (not sm_86 / sm_89's 99 KB).
+//   Not tried yet: wgmma (sm_90a), a K/V split for the VAE's one head (128 blocks at 4096 rows).
 #include <math.h>
 #include "common.cuh"
 #include "flash_layout.h"
@@ -228,7 +233,7 @@ __device__ __forceinline__ void f2_issue_rows(uint16_t *dst, const uint16_t *src
         if (NCH % F2_THREADS == 0 || c < NCH) {
             const int row = c / CPR, col = (c - row * CPR) * 8;
             const bool ok = r0 + row < total && col < d;
-            cp_async16(dst + row * F2<DP>::LD + col, ok ? src + (r0 + row) * d + col : src, ok);
+            cp_async16(dst + row * sd_fa_ld(DP) + col, ok ? src + (r0 + row) * d + col : src, ok);
         }
     }
 }
@@ -423,6 +428,232 @@ __global__ void __launch_bounds__(F2_THREADS) flash2_kernel(const sd_cuda_attn_a
     f2_store<T, DP>(o, l_r, static_cast<T *>(p.o) + bh * sq * d, q0 + warp * 16, sq, d, lane);
 }
 
+// ---- wide-head flashw_kernel (head_dim 161..512; flash_layout.h describes the split) ---------
+// Per 32-key tile j (K and V single-buffered, Q's slice in registers):
+//   top:  K(j) landed and visible (barrier)      S part of this warp's head-dim slice -> shared
+//   B1:   every S part written, Ks free           cp.async K(j+1); row softmax -> P, alpha
+//   B2:   P, alpha and V(j) visible               O = alpha O + P V(j)
+//   end:  K(j+1) landed; barrier (= next top, and every warp is done with Vs / P) -> cp.async V(j+1)
+constexpr int FW_THREADS = SD_FW_WARPS * 32, FW_LD = sd_fa_ld(SD_FW_DP), FW_SL = SD_FW_DP / SD_FW_WARPS;
+static_assert(FW_SL == 64 && SD_FW_BR == 32 && SD_FW_BC == 32 && FW_THREADS == 256, "flashw split");
+
+// d0 += a b(n-tile 0), d1 += a b(n-tile 1): the two B fragments of one ldmatrix.x4 (regs 0-1, 2-3)
+template <typename T>
+__device__ __forceinline__ void fw_mma_pair(float (&d0)[4], float (&d1)[4], const uint32_t (&a)[4],
+                                            const uint32_t (&r)[4])
+{
+    const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+    mma16816<T>(d0, a, b0);
+    mma16816<T>(d1, a, b1);
+}
+
+// this warp's S part (32 rows x 32 keys over its slice): 4 k16 steps x 2 K ldmatrix x 8 HMMA
+template <typename T>
+__device__ __forceinline__ void fw_spart(float (&s)[2][4][4], const uint32_t (&qf)[2][4][4], unsigned ks,
+                                         int w, int lane)
+{
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+            s[mt][nt][0] = s[mt][nt][1] = s[mt][nt][2] = s[mt][nt][3] = 0.f;
+#pragma unroll
+    for (int kc = 0; kc < 4; kc++)
+#pragma unroll
+        for (int np = 0; np < 2; np++) {
+            uint32_t r[4];
+            ldmatrix_x4(r, ks + 2 * sd_fa_ldm_keys16(lane, np * 16, w * FW_SL + kc * 16, FW_LD));
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++)
+                fw_mma_pair<T>(s[mt][2 * np], s[mt][2 * np + 1], qf[mt][kc], r);
+        }
+}
+
+// the S part -> shared partial w (rows mt*16 + g (+8), keys nt*8 + 2t, +1 as float2)
+__device__ __forceinline__ void fw_store_spart(float *sp, const float (&s)[2][4][4], int w, int lane)
+{
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int h = 0; h < 2; h++)
+                *reinterpret_cast<float2 *>(sp + sd_fw_sp(w, mt * 16 + g + 8 * h, nt * 8 + 2 * t)) =
+                    make_float2(s[mt][nt][2 * h], s[mt][nt][2 * h + 1]);
+}
+
+// Row softmax of thread tid (row tid / 8, keys 4 (tid % 8) .. +3 of the tile at key j0): the sum
+// of the 8 S parts, online max / sum (m_r, l_r: this thread's running max and partial sum), P ->
+// shared (16-bit), the row's rescale factor -> alpha (written by the row's first thread).
+template <typename T>
+__device__ __forceinline__ void fw_softmax(const float *sp, uint16_t *ps, float *alpha, float &m_r, float &l_r,
+                                           float sl2, int64_t j0, int64_t skv, int tid)
+{
+    const int row = tid >> 3, c0 = (tid & 7) * 4;
+    float v[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int w = 0; w < SD_FW_WARPS; w++) {
+        const float4 x = *reinterpret_cast<const float4 *>(sp + sd_fw_sp(w, row, c0));
+        v[0] += x.x;
+        v[1] += x.y;
+        v[2] += x.z;
+        v[3] += x.w;
+    }
+    float mx = -INFINITY;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        if (j0 + c0 + i >= skv)
+            v[i] = -INFINITY;
+        mx = fmaxf(mx, v[i]);
+    }
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 4));
+    const float mn = fmaxf(m_r, mx), a = exp2f((m_r - mn) * sl2), msc = mn * sl2; // key j0 valid
+    m_r = mn;
+    float sum = 0.f;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        v[i] = exp2f(fmaf(v[i], sl2, -msc));
+        sum += v[i];
+    }
+    l_r = l_r * a + sum;
+    *reinterpret_cast<uint2 *>(ps + row * SD_FW_PLD + c0) = make_uint2(Ty<T>::pack2(v[0], v[1]), Ty<T>::pack2(v[2], v[3]));
+    if ((tid & 7) == 0)
+        alpha[row] = a;
+}
+
+// O[:, slice w] = alpha O + P V: P (32 x 32 keys) through ldmatrix.x4, V through .x4.trans
+template <typename T>
+__device__ __forceinline__ void fw_pv(float (&o)[2][8][4], unsigned psa, unsigned vs, const float *alpha, int w,
+                                      int lane)
+{
+    const int g = lane >> 2;
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++) {
+        const float a0 = alpha[mt * 16 + g], a1 = alpha[mt * 16 + g + 8];
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) {
+            o[mt][nt][0] *= a0;
+            o[mt][nt][1] *= a0;
+            o[mt][nt][2] *= a1;
+            o[mt][nt][3] *= a1;
+        }
+    }
+#pragma unroll
+    for (int kc = 0; kc < SD_FW_BC / 16; kc++) {
+        uint32_t a[2][4];
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++)
+            ldmatrix_x4(a[mt], psa + 2 * sd_fa_ldm_rows16(lane, mt * 16, kc * 16, SD_FW_PLD));
+#pragma unroll
+        for (int dp = 0; dp < 4; dp++) {
+            uint32_t r[4];
+            ldmatrix_x4_trans(r, vs + 2 * sd_fa_ldm_rows16(lane, kc * 16, w * FW_SL + dp * 16, FW_LD));
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++)
+                fw_mma_pair<T>(o[mt][2 * dp], o[mt][2 * dp + 1], a[mt], r);
+        }
+    }
+}
+
+// 32 rows from r0 of a [total, d] matrix -> dst[32][FW_LD] by cp.async, zero outside the rows and
+// in columns d..512: thread tid always copies column chunk tid % 64 of rows tid / 64 + 4i (the
+// f2_issue_rows walk with its row / column split hoisted: one compare and one address per chunk)
+__device__ __forceinline__ void fw_issue_rows(uint16_t *dst, const uint16_t *src, int64_t r0, int64_t total,
+                                              int64_t d, int tid)
+{
+    constexpr int CPR = SD_FW_DP / 8, RSTEP = FW_THREADS / CPR; // 64 chunks per row, rows +4
+    const int col = (tid % CPR) * 8, row0 = tid / CPR;
+    const bool col_ok = col < d;
+    const uint16_t *s0 = src + (r0 + row0) * d + col;
+    uint16_t *d0 = dst + row0 * FW_LD + col;
+#pragma unroll
+    for (int i = 0; i < SD_FW_BR / RSTEP; i++) {
+        const bool ok = col_ok && r0 + row0 + i * RSTEP < total;
+        cp_async16(d0 + i * RSTEP * FW_LD, ok ? s0 + i * RSTEP * d : src, ok);
+    }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(FW_THREADS) flashw_kernel(const sd_cuda_attn_args p)
+{
+    extern __shared__ __align__(16) uint16_t fw_smem[];
+    uint16_t *Qs = fw_smem, *Ks = Qs + SD_FW_BR * FW_LD, *Vs = Ks + SD_FW_BC * FW_LD;
+    unsigned char *base = reinterpret_cast<unsigned char *>(fw_smem);
+    float *sp = reinterpret_cast<float *>(base + sd_fw_off_sp());
+    uint16_t *ps = reinterpret_cast<uint16_t *>(base + sd_fw_off_p());
+    float *alpha = reinterpret_cast<float *>(base + sd_fw_off_alpha()), *lsum = alpha + SD_FW_BR;
+    const int tid = threadIdx.x, lane = tid & 31, w = tid >> 5, g = lane >> 2, t = lane & 3;
+    const int64_t d = p.d, sq = p.sq, skv = p.skv, bh = blockIdx.y, q0 = (int64_t)blockIdx.x * SD_FW_BR;
+    const uint16_t *Q = static_cast<const uint16_t *>(p.q) + bh * sq * d;
+    const uint16_t *K = static_cast<const uint16_t *>(p.k) + bh * skv * d;
+    const uint16_t *V = static_cast<const uint16_t *>(p.v) + bh * skv * d;
+    const int64_t ntiles = (skv + SD_FW_BC - 1) / SD_FW_BC;
+
+    fw_issue_rows(Qs, Q, q0, sq, d, tid);
+    fw_issue_rows(Ks, K, 0, skv, d, tid);
+    fw_issue_rows(Vs, V, 0, skv, d, tid);
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
+    const unsigned qsa = smem_u32(Qs), ksa = smem_u32(Ks), vsa = smem_u32(Vs), psa = smem_u32(ps);
+    uint32_t qf[2][4][4]; // Q rows 0..31, this warp's slice: A fragments, kept for every tile
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int kc = 0; kc < 4; kc++)
+            ldmatrix_x4(qf[mt][kc], qsa + 2 * sd_fa_ldm_rows16(lane, mt * 16, w * FW_SL + kc * 16, FW_LD));
+    float o[2][8][4], s[2][4][4];
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++)
+            o[mt][nt][0] = o[mt][nt][1] = o[mt][nt][2] = o[mt][nt][3] = 0.f;
+    float m_r = -INFINITY, l_r = 0.f;
+    const float sl2 = p.scale * 1.4426950408889634f;
+    for (int64_t j = 0; j < ntiles; j++) {
+        fw_spart<T>(s, qf, ksa, w, lane);
+        fw_store_spart(sp, s, w, lane);
+        __syncthreads(); // B1
+        if (j + 1 < ntiles)
+            fw_issue_rows(Ks, K, (j + 1) * SD_FW_BC, skv, d, tid);
+        cp_async_commit();
+        fw_softmax<T>(sp, ps, alpha, m_r, l_r, sl2, j * SD_FW_BC, skv, tid);
+        cp_async_wait<1>(); // V(j) (the group before K(j+1))
+        __syncthreads();    // B2
+        fw_pv<T>(o, psa, vsa, alpha, w, lane);
+        cp_async_wait<0>(); // K(j+1)
+        __syncthreads();    // next top; every warp is done with Vs and P
+        if (j + 1 < ntiles)
+            fw_issue_rows(Vs, V, (j + 1) * SD_FW_BC, skv, d, tid);
+        cp_async_commit();
+    }
+    l_r += __shfl_xor_sync(0xffffffffu, l_r, 1);
+    l_r += __shfl_xor_sync(0xffffffffu, l_r, 2);
+    l_r += __shfl_xor_sync(0xffffffffu, l_r, 4);
+    if ((tid & 7) == 0)
+        lsum[tid >> 3] = l_r;
+    cp_async_wait<0>();
+    __syncthreads();
+    T *O = static_cast<T *>(p.o) + bh * sq * d;
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            const int r = mt * 16 + g + 8 * h;
+            const float inv = 1.f / lsum[r];
+#pragma unroll
+            for (int nt = 0; nt < 8; nt++) {
+                const int64_t col = w * FW_SL + nt * 8 + 2 * t;
+                if (q0 + r < sq && col < d) // d % 8 == 0: the pair is inside and 4-byte aligned
+                    *reinterpret_cast<uint32_t *>(O + (q0 + r) * d + col) =
+                        Ty<T>::pack2(o[mt][nt][2 * h] * inv, o[mt][nt][2 * h + 1] * inv);
+            }
+        }
+}
+
 __global__ void __launch_bounds__(256) flash_f32_kernel(const sd_cuda_attn_args p)
 {
     extern __shared__ float ff_smem[];
@@ -533,6 +764,8 @@ const void *flash_pick(const sd_cuda_attn_args *a, sd_cuda_launch *l)
         return (const void *)flash_f32_kernel;
     const bool bf = a->dtype == SD_BF16;
     const int dp = l->variant;
+    if (dp == SD_FW_DP) // head_dim 161..512: the wide-head kernel only (config set grid/smem)
+        return bf ? (const void *)flashw_kernel<__nv_bfloat16> : (const void *)flashw_kernel<__half>;
     const int dp3 = (dp == 48 && a->d <= 40) ? 40 : dp; // v3 runs head_dim 40 unpadded
     if (flash_version() == 3 && a->d % 8 == 0 &&
         sd_fa_smem_bytes(dp3) <= device_attr<cudaDevAttrMaxSharedMemoryPerBlockOptin>()) {

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "cuda_plan.h"
+
 namespace sdk {
 
 template <typename T> struct Ty;
@@ -196,9 +198,7 @@ template <int N> __device__ __forceinline__ void cp_async_wait()
 // else, or unset: dflt). The launchers read it once and keep it.
 inline int env_version(const char *name, int dflt, int lo, int hi)
 {
-    const char *e = getenv(name);
-    const int v = e ? atoi(e) : dflt;
-    return v >= lo && v <= hi ? v : dflt;
+    return sd_cuda_parse_version(getenv(name), dflt, lo, hi); // cuda_plan.c: the host's rule too
 }
 
 // Host: attribute A of the current device, cached per device id (0 when it cannot be read).

@@ -42,4 +42,33 @@ static SD_FA_CX int sd_fa_ld(int dp) { return ((dp / 8) & 1) ? dp : dp + 8; }
  * 128-row Q tile is staged in the stage-1 area, which is exactly 128 x ld). */
 static SD_FA_CX int sd_fa_smem_bytes(int dp) { return 2 * 2 * 64 * sd_fa_ld(dp) * 2; }
 
+/* ---- wide-head flash (head_dim 161..512: the VAE's 512; attention.cu, flashw_kernel) ----------
+ * O (fp32) for 16 rows x 512 columns would need 256 registers per thread, so the head dim is
+ * split over the warps instead of the rows: a block of SD_FW_WARPS = 8 warps takes SD_FW_BR = 32
+ * query rows and 32-key tiles; warp w owns the head-dim slice [64w, 64w + 64):
+ *   S part:  S_w = Q[:, slice] K[:, slice]^T (32 x 32, Q's slice kept in registers), written as
+ *            fp32 to its shared partial [w][32 rows][SD_FW_SPLD];
+ *   softmax: thread tid owns row tid / 8 and keys 4 (tid % 8) .. +3: sums the 8 partials (in
+ *            warp order), online softmax (8 lanes per row), P (16-bit) -> [32][SD_FW_PLD],
+ *            the row's rescale factor -> alpha[row];
+ *   P V:     O[:, slice] = alpha O + P V[:, slice] (P through ldmatrix.x4, V through .trans).
+ * Row strides: Q/K/V sd_fa_ld(512) = 520 (65 16-byte units: odd, conflict-free ldmatrix), P 40
+ * (5 units), S partials 40 floats (float2 stores of a fragment: 2 wavefronts, the minimum).
+ * Shared memory (bytes): Q, K, V [32][520] 16-bit, S partials, P, alpha[32], l[32]. */
+#define SD_FW_DP 512
+#define SD_FW_BR 32
+#define SD_FW_BC 32
+#define SD_FW_WARPS 8
+#define SD_FW_SPLD 40
+#define SD_FW_PLD 40
+
+/* float index of S partial element (row, col) of warp w */
+static SD_IG_HD int sd_fw_sp(int w, int row, int col) { return (w * SD_FW_BR + row) * SD_FW_SPLD + col; }
+/* byte offsets in the dynamic shared memory */
+static SD_FA_CX int sd_fw_tile_bytes(void) { return SD_FW_BR * sd_fa_ld(SD_FW_DP) * 2; }
+static SD_FA_CX int sd_fw_off_sp(void) { return 3 * sd_fw_tile_bytes(); }
+static SD_FA_CX int sd_fw_off_p(void) { return sd_fw_off_sp() + SD_FW_WARPS * SD_FW_BR * SD_FW_SPLD * 4; }
+static SD_FA_CX int sd_fw_off_alpha(void) { return sd_fw_off_p() + SD_FW_BR * SD_FW_PLD * 2; }
+static SD_FA_CX int sd_fw_smem_bytes(void) { return sd_fw_off_alpha() + 2 * SD_FW_BR * 4; }
+
 #endif

@@ -14,11 +14,12 @@
 //      ldmatrix.x4 for A, ldmatrix.x4.trans for B (no 16-bit loads, no packing), XOR-swizzled
 //      shared memory instead of padding (conflict-free ldmatrix phases), a 3-4 stage cp.async
 //      pipeline with one barrier per k-tile, 4 warps with 64x64 / 32x64 / 32x32 warp tiles, and
-//      the block tile chosen per shape by sd_ig_choose_tile (igemm_layout.h) from the SM count:
-//      128x128 for large GEMMs, 64x128 / 64x64 where 128x128 leaves SMs idle (m = 154, n = 320).
+//      the block tile and a k-split planned per shape by the host (sd_cuda_igemm_plan, from
+//      sd_ig_choose in igemm_layout.h and the SM count): 128x128 for large GEMMs, 64x128 / 64x64
+//      where 128x128 leaves SMs idle, split-K where even those do (m = 154 text context: 64x64
+//      x 6 k-ranges on 132 SMs; the last block of a tile sums the fp32 partials, igemm.cuh).
 //      Its index arithmetic is emulated against fp64 in tests/test_cuda_kernels_host.c.
-//   Not tried yet: split-k for m = 154 (needs an fp32 workspace the host would have to allocate
-//   and track), a Hopper wgmma + TMA path (sm_90a), 128x256 tiles with 8 warps.
+//   Not tried yet: a Hopper wgmma + TMA path (sm_90a), 128x256 tiles with 8 warps.
 #include "igemm.cuh"
 #include "cuda_kernels.h"
 #include "sdmark/workload.h"
@@ -47,8 +48,7 @@ extern "C" cudaError_t sd_cuda_igemm_launch(const struct sd_cuda_igemm_args *a, 
     const bool bf = a->dtype == SD_BF16;
     const int ver = gemm_version();
     if (ver >= 3 && l.variant == SD_IGEMM_VEC && a->k < 2147483647LL - 64) { // 32-bit k in v3
-        const int tile = sd_ig_choose_tile(a->m, a->n, a->k, a->batch,
-                                           device_attr<cudaDevAttrMultiProcessorCount>());
+        const int tile = igemm3_tile(a); // planned by the host (tile, split-K), or chosen here
         if (tile >= 0)
             return bf ? igemm3_launch_t<__nv_bfloat16>(a, tile, stream)
                       : igemm3_launch_t<__half>(a, tile, stream);

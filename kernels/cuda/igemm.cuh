@@ -2,10 +2,11 @@
 //
 // Two kernels (versions are listed in gemm.cu; the switch is SDMARK_CUDA_GEMM_KERNEL):
 //   igemm_kernel  (v1/v2 and the conv variants): described right below.
-//   igemm3_kernel (v3, dense GEMM with 16-byte aligned rows): ldmatrix fragments, XOR-swizzled
-//                 shared memory, a 3-4 stage cp.async pipeline with one barrier per k-tile,
-//                 64x64 / 32x64 / 32x32 warp tiles, a block tile chosen per shape. Described at
-//                 its definition at the end of this file; index arithmetic in igemm_layout.h.
+//   igemm3_kernel (v3, dense GEMM with 16-byte aligned rows; conv v3 NCHW and v4 NHWC by MODE):
+//                 ldmatrix fragments, XOR-swizzled shared memory, a 3-4 stage cp.async pipeline
+//                 with one barrier per k-tile, 64x64 / 32x64 / 32x32 warp tiles, a block tile and
+//                 k-split (SPLITK instantiation) planned per shape. Described at its definition at
+//                 the end of this file; index arithmetic in igemm_layout.h.
 //
 // igemm_kernel: block tile 128x128x32, 256 threads = 8 warps as 2 (m) x 4 (n), warp tile 64x32 =
 // 4 x 4 mma.sync m16n8k16 tiles (fp32 accumulators in registers: 64 per thread).
@@ -23,6 +24,7 @@
 #include "common.cuh"
 #include "cuda_plan.h"
 #include "igemm_layout.h"
+#include <type_traits>
 
 namespace sdk {
 
@@ -197,13 +199,15 @@ static cudaError_t igemm_launch_t(const sd_cuda_igemm_args *a, const sd_cuda_lau
 // of A multiples of 8; dense: n, ldb and the batch stride of B multiples of 8 (16-byte chunks
 // are entirely inside or outside the matrix, and aligned).
 // Edges: chunks outside the matrix are zero-filled, stores are bounds checked.
-// CONV = true (conv2d.cu): B is the im2col view of an NCHW image (cuda_plan.h), gathered by
-// plain loads: each thread owns one output pixel (column n of the tile; THREADS / BN threads
+// MODE SD_IG3_NCHW (conv v3, conv2d.cu; Ig3Loader<..., CONV = true>): B is the im2col view of
+// an NCHW image (cuda_plan.h), gathered by plain loads: each thread owns one output pixel (column n of the tile; THREADS / BN threads
 // share a column and split its 32 k-rows) and walks its k-rows with incremental filter taps
 // (si, ri, ci): one division pair per k-tile, none per element. 16-bit stores put the elements
 // into the same swizzled B layout, so the fragment path is the dense one. The loads are
 // synchronous (NCHW rows are not 16-byte aligned for cp.async); they are issued after the
 // barrier for tile kt + STAGES - 1, stored, and made visible by a later barrier.
+// MODE SD_IG3_NHWC (conv v4): see Ig3NhwcLoader; everything is cp.async, B fragments come from
+// plain ldmatrix (K-major filter).
 
 // One thread's share of loading a stage: A (and dense B) by 16-byte cp.async, conv B by gather.
 // THREADS is a multiple of 4 and of BN/8, so the thread's chunks share one k-chunk column (A) /
@@ -225,16 +229,17 @@ template <int BM, int BN, int THREADS, bool CONV> struct Ig3Loader {
     unsigned a_row_ok; // bit i: the A row of chunk i is inside the matrix
     bool b_col_ok, pvalid;
 
+    // kb: the first k column this block loads (split-K); loads then come in k order from kb
     __device__ __forceinline__ Ig3Loader(const sd_cuda_igemm_args &p_, const uint16_t *A_,
                                          const uint16_t *B_, uint16_t *as, uint16_t *bs, int tid,
-                                         int64_t bm, int64_t bn)
+                                         int64_t bm, int64_t bn, int kb)
         : p(p_), A(A_), B(B_), as_w(as), bs_w(bs)
     {
         sd_ig_a_chunk(tid, &a_row0, &a_c);
         sd_ig_b_chunk(tid, BN, &b_k0, &b_c);
         b_col_ok = bn + b_c * 8 < p.n;
-        a_g = A + (bm + a_row0) * p.lda + a_c * 8;
-        b_g = B + (int64_t)b_k0 * p.ldb + bn + b_c * 8;
+        a_g = A + (bm + a_row0) * p.lda + a_c * 8 + kb;
+        b_g = B + (int64_t)(b_k0 + kb) * p.ldb + bn + b_c * 8;
         a_step = (int64_t)A_RSTEP * p.lda;
         b_step = (int64_t)B_KSTEP * p.ldb;
         a_row_ok = 0;
@@ -310,22 +315,99 @@ template <int BM, int BN, int THREADS, bool CONV> struct Ig3Loader {
     }
 };
 
-// One k-tile of a warp: BK/16 steps of MT ldmatrix.x4 (A), NT/2 ldmatrix.x4.trans (B), MT*NT
-// mma. a_ld / b_ld: this lane's stage-0 addresses per k16 step; aoff / boff: the stage offsets.
-template <typename T, int MT, int NT>
-__device__ __forceinline__ void ig3_ktile(float (&acc)[MT][NT][4], const unsigned (&a_ld)[2],
+// MODE SD_IG3_NHWC (conv v4, igemm_layout.h): A = the pixels' im2col rows gathered from the NHWC
+// image by 16-byte cp.async (8 channels of one filter tap per chunk), B = the KRSC filter as a
+// K-major [c_out][K] matrix, loaded like A. The thread's chunk column and its AR pixel rows are
+// fixed; one tap cursor per thread advances by a k-tile per load (no division in the loop).
+// 32-bit offsets: the host requires the image to have fewer than 2^31 - 2^24 elements.
+template <int BM, int BN, int THREADS> struct Ig3NhwcLoader {
+    static constexpr int BK = SD_IG_BK, ASZ = BM * BK, BSZ = BN * BK, RSTEP = THREADS / 4;
+    static constexpr int AR = ASZ / 8 / THREADS, BR = BSZ / 8 / THREADS; // chunks per thread
+    static_assert(ASZ / 8 % THREADS == 0 && BSZ / 8 % THREADS == 0, "loader: whole chunks per thread");
+    static_assert(RSTEP % 8 == 0, "rows +RSTEP keep the swizzle: constant shared-memory offsets");
+
+    const uint16_t *X, *W;
+    uint16_t *as_w, *bs_w; // this thread's chunk (row0, c) of stage 0
+    int K, c8;
+    int w_row[BR]; // filter offset of chunk i at k = 0 (32-bit: the host bounds the filter size)
+    sd_ig_nhwc_geom g;
+    sd_ig_pix pix[AR];
+    sd_ig_tap tap;
+
+    __device__ __forceinline__ Ig3NhwcLoader(const sd_cuda_igemm_args &p, const uint16_t *A_,
+                                             const uint16_t *B_, uint16_t *as, uint16_t *bs, int tid,
+                                             int64_t bm, int64_t bn, int kb)
+        : X(static_cast<const uint16_t *>(p.a)), W(static_cast<const uint16_t *>(p.b)), K((int)p.k)
+    {
+        (void)A_; // one GEMM over all images (batch 1): A_, B_ are p.a, p.b; the raw pointers keep
+        (void)B_; // the batch offset out of the address arithmetic
+        g = {(int)p.c_in, (int)p.in_h, (int)p.in_w, (int)p.out_w, (int)p.hw,
+             (int)p.r,    (int)p.s,    (int)p.stride, (int)p.pad};
+        int row0, c;
+        sd_ig_a_chunk(tid, &row0, &c);
+        as_w = as + sd_ig_a_off(row0, c);
+        bs_w = bs + sd_ig_a_off(row0, c);
+        c8 = c * 8;
+#pragma unroll
+        for (int i = 0; i < AR; i++)
+            sd_ig_pix_init(&pix[i], bm + row0 + i * RSTEP, p.m, &g);
+        sd_ig_tap_init(&tap, kb + c8, &g);
+        // Filter rows (output channels) past n are clamped to row n - 1 instead of predicated:
+        // they only feed output columns >= n, which the epilogue never stores.
+#pragma unroll
+        for (int i = 0; i < BR; i++) { // column c8 (or 0 when K <= c8: never loaded, in bounds)
+            const int64_t n = bn + row0 + i * RSTEP;
+            w_row[i] = (int)((n < p.n ? n : p.n - 1) * p.ldb) + (c8 < K ? c8 : 0);
+        }
+    }
+
+    // stage st <- the k-tile at k0 (the loads come in k order: the tap cursor moves by one tile)
+    __device__ __forceinline__ void load(int st, int k0)
+    {
+#pragma unroll
+        for (int i = 0; i < AR; i++) {
+            int off;
+            const bool ok = sd_ig_nhwc_src(&pix[i], &tap, &g, &off);
+            cp_async16(as_w + st * ASZ + i * RSTEP * BK, X + (unsigned)(ok ? off : 0), ok);
+        }
+        sd_ig_tap_next(&tap, &g);
+        const bool k_ok = c8 < K - k0;
+        const int kk = k_ok ? k0 : 0; // past K: zero fill, from an address inside the filter
+#pragma unroll
+        for (int i = 0; i < BR; i++)
+            cp_async16(bs_w + st * BSZ + i * RSTEP * BK, W + (unsigned)(w_row[i] + kk), k_ok);
+    }
+};
+
+template <int BM, int BN, int THREADS, int MODE>
+using Ig3LoaderFor = typename std::conditional<MODE == SD_IG3_NHWC, Ig3NhwcLoader<BM, BN, THREADS>,
+                                               Ig3Loader<BM, BN, THREADS, MODE == SD_IG3_NCHW>>::type;
+
+// One k-tile of a warp: BK/16 steps of MT ldmatrix.x4 (A), NT/2 ldmatrix.x4(.trans) (B), MT*NT
+// mma. a0: this lane's stage-0 A address (bytes) for k16 step 0; step h is a0 ^ (32 h) and m-tile
+// mt is +mt*16 rows, a constant (sd_ig_k16_step, igemm_layout.h: the swizzle allows both).
+// BTRANS: b_ld[h][np] = this lane's stage-0 B addresses (row-major B: the swizzle depends on the
+// k-row, no such identities). K-major B: b_ld[0][0] steps like A, n-pair np is +np*16 rows.
+// aoff / boff: the stage offsets (multiples of 64 bytes, which keeps the XOR valid).
+template <typename T, int MT, int NT, bool BTRANS>
+__device__ __forceinline__ void ig3_ktile(float (&acc)[MT][NT][4], unsigned a0,
                                           const unsigned (&b_ld)[2][NT / 2], unsigned aoff, unsigned boff)
 {
 #pragma unroll
     for (int h = 0; h < SD_IG_BK / 16; h++) {
         uint32_t af[MT][4], bfr[NT][2];
+        const unsigned ah = sd_ig_k16_step(a0 + aoff, h);
 #pragma unroll
-        for (int mt = 0; mt < MT; mt++) // rows +16: the swizzle of (r >> 1) & 3 is unchanged
-            ldmatrix_x4(af[mt], a_ld[h] + aoff + mt * 16 * SD_IG_BK * 2);
+        for (int mt = 0; mt < MT; mt++)
+            ldmatrix_x4(af[mt], ah + mt * 16 * SD_IG_BK * 2);
+        const unsigned bh = sd_ig_k16_step(b_ld[0][0] + boff, h);
 #pragma unroll
         for (int np = 0; np < NT / 2; np++) {
             uint32_t r[4];
-            ldmatrix_x4_trans(r, b_ld[h][np] + boff);
+            if (BTRANS) // B row-major [k][n] (dense, NCHW conv)
+                ldmatrix_x4_trans(r, b_ld[h][np] + boff);
+            else        // B K-major [n][k] (NHWC conv filter)
+                ldmatrix_x4(r, bh + np * 16 * SD_IG_BK * 2);
             bfr[2 * np][0] = r[0];
             bfr[2 * np][1] = r[1];
             bfr[2 * np + 1][0] = r[2];
@@ -370,7 +452,62 @@ __device__ __forceinline__ void ig3_store(const float (&acc)[MT][NT][4], const s
             }
 }
 
-template <typename T, int BM, int BN, int WM, int WN, int STAGES, bool CONV = false>
+// Split-K (p.split > 1, igemm_layout.h): each block of an output tile multiplies one k-range and
+// writes its fp32 accumulators, in fragment order (float4 j of thread tid at j*THREADS + tid:
+// coalesced), to its slot of the workspace; the LAST block of the tile to arrive (atomic counter)
+// sums the slots in split order 0..split-1 - the same order whichever block is last, so the
+// result is deterministic - and resets the counter for the next launch (the host zeroes the
+// counters once). Returns true in that block only, with the sum in acc.
+// last: a shared word (the kernel lends the first one of its A stages: all 48 KiB of static
+// shared memory are taken; the barrier below comes after every warp's last ldmatrix).
+template <int MT, int NT, int THREADS>
+__device__ __forceinline__ bool ig3_splitk(float (&acc)[MT][NT][4], float *ws, unsigned *cnt,
+                                           int64_t tile, int split, int ks, int tid, unsigned *last)
+{
+    constexpr int J = MT * NT;
+    float4 *slots = reinterpret_cast<float4 *>(ws) + tile * split * (J * THREADS);
+    float4 *mine = slots + (int64_t)ks * (J * THREADS) + tid;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+            mine[(mt * NT + nt) * THREADS] = make_float4(acc[mt][nt][0], acc[mt][nt][1], acc[mt][nt][2], acc[mt][nt][3]);
+    __threadfence(); // the slot is visible device-wide before the count says so
+    __syncthreads();
+    if (tid == 0)
+        *last = atomicAdd(cnt + tile, 1u) == (unsigned)split - 1;
+    __syncthreads();
+    if (!*last)
+        return false;
+    __threadfence();
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+                acc[mt][nt][e] = 0.f;
+    for (int sl = 0; sl < split; sl++) {
+        const float4 *src = slots + (int64_t)sl * (J * THREADS) + tid;
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int nt = 0; nt < NT; nt++) {
+                const float4 v = __ldcg(src + (mt * NT + nt) * THREADS); // L2: not a stale L1 line
+                acc[mt][nt][0] += v.x;
+                acc[mt][nt][1] += v.y;
+                acc[mt][nt][2] += v.z;
+                acc[mt][nt][3] += v.w;
+            }
+    }
+    if (tid == 0)
+        cnt[tile] = 0;
+    return true;
+}
+
+// SPLITK: a separate instantiation, so that the kernels without split keep their main loop as
+// it was (the split bookkeeping costs registers there).
+template <typename T, int BM, int BN, int WM, int WN, int STAGES, int MODE = SD_IG3_DENSE, bool SPLITK = false>
 __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm_args p)
 {
     constexpr int THREADS = WM * WN * 32, BK = SD_IG_BK;
@@ -382,21 +519,28 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wr = (warp / WN) * (BM / WM), wc = (warp % WN) * (BN / WN); // warp tile origin
-    const int64_t bm = (int64_t)blockIdx.x * BM, bn = (int64_t)blockIdx.y * BN, z = blockIdx.z;
+    // grid z = batch x split: image / matrix z, k-range ks (k-tiles kt0 .. kt0 + KT - 1)
+    const int split = SPLITK ? p.split : 1, ks = SPLITK ? (int)(blockIdx.z % split) : 0;
+    const int64_t bm = (int64_t)blockIdx.x * BM, bn = (int64_t)blockIdx.y * BN, z = blockIdx.z / split;
+    const int KT_ALL = (int)((p.k + BK - 1) / BK), per = (KT_ALL + split - 1) / split;
+    const int kt0 = ks * per, KT = max(0, min(per, KT_ALL - kt0)), kb = kt0 * BK;
     const uint16_t *A = static_cast<const uint16_t *>(p.a) + z * p.sa;
     const uint16_t *B = static_cast<const uint16_t *>(p.b) + z * p.sb;
-    Ig3Loader<BM, BN, THREADS, CONV> ld(p, A, B, &As[0][0], &Bs[0][0], tid, bm, bn);
+    Ig3LoaderFor<BM, BN, THREADS, MODE> ld(p, A, B, &As[0][0], &Bs[0][0], tid, bm, bn, kb);
+    constexpr bool BTRANS = MODE != SD_IG3_NHWC;
 
     // ldmatrix addresses (bytes) of this lane for k16 step 0 and 1, stage 0; loop invariant.
     const unsigned as0 = smem_u32(&As[0][0]), bs0 = smem_u32(&Bs[0][0]);
-    unsigned a_ld[2], b_ld[2][NT / 2];
+    unsigned a_ld0 = as0 + 2 * sd_ig_a_ldm(lane, wr, 0);
+    asm("" : "+r"(a_ld0)); // opaque: kept in a register, not recomputed in the loop
+    unsigned b_ld[2][NT / 2];
 #pragma unroll
-    for (int h = 0; h < 2; h++) {
-        a_ld[h] = as0 + 2 * sd_ig_a_ldm(lane, wr, h * 16);
+    for (int h = 0; h < 2; h++)
 #pragma unroll
         for (int np = 0; np < NT / 2; np++)
-            b_ld[h][np] = bs0 + 2 * sd_ig_b_ldm(lane, h * 16, wc + np * 16, BN);
-    }
+            b_ld[h][np] = bs0 + 2 * (BTRANS ? sd_ig_b_ldm(lane, h * 16, wc + np * 16, BN)
+                                            : sd_ig_bk_ldm(lane, 0, wc)); // only [0][0] is read
+    asm("" : "+r"(b_ld[0][0]));
     float acc[MT][NT][4];
 #pragma unroll
     for (int i = 0; i < MT; i++)
@@ -406,11 +550,10 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
             for (int e = 0; e < 4; e++)
                 acc[i][j][e] = 0.f;
 
-    const int KT = (int)((p.k + BK - 1) / BK);
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) {
         if (s < KT)
-            ld.load(s, s * BK);
+            ld.load(s, kb + s * BK);
         cp_async_commit();
     }
     int rs = 0, ws = STAGES - 1; // stage read in this iteration / written (tile kt + STAGES - 1)
@@ -418,36 +561,60 @@ __global__ void __launch_bounds__(WM *WN * 32) igemm3_kernel(const sd_cuda_igemm
         cp_async_wait<STAGES - 2>();
         __syncthreads();
         if (kt + STAGES - 1 < KT)
-            ld.load(ws, (kt + STAGES - 1) * BK);
+            ld.load(ws, kb + (kt + STAGES - 1) * BK);
         cp_async_commit();
-        ig3_ktile<T, MT, NT>(acc, a_ld, b_ld, rs * (ASZ * 2), rs * (BSZ * 2));
+        ig3_ktile<T, MT, NT, BTRANS>(acc, a_ld0, b_ld, rs * (ASZ * 2), rs * (BSZ * 2));
         rs = rs + 1 == STAGES ? 0 : rs + 1;
         ws = ws + 1 == STAGES ? 0 : ws + 1;
     }
     cp_async_wait<0>(); // no copy may still target shared memory when the block exits
+    if (SPLITK) {
+        const int64_t ntiles = (int64_t)gridDim.x * gridDim.y * (gridDim.z / split);
+        const int64_t tile = (z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+        float *wsf = static_cast<float *>(p.ws);
+        if (!ig3_splitk<MT, NT, THREADS>(acc, wsf, reinterpret_cast<unsigned *>(wsf + ntiles * split * BM * BN),
+                                         tile, split, ks, tid, reinterpret_cast<unsigned *>(&As[0][0])))
+            return;
+    }
     ig3_store<T, MT, NT>(acc, p, static_cast<T *>(p.c) + z * p.sc, bm + wr, bn + wc, lane);
 }
 
 // Launch tile config `tile` (sd_ig_tiles) of v3; grid x = m tiles, y = n tiles, z = batch.
-template <typename T, bool CONV = false>
+// The tile (and k-split) the host planned (sd_cuda_igemm_plan: a->split >= 1; a split > 1 comes
+// with its workspace in a->ws), else the choice for this device without split.
+static inline int igemm3_tile(const sd_cuda_igemm_args *a)
+{
+    if (a->split >= 1 && a->tile >= 0 && a->tile < SD_IG_NTILES)
+        return a->tile;
+    return sd_ig_choose_tile(a->m, a->n, a->k, a->batch, device_attr<cudaDevAttrMultiProcessorCount>());
+}
+
+template <typename T, int MODE = SD_IG3_DENSE>
 static cudaError_t igemm3_launch_t(const sd_cuda_igemm_args *a, int tile, cudaStream_t s)
 {
     const sd_ig_tile &tc = sd_ig_tiles[tile];
+    const int split = a->split > 1 && a->tile == tile && a->ws ? a->split : 1;
+    sd_cuda_igemm_args args = *a;
+    args.split = split;
     dim3 grid((unsigned)((a->m + tc.bm - 1) / tc.bm), (unsigned)((a->n + tc.bn - 1) / tc.bn),
-              (unsigned)a->batch);
+              (unsigned)(a->batch * split));
     dim3 block(32 * tc.wm * tc.wn);
     // each case instantiates exactly the table row (checked, so the table and the templates
     // cannot drift apart silently)
-#define SDK_IG3_CASE(ID, BM_, BN_, WM_, WN_, ST_)                                                  \
+#define SDK_IG3_CASE(ID, BM_, BN_, WM_, WN_, ST_, SPLIT_OK)                                        \
     case ID:                                                                                     \
-        if (tc.bm != BM_ || tc.bn != BN_ || tc.wm != WM_ || tc.wn != WN_ || tc.stages != ST_)      \
+        if (tc.bm != BM_ || tc.bn != BN_ || tc.wm != WM_ || tc.wn != WN_ || tc.stages != ST_ ||    \
+            tc.split_ok != SPLIT_OK || (split > 1 && !SPLIT_OK))                                 \
             return cudaErrorInvalidValue;                                                        \
-        igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_, CONV><<<grid, block, 0, s>>>(*a);                \
+        if (split > 1)                                                                           \
+            igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_, MODE, SPLIT_OK><<<grid, block, 0, s>>>(args); \
+        else                                                                                     \
+            igemm3_kernel<T, BM_, BN_, WM_, WN_, ST_, MODE, false><<<grid, block, 0, s>>>(args);   \
         break;
     switch (tile) {
-        SDK_IG3_CASE(SD_IG_TILE_128x128, 128, 128, 2, 2, 3)
-        SDK_IG3_CASE(SD_IG_TILE_64x128, 64, 128, 2, 2, 4)
-        SDK_IG3_CASE(SD_IG_TILE_64x64, 64, 64, 2, 2, 4)
+        SDK_IG3_CASE(SD_IG_TILE_128x128, 128, 128, 2, 2, 3, 0)
+        SDK_IG3_CASE(SD_IG_TILE_64x128, 64, 128, 2, 2, 4, 1)
+        SDK_IG3_CASE(SD_IG_TILE_64x64, 64, 64, 2, 2, 4, 1)
     default: return cudaErrorInvalidValue;
     }
 #undef SDK_IG3_CASE

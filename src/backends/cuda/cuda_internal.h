@@ -82,7 +82,7 @@ struct sd_plan {
     void *out;
     void *scores;         /* unfused: bh*sq*skv, sliced: sq*skv, of score_dtype */
     int score_dtype;      /* enum sd_dtype of the scores (sd_cuda_score_dtype) */
-    void *ws;             /* cuBLAS or cuDNN workspace */
+    void *ws;             /* cuBLAS or cuDNN workspace, or the own kernels' split-K partials */
     size_t ws_bytes;
     bool nhwc;            /* tensors live on the device as NHWC / KRSC (cuDNN's pick) */
     bool hold_off;        /* the stream hold timed out once: time this plan without it */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "igemm_layout.h" /* kernels/cuda: SD_IG_MAX_SPLIT */
 #include "sdmark/fault.h"
 
 const char *const sd_cuda_gemm_impls[] = {"cublas", "own", NULL};
@@ -65,6 +66,23 @@ static enum sd_status supports_dtype(const struct cuda_ctx *c, const struct sd_w
     return SD_OK;
 }
 
+/* SDMARK_CUDA_CONV_KERNEL (default 4: NHWC where it applies) and SDMARK_CUDA_GEMM_KERNEL
+ * (default 3), read once; conv2d.cu / gemm.cu read the same variables to pick the kernels. */
+static int conv_version(void)
+{
+    static int v;
+    if (!v)
+        v = sd_cuda_parse_version(getenv("SDMARK_CUDA_CONV_KERNEL"), 4, 1, 4);
+    return v;
+}
+static int gemm_version(void)
+{
+    static int v;
+    if (!v)
+        v = sd_cuda_parse_version(getenv("SDMARK_CUDA_GEMM_KERNEL"), 3, 1, 3);
+    return v;
+}
+
 /* Own tensor-core gemm / implicit-GEMM conv: fp16/bf16, fp32 accumulate, a launchable grid. */
 static enum sd_status supports_own(const struct cuda_ctx *c, const struct sd_workload *wl,
                                    enum impl_id id, char *reason, size_t len)
@@ -82,18 +100,17 @@ static enum sd_status supports_own(const struct cuda_ctx *c, const struct sd_wor
     }
     struct sd_cuda_igemm_args a = {0};
     struct sd_cuda_launch l;
-    a.dtype = dt;
     if (id == IMPL_GEMM_OWN) {
+        a.dtype = dt;
         a.m = wl->m; a.n = wl->n; a.k = wl->k; a.batch = wl->batch;
+        a.lda = a.k; a.ldb = a.n; a.ldc = a.n;
     } else {
-        a.m = wl->c_out; a.n = wl->h * wl->w; a.k = wl->c_in * wl->r * wl->s; a.batch = wl->batch;
-        a.conv = 1;
-        if (a.k > INT_LIMIT) {
+        if (wl->c_in * wl->r * wl->s > INT_LIMIT) {
             snprintf(reason, len, "own conv2d: c_in*r*s must fit in int");
             return SD_UNSUPPORTED;
         }
+        sd_cuda_conv_igemm_args(wl, conv_version(), &a); /* what prepare will run */
     }
-    a.lda = a.k; a.ldb = a.n; a.ldc = a.n;
     return sd_cuda_igemm_config(&a, &l, reason, len) != 0 ? SD_UNSUPPORTED : SD_OK;
 }
 
@@ -189,32 +206,49 @@ enum sd_status sd_cuda_supports(void *vctx, const struct sd_workload *wl, const 
 
 /* ---------------------------------------------------------------- prepare / release */
 
-static void setup_own_gemm(struct sd_plan *p)
+/* The v3/v4 tile and k-split for this device (sd_cuda_igemm_plan); a split-K plan gets its
+ * workspace (tracked, counters zeroed once: the kernel resets them after each use). */
+static enum sd_status plan_own(struct sd_plan *p, bool v3, char *reason, size_t len)
+{
+    struct cuda_ctx *c = p->ctx;
+    const size_t bytes = sd_cuda_igemm_plan(&p->ig, v3 ? SD_IG_MAX_SPLIT : 1, c->info.compute_units);
+    if (bytes == 0)
+        return SD_OK;
+    enum sd_status st = sd_cuda_malloc(c, &p->ws, bytes, "split-K workspace", reason, len);
+    if (st != SD_OK)
+        return st;
+    p->ws_bytes = bytes;
+    p->ig.ws = p->ws;
+    CUDA_TRY(c, cudaMemsetAsync(p->ws, 0, bytes, c->stream));
+    CUDA_TRY(c, cudaStreamSynchronize(c->stream));
+    /* "workspace=N": the memory checks take it out of the measured peak (memory_check.c) */
+    snprintf(p->note + strlen(p->note), sizeof(p->note) - strlen(p->note), "%ssplit-K %d workspace=%zu",
+             p->note[0] ? "; " : "", p->ig.split, bytes);
+    return SD_OK;
+}
+
+static enum sd_status setup_own_gemm(struct sd_plan *p, char *reason, size_t len)
 {
     const struct sd_workload *wl = &p->wl;
     p->ig.dtype = wl->dtype;
     p->ig.m = wl->m; p->ig.n = wl->n; p->ig.k = wl->k; p->ig.batch = wl->batch;
     p->ig.lda = wl->k; p->ig.ldb = wl->n; p->ig.ldc = wl->n;
     p->ig.sa = wl->m * wl->k; p->ig.sb = wl->k * wl->n; p->ig.sc = wl->m * wl->n;
+    return plan_own(p, gemm_version() >= 3, reason, len);
 }
 
-static void setup_own_conv(struct sd_plan *p)
+/* NHWC (conv v4) runs like cuDNN's NHWC plans: image and output NHWC, filter KRSC on the device,
+ * converted on upload / download outside the timing (the row note says so). */
+static enum sd_status setup_own_conv(struct sd_plan *p, char *reason, size_t len)
 {
-    const struct sd_workload *wl = &p->wl;
-    const int64_t P = wl->h * wl->w, K = wl->c_in * wl->r * wl->s;
-    p->ig.dtype = wl->dtype;
-    p->ig.m = wl->c_out; p->ig.n = P; p->ig.k = K; p->ig.batch = wl->batch;
-    p->ig.lda = K; p->ig.ldb = P; p->ig.ldc = P;
-    p->ig.sa = 0;                  /* the weights are shared by every image */
-    p->ig.sc = wl->c_out * P;
-    p->ig.sb = wl->c_in * sd_conv_in_h(wl) * sd_conv_in_w(wl);
-    if (wl->r == 1 && wl->s == 1 && wl->stride == 1 && wl->pad == 0) {
-        p->ig.conv = 0;            /* 1x1: X[z] is already the [c_in, h*w] B matrix */
-    } else {
-        p->ig.conv = 1;
-        p->ig.in_h = sd_conv_in_h(wl); p->ig.in_w = sd_conv_in_w(wl); p->ig.out_w = wl->w;
-        p->ig.r = wl->r; p->ig.s = wl->s; p->ig.stride = wl->stride; p->ig.pad = wl->pad;
+    const int mode = sd_cuda_conv_igemm_args(&p->wl, conv_version(), &p->ig);
+    if (mode == SD_IGEMM_CONV_NHWC) {
+        p->nhwc = true;
+        snprintf(p->note, sizeof(p->note), "own NHWC implicit GEMM (conv v4): NHWC image/output, "
+                 "KRSC filter, converted outside the timing like cudnn NHWC plans");
     }
+    return plan_own(p, mode == SD_IGEMM_CONV_NHWC || (mode == 0 ? gemm_version() : conv_version()) >= 3,
+                    reason, len);
 }
 
 static enum sd_status setup_flash(struct sd_plan *p, char *reason, size_t len)
@@ -235,11 +269,9 @@ static enum sd_status setup_impl(struct sd_plan *p, char *reason, size_t len)
     case IMPL_ATTN_SLICED:
         return sd_cuda_blas_setup(p, reason, len);
     case IMPL_GEMM_OWN:
-        setup_own_gemm(p);
-        return SD_OK;
+        return setup_own_gemm(p, reason, len);
     case IMPL_CONV_OWN:
-        setup_own_conv(p);
-        return SD_OK;
+        return setup_own_conv(p, reason, len);
     case IMPL_CONV_CUDNN:
         return sd_cuda_dnn_setup(p, reason, len);
     case IMPL_ATTN_FLASH:
@@ -449,8 +481,11 @@ enum sd_status sd_cuda_enqueue(struct sd_plan *p, int set, char *reason, size_t 
     case IMPL_GEMM_OWN:
     case IMPL_CONV_OWN: {
         struct sd_cuda_igemm_args a = p->ig;
-        a.a = in[1 - (p->impl == IMPL_GEMM_OWN)]; /* gemm: A = in[0]; conv: A = weights = in[1] */
-        a.b = in[p->impl == IMPL_GEMM_OWN];       /* gemm: B = in[1]; conv: B = image = in[0] */
+        /* gemm: A = in[0], B = in[1]; NCHW conv: A = weights = in[1], B = image = in[0];
+         * NHWC conv: A = the image (gathered), B = the KRSC weights */
+        const bool a_first = p->impl == IMPL_GEMM_OWN || a.conv == SD_IGEMM_CONV_NHWC;
+        a.a = in[a_first ? 0 : 1];
+        a.b = in[a_first ? 1 : 0];
         a.c = p->out;
         CUDA_TRY(c, sd_cuda_igemm_launch(&a, c->stream));
         return SD_OK;

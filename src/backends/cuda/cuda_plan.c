@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cuda_plan.h"
+#include "flash_layout.h" /* kernels/cuda: the wide-head flash kernel's block and shared memory */
+#include "igemm_layout.h" /* kernels/cuda: the tile and split-K choice */
 #include "sdmark/status.h"
 #include "sdmark/workload.h"
 
@@ -24,6 +26,58 @@ void sd_cuda_gemm_colmajor_map(int64_t M, int64_t N, int64_t K, int b_trans,
 #define GRID_YZ_MAX 65535LL
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int sd_cuda_parse_version(const char *s, int dflt, int lo, int hi)
+{
+    const int v = s ? atoi(s) : dflt;
+    return v >= lo && v <= hi ? v : dflt;
+}
+
+/* the NHWC kernel's 32-bit offsets (image, filter; the output too, conservatively): elements plus
+ * headroom for the largest negative base (padding) */
+#define NHWC_MAX_ELEMS (2147483647LL - (1LL << 24))
+
+int sd_cuda_conv_igemm_args(const struct sd_workload *wl, int version, struct sd_cuda_igemm_args *a)
+{
+    const int64_t P = wl->h * wl->w, K = wl->c_in * wl->r * wl->s;
+    const int64_t in_h = sd_conv_in_h(wl), in_w = sd_conv_in_w(wl);
+    memset(a, 0, sizeof(*a));
+    a->dtype = wl->dtype;
+    a->r = wl->r; a->s = wl->s; a->stride = wl->stride; a->pad = wl->pad;
+    a->in_h = in_h; a->in_w = in_w; a->out_w = wl->w; a->c_in = wl->c_in; a->hw = P;
+    if (wl->r == 1 && wl->s == 1 && wl->stride == 1 && wl->pad == 0) {
+        a->conv = 0;              /* 1x1: X[z] is already the [c_in, h*w] B matrix (NCHW) */
+    } else if (version >= 4 && wl->c_in % 8 == 0 && wl->batch * wl->c_in * in_h * in_w < NHWC_MAX_ELEMS &&
+               wl->batch * P * wl->c_out < NHWC_MAX_ELEMS && wl->c_out * K < NHWC_MAX_ELEMS) {
+        a->conv = SD_IGEMM_CONV_NHWC;
+        a->m = wl->batch * P; a->n = wl->c_out; a->k = K; a->batch = 1;
+        a->lda = K; a->ldb = K; a->ldc = wl->c_out;
+        return a->conv;
+    } else {
+        a->conv = SD_IGEMM_CONV_NCHW;
+    }
+    a->m = wl->c_out; a->n = P; a->k = K; a->batch = wl->batch;
+    a->lda = K; a->ldb = P; a->ldc = P;
+    a->sa = 0;                    /* the weights are shared by every image */
+    a->sb = wl->c_in * in_h * in_w;
+    a->sc = wl->c_out * P;
+    return a->conv;
+}
+
+size_t sd_cuda_igemm_plan(struct sd_cuda_igemm_args *a, int max_split, int sms)
+{
+    int split = 1;
+    const int tile = sd_ig_choose(a->m, a->n, a->k, a->batch, sms, max_split, &split);
+    a->ws = NULL;
+    if (tile < 0) { /* no grid fits: the launcher decides (and refuses) */
+        a->tile = -1;
+        a->split = 0;
+        return 0;
+    }
+    a->tile = tile;
+    a->split = split;
+    return (size_t)sd_ig_splitk_ws_bytes(tile, a->m, a->n, a->batch, split);
+}
 
 int sd_cuda_igemm_config(const struct sd_cuda_igemm_args *a, struct sd_cuda_launch *l,
                          char *why, size_t len)
@@ -47,7 +101,13 @@ int sd_cuda_igemm_config(const struct sd_cuda_igemm_args *a, struct sd_cuda_laun
      * the row length and leading dimension must be multiples of 8 (and the batch stride). */
     int veca = a->k % 8 == 0 && a->lda % 8 == 0 && a->sa % 8 == 0;
     int vecb = a->n % 8 == 0 && a->ldb % 8 == 0 && a->sb % 8 == 0;
-    if (a->conv)
+    if (a->conv == SD_IGEMM_CONV_NHWC) {
+        if (a->c_in % 8 != 0 || a->k != a->c_in * a->r * a->s || a->batch != 1 || a->ldb % 8 != 0) {
+            snprintf(why, len, "own conv NHWC: needs c_in %% 8 == 0 and one GEMM over all images");
+            return -1;
+        }
+        l->variant = SD_IGEMM_CONV_NHWC_VEC;
+    } else if (a->conv)
         l->variant = veca ? SD_IGEMM_CONV_VECA : SD_IGEMM_CONV;
     else
         l->variant = (veca && vecb) ? SD_IGEMM_VEC : SD_IGEMM_SCALAR;
@@ -73,9 +133,11 @@ int sd_cuda_flash_config(const struct sd_cuda_attn_args *a, struct sd_cuda_launc
                          size_t len)
 {
     memset(l, 0, sizeof(*l));
-    if (a->d <= 0 || a->d > SD_FLASH_MAX_HEAD_DIM) {
-        snprintf(why, len, "flash supports head_dim 1..%d, not %lld", SD_FLASH_MAX_HEAD_DIM,
-                 (long long)a->d);
+    const int wide = a->d > SD_FLASH_MAX_HEAD_DIM && a->d <= SD_FW_DP && a->d % 8 == 0 &&
+                     (a->dtype == SD_FP16 || a->dtype == SD_BF16);
+    if (a->d <= 0 || (a->d > SD_FLASH_MAX_HEAD_DIM && !wide)) {
+        snprintf(why, len, "flash supports head_dim 1..%d (fp16/bf16 also %d..%d with head_dim %% 8 == 0), "
+                 "not %lld", SD_FLASH_MAX_HEAD_DIM, SD_FLASH_MAX_HEAD_DIM + 8, SD_FW_DP, (long long)a->d);
         return -1;
     }
     if (a->bh <= 0 || a->sq <= 0 || a->skv <= 0) {
@@ -83,7 +145,12 @@ int sd_cuda_flash_config(const struct sd_cuda_attn_args *a, struct sd_cuda_launc
         return -1;
     }
     int64_t gx, gy = a->bh;
-    if (a->dtype == SD_FP16 || a->dtype == SD_BF16) {
+    if (wide) { /* flashw_kernel: 32 query rows per block, head dim split over 8 warps */
+        l->variant = SD_FW_DP;
+        gx = cdiv(a->sq, SD_FW_BR);
+        l->block[0] = 32 * SD_FW_WARPS;
+        l->smem = (uint32_t)sd_fw_smem_bytes();
+    } else if (a->dtype == SD_FP16 || a->dtype == SD_BF16) {
         int dp = sd_cuda_flash_padded_dim(a->d);
         l->variant = dp;
         gx = cdiv(a->sq, 64);       /* 64 query rows per block, 16 per warp */

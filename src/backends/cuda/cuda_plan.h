@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sd_workload;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,10 +42,16 @@ struct sd_cuda_launch {
 
 /* Implicit-GEMM tensor-core kernel (gemm.cu / conv2d.cu), fp16/bf16 in, fp32 accumulate.
  * Per batch index z: C[z][m,n] = A[z][m,k] * B[z][k,n]; row-major with leading dimensions.
- * conv = 1: B is not stored; it is the im2col view of an NCHW image:
+ * conv = SD_IGEMM_CONV_NCHW: B is not stored; it is the im2col view of an NCHW image:
  *   B[kk, p] = X[z, ci, oh*stride - pad + ri, ow*stride - pad + si]  (0 outside the image)
  *   with kk = (ci*r + ri)*s + si, p = oh*out_w + ow; the weights W[c_out, c_in*r*s] are A and
- *   Y[z, c_out, h*w] is C: NCHW in, NCHW out, no layout conversion. */
+ *   Y[z, c_out, h*w] is C: NCHW in, NCHW out, no layout conversion.
+ * conv = SD_IGEMM_CONV_NHWC (conv v4): one GEMM over all images (batch = 1), A is not stored:
+ *   A[pm, kk] = X[z, oh*stride - pad + ri, ow*stride - pad + si, ci]  (NHWC, 0 outside)
+ *   with pm = z*hw + oh*out_w + ow, kk = (ri*s + si)*c_in + ci; B = the filter in KRSC as
+ *   [c_out][r*s*c_in] (ldb = k, read K-major); C = Y in NHWC [batch*hw][c_out]. */
+#define SD_IGEMM_CONV_NCHW 1
+#define SD_IGEMM_CONV_NHWC 2
 #define SD_IGEMM_BM 128
 #define SD_IGEMM_BN 128
 #define SD_IGEMM_BK 32
@@ -53,6 +61,7 @@ enum sd_igemm_variant {
     SD_IGEMM_VEC = 1,           /* 16-byte (cp.async on sm_80+) loads of A and B */
     SD_IGEMM_CONV = 2,          /* scalar A, im2col gather of B */
     SD_IGEMM_CONV_VECA = 3,     /* 16-byte A, im2col gather of B */
+    SD_IGEMM_CONV_NHWC_VEC = 4, /* NHWC: 16-byte gathers of A, 16-byte K-major B (conv v4) */
 };
 struct sd_cuda_igemm_args {
     const void *a, *b;
@@ -62,9 +71,27 @@ struct sd_cuda_igemm_args {
     int64_t lda, ldb, ldc;
     int64_t sa, sb, sc;         /* batch strides in elements (sa may be 0: shared weights) */
     int64_t batch;
-    int conv;
+    int conv;                   /* 0, SD_IGEMM_CONV_NCHW or SD_IGEMM_CONV_NHWC */
     int64_t in_h, in_w, out_w, r, s, stride, pad;
+    int64_t c_in, hw;           /* NHWC: input channels, output pixels per image */
+    /* v3/v4 kernel plan (sd_cuda_igemm_plan): split >= 1 = planned: tile index (igemm_layout.h)
+     * and k-split; split > 1 needs ws (sd_ig_splitk_ws_bytes, counters zeroed once). split 0 =
+     * not planned: the launcher chooses the tile, no split. */
+    int tile, split;
+    void *ws;
 };
+/* Own conv2d as an implicit GEMM: fills *a (pointers excluded) for the workload (op conv2d) and
+ * conv kernel version (SDMARK_CUDA_CONV_KERNEL: 4 = NHWC where it applies, else NCHW). 1x1
+ * stride-1 unpadded convs are a plain batched GEMM (conv = 0, NCHW). NHWC (conv v4) needs
+ * c_in % 8 == 0 and an image, filter and output of fewer than 2^31 - 2^24 elements each.
+ * Returns a->conv. */
+int sd_cuda_conv_igemm_args(const struct sd_workload *wl, int version, struct sd_cuda_igemm_args *a);
+/* SDMARK_CUDA_*_KERNEL value s as a version in lo..hi; NULL or anything else: dflt */
+int sd_cuda_parse_version(const char *s, int dflt, int lo, int hi);
+/* The v3/v4 plan of *a for a device with `sms` multiprocessors: a->tile and a->split (k-split up
+ * to max_split; 1 = none) from sd_ig_choose (kernels/cuda/igemm_layout.h). Returns the split-K
+ * workspace bytes the caller must allocate into a->ws and zero (0: none). */
+size_t sd_cuda_igemm_plan(struct sd_cuda_igemm_args *a, int max_split, int sms);
 /* Returns 0 and fills l, or -1 with a reason (grid too large, bad args). */
 int sd_cuda_igemm_config(const struct sd_cuda_igemm_args *a, struct sd_cuda_launch *l,
                          char *why, size_t len);
@@ -78,8 +105,9 @@ struct sd_cuda_attn_args {
     int64_t bh, sq, skv, d;
     float scale;                /* 1/sqrt(d) */
 };
-/* Flash: variant = padded head dim DP of the tensor-core kernel (32, 48, 64, 80, 128 or 160), or
- * 0 for the fp32 CUDA-core kernel. */
+/* Flash: variant = padded head dim DP of the tensor-core kernel (32, 48, 64, 80, 128 or 160), 512
+ * for the wide-head kernel (fp16/bf16, head_dim 161..512, d % 8 == 0), or 0 for the fp32 CUDA-core
+ * kernel (head_dim <= 160). */
 int sd_cuda_flash_config(const struct sd_cuda_attn_args *a, struct sd_cuda_launch *l,
                          char *why, size_t len);
 /* Padded head dim the tensor-core flash kernel uses for d (0 if d is not supported). */
