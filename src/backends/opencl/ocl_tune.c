@@ -22,7 +22,7 @@ static const struct ocl_mm_params MM_CPU_BIG = {.style = OCL_STYLE_CPU, .mb = 96
 static const struct ocl_mm_params MM_CPU = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 256, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
 static const struct ocl_mm_params CONV_CPU = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 288, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
 static const struct ocl_mm_params MM_GPU = {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
-static const struct ocl_flash_params FL_CPU = {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32};
+static const struct ocl_flash_params FL_CPU = {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 3, .kc = 128, .vd = 8, .bq = 64, .bkv = 32};
 static const struct ocl_flash_params FL_GPU = {.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 64, .bkv = 32};
 
 void ocl_params_defaults(const struct ocl_ctx *c, struct ocl_params *p)
@@ -331,12 +331,17 @@ static const struct ocl_mm_params MM_CANDIDATES[] = {
     {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 8, .rn = 8, .bk = 16},
     {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 8, .ty = 8, .rm = 4, .rn = 4, .bk = 8},
 };
+/* flash_cpu: QR x 16*NKV score tile, QR x pvc columns of output per P*V pass (0: 384/QR, 24 AVX-512
+ * registers). vd matters at head_dims that are not whole 16-float vectors (40: 3 x 16 pads a
+ * sixth, 5 x 8 runs at the same rate where 512-bit FMAs are split in two, AMD Zen 4). The last two
+ * keep within AVX2's 16 registers. */
 static const struct ocl_flash_params FLASH_CANDIDATES[] = {
     {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32},
-    {.style = OCL_STYLE_CPU, .qr = 6, .qs = 8, .nkv = 4, .kc = 256, .vd = 16, .bq = 64, .bkv = 32},
+    {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 3, .kc = 128, .vd = 8, .bq = 64, .bkv = 32},
+    {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 2, .kc = 256, .vd = 8, .bq = 64, .bkv = 32},
     {.style = OCL_STYLE_CPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32},
-    {.style = OCL_STYLE_CPU, .qr = 6, .qs = 8, .nkv = 1, .kc = 128, .vd = 8, .bq = 64, .bkv = 32},
-    {.style = OCL_STYLE_CPU, .qr = 4, .qs = 24, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32}, /* 96 query rows share each packed K/V chunk */
+    {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 1, .kc = 128, .vd = 8, .bq = 64, .bkv = 32, .pvc = 24},
+    {.style = OCL_STYLE_CPU, .qr = 2, .qs = 24, .nkv = 2, .kc = 128, .vd = 8, .bq = 64, .bkv = 32, .pvc = 32},
     {.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 64, .bkv = 32},
     {.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 128, .bkv = 16},
 };
@@ -359,7 +364,8 @@ static void family_workloads(int fam, bool cpu, struct sd_workload *small, struc
         big->r = big->s = 3, big->pad = 1;
     } else {
         small->batch_heads = 2, small->seq_q = 67, small->seq_kv = 77, small->head_dim = 40;
-        big->batch_heads = cpu ? 8 : 16, big->seq_q = big->seq_kv = cpu ? 1024 : 4096, big->head_dim = 64;
+        /* head_dim 40 on a CPU: where the vector width over head_dim (vd) matters */
+        big->batch_heads = cpu ? 8 : 16, big->seq_q = big->seq_kv = cpu ? 1024 : 4096, big->head_dim = cpu ? 40 : 64;
     }
 }
 
