@@ -112,6 +112,8 @@ enum sd_status ocl_poison(struct sd_plan *p, char *reason, size_t len);
 enum sd_status ocl_run(struct sd_plan *p, int set, double *ms, char *reason, size_t len);
 enum sd_status ocl_download(struct sd_plan *p, float *out, char *reason, size_t len);
 void ocl_release(struct sd_plan *p);
+/* "workspace=N" for a flash plan's workspace (the memory check subtracts it), else empty. */
+void ocl_plan_note(struct sd_plan *p, char *note, size_t len);
 /* Same as prepare but with explicit parameters (the tuner uses it). */
 enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
                                 int nsets, const struct ocl_params *prm, struct sd_plan **plan,

@@ -164,6 +164,19 @@ static void plan_free(struct sd_plan *p)
 
 void ocl_release(struct sd_plan *p) { plan_free(p); }
 
+/* Flash's workspace (K/V packed to fp32 for flash_cpu, or the running state of a key-split
+ * flash_gpu) is neither scores nor tensors: named as "workspace=N" (backend.h, plan_note) so the
+ * memory check takes it out of the peak, leaving unfused - flash = the score matrix. */
+void ocl_plan_note(struct sd_plan *p, char *note, size_t len)
+{
+    if (p->impl == IMPL_FLASH && p->ws_bytes)
+        snprintf(note, len, "%s workspace=%zu",
+                 p->prm.flash.style == OCL_STYLE_CPU ? "K/V packed to fp32" : "running state (keys split)",
+                 p->ws_bytes);
+    else if (len)
+        note[0] = 0;
+}
+
 /* Build flash_cpu (+ flash_pack) / flash_gpu for the plan's head_dim. Where the tuned tile does not
  * fit the device's local memory the same result is computed with a smaller one instead of refusing
  * the row: flash_gpu keeps FBKV keys and values in __local (rusticl/llvmpipe: 32 KiB, and it
