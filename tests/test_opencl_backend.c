@@ -70,10 +70,12 @@ static int device_limit(const char *reason)
     return strstr(reason, "loop iterations per work-item") || strstr(reason, "bytes of local memory");
 }
 
-/* Run `wl` with `impl` (or explicit params when prm != NULL) and compare the whole output with
- * sd_ref_*: max |out - ref| / rms(ref) <= tol. */
-static void check_run(const struct sd_workload *wl, const char *impl, const struct ocl_params *prm,
-                      double tol)
+typedef void (*fill_fn)(float *x, size_t n, int i);
+
+/* Run `wl` with `impl` (or explicit params when prm != NULL) on inputs from fill (NULL: random in
+ * [-1, 1]) and compare the whole output with sd_ref_*: max |out - ref| / rms(ref) <= tol. */
+static void check_run_fill(const struct sd_workload *wl, const char *impl, const struct ocl_params *prm,
+                           double tol, fill_fn fill)
 {
     char shape[128], reason[SD_REASON_LEN] = "";
     sd_workload_shape_str(wl, shape, sizeof(shape));
@@ -82,7 +84,10 @@ static void check_run(const struct sd_workload *wl, const char *impl, const stru
     float *in[3] = {NULL, NULL, NULL};
     for (int i = 0; i < t.n_in; i++) {
         in[i] = malloc(t.in[i] * sizeof(float));
-        sd_fill_random(in[i], t.in[i], 100 + i);
+        if (fill)
+            fill(in[i], t.in[i], i);
+        else
+            sd_fill_random(in[i], t.in[i], 100 + i);
         sd_round_to_dtype(in[i], t.in[i], wl->dtype);
     }
     float *out = malloc(t.out * sizeof(float));
@@ -144,6 +149,11 @@ static void check_run(const struct sd_workload *wl, const char *impl, const stru
     }
     free(out);
     free(ref);
+}
+
+static void check_run(const struct sd_workload *wl, const char *impl, const struct ocl_params *prm, double tol)
+{
+    check_run_fill(wl, impl, prm, tol, NULL);
 }
 
 /* SDMARK_TEST_SHAPES=small: every other shape of each list (slow software drivers such as
@@ -240,6 +250,7 @@ static void test_conv2d_own_variants(void **state)
 
 static const int64_t attn_shapes[][4] = {
     {2, 67, 77, 40}, {1, 1, 77, 64}, {3, 33, 1, 8}, {1, 50, 300, 13}, {2, 16, 16, 64}, {1, 7, 513, 80},
+    {1, 37, 45, 512}, /* the VAE's head_dim */
 };
 #define NATTN (sizeof(attn_shapes) / sizeof(attn_shapes[0]))
 
@@ -262,6 +273,31 @@ static void test_attention_flash_variants(void **state)
     attn_all("flash", &prm);
     prm.flash = (struct ocl_flash_params){.style = OCL_STYLE_CPU, .qr = 2, .qs = 3, .nkv = 1, .kc = 16, .vd = 8, .bq = 64, .bkv = 32}; /* < 32 KiB local */
     attn_all("flash", &prm);
+}
+
+/* Scores that grow along the keys (key j scaled by j / 20: with head_dim 16 the row max rises by
+ * ~2^4.6 every 16 keys): flash_cpu's running max must move and rescale every block or two, not just
+ * on the first one (random inputs in [-1, 1] keep every score within a few units of the first
+ * block's max). */
+static void fill_growing(float *x, size_t n, int i)
+{
+    sd_fill_random(x, n, 300 + i);
+    for (size_t j = 0; j < n; j++)
+        x[j] = i == 0 ? 1.0f + 0.1f * x[j] : i == 1 ? (float)(j / 16) / 20.0f * (1.0f + 0.1f * x[j]) : x[j];
+}
+
+static void test_attention_flash_rescale(void **state)
+{
+    NEED_DEVICE();
+    struct ocl_params prm;
+    ocl_params_defaults(g_ctx, &prm);
+    struct sd_workload wl = attn_wl(2, 9, 300, 16);
+    /* scores reach ~90 in log2 units: their fp32 rounding alone moves outputs by ~1e-5 of the rms;
+     * a lost rescale moves them by O(1) */
+    check_run_fill(&wl, "flash", &prm, 1e-4, fill_growing);
+    prm.flash = (struct ocl_flash_params){.style = OCL_STYLE_CPU, .qr = 2, .qs = 3, .nkv = 1, .kc = 16, .vd = 8, .bq = 64, .bkv = 32};
+    check_run_fill(&wl, "flash", &prm, 1e-4, fill_growing);
+    check_run_fill(&wl, "unfused", &prm, 1e-4, fill_growing);
 }
 
 /* unfused / sliced run gemm_packed or gemm_tiled (+ softmax_rows): both styles on every device */
@@ -557,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_gemm_own_gpu_style),
         cmocka_unit_test(test_conv2d_own_variants),
         cmocka_unit_test(test_attention_flash_variants),
+        cmocka_unit_test(test_attention_flash_rescale),
         cmocka_unit_test(test_attention_gemm_variants),
         cmocka_unit_test(test_oom),
         cmocka_unit_test(test_poison_and_mem),

@@ -47,6 +47,7 @@ struct ocl_flash_params {
     int style;
     int qr, qs, nkv, kc, vd;     /* CPU */
     int bq, bkv;                 /* GPU */
+    int pvc;                     /* CPU: most head_dim columns per P*V pass (0: 384 / qr, 24 AVX-512 registers) */
 };
 
 struct ocl_params {
@@ -111,6 +112,8 @@ enum sd_status ocl_poison(struct sd_plan *p, char *reason, size_t len);
 enum sd_status ocl_run(struct sd_plan *p, int set, double *ms, char *reason, size_t len);
 enum sd_status ocl_download(struct sd_plan *p, float *out, char *reason, size_t len);
 void ocl_release(struct sd_plan *p);
+/* "workspace=N" for a flash plan's workspace (the memory check subtracts it), else empty. */
+void ocl_plan_note(struct sd_plan *p, char *note, size_t len);
 /* Same as prepare but with explicit parameters (the tuner uses it). */
 enum sd_status ocl_prepare_with(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
                                 int nsets, const struct ocl_params *prm, struct sd_plan **plan,
@@ -135,7 +138,12 @@ void ocl_params_load(struct ocl_ctx *c);   /* cache or defaults; idempotent */
 enum sd_status ocl_tune(void *ctx, int force, FILE *log, char *reason, size_t len);
 /* Build options for the kernels ("-DMB=96 -DNB=64 ..."). */
 void ocl_mm_opts(const struct ocl_mm_params *p, char *buf, size_t len);
-void ocl_flash_opts(const struct ocl_flash_params *p, char *buf, size_t len);
+void ocl_flash_opts(const struct ocl_flash_params *p, int hd, char *buf, size_t len);
+/* flash_cpu's vector width over head_dim (16 where head_dim is a multiple of 16, else vd), padded
+ * head_dim (whole vectors) and the fp32 bytes of the K/V copy flash_pack makes. */
+int ocl_flash_vd(const struct ocl_flash_params *p, int hd);
+int ocl_flash_hdp(const struct ocl_flash_params *p, int hd);
+uint64_t ocl_flash_pack_bytes(const struct ocl_flash_params *p, int64_t bh, int64_t skv, int hd);
 /* Hash of the kernel sources built into this binary (part of the tuning cache key). */
 uint32_t ocl_kernels_hash(void);
 int ocl_params_format(const struct ocl_params *p, char *buf, size_t len);

@@ -644,4 +644,5 @@ const struct sd_backend_ops sd_backend_opencl = {
     .env_end = NULL,
     .tune = ocl_tune,
     .describe_platforms = ocl_describe_platforms,
+    .plan_note = ocl_plan_note,
 };

@@ -103,18 +103,15 @@ static uint64_t iters_flash(const struct ocl_ctx *c, const struct ocl_flash_para
 {
     if (p->style == OCL_STYLE_GPU) /* keys split over launches: one chunk counts */
         return cdiv((uint64_t)ocl_kv_chunk(c, p, (int)skv, (int)hd), p->bkv) * flash_gpu_tile(p, hd) + 4 * hd;
+    /* flash_cpu (flash_pack's loop is shorter: hd + padding per key) */
     const uint64_t fqb = (uint64_t)p->qr * p->qs, fks = 16 * (uint64_t)p->nkv;
-    const uint64_t hdp = cdiv(hd, p->vd) * p->vd, ndv = hdp / p->vd, qr = p->qr, nkv = p->nkv;
-    const uint64_t nstrips = cdiv(umin(fqb, sq), qr);
-    uint64_t total = fqb * (2 + hd + hdp) + umin(fqb, sq) * (1 + hd);
-    for (uint64_t c0 = 0; c0 < skv; c0 += p->kc) {
-        const uint64_t kcp = cdiv(umin(p->kc, skv - c0), fks) * fks;
-        total += kcp * (1 + hdp);                                       /* pack K, V */
-        const uint64_t step = qr * nkv + hd * (1 + nkv + qr * (1 + nkv)) + nkv * (1 + qr) +
-                              qr * (3 * nkv + ndv) + ndv * (2 * qr + fks * (1 + qr));
-        total += nstrips * (kcp / fks) * step;
-    }
-    return total;
+    const uint64_t vd = (uint64_t)ocl_flash_vd(p, (int)hd), hdp = cdiv(hd, vd) * vd, ndv = hdp / vd;
+    const uint64_t qr = p->qr, nkv = p->nkv;
+    const uint64_t nstrips = cdiv(umin(fqb, sq), qr), nblk = cdiv(skv, fks);
+    const uint64_t qk = qr * nkv + hd * (1 + nkv + qr * (1 + nkv));
+    const uint64_t softmax = nkv * (1 + qr) + qr * (2 * nkv + 1) + qr * (1 + ndv) + qr * (1 + 2 * nkv);
+    const uint64_t pv = ndv * (2 * qr + fks * (1 + 1 + qr * 2)); /* as if FDB were 1: an upper bound */
+    return fqb * (2 + hd + ndv) + umin(fqb, sq) * (1 + hd) + nstrips * nblk * (qk + softmax + pv);
 }
 
 /* SD_OK, or SD_UNSUPPORTED with the reason when one work-item of the row's kernels would run

@@ -53,7 +53,7 @@ struct sd_plan {
     cl_mem out, ws;
     size_t ws_bytes;
     int64_t extra_bytes;        /* library workspace estimate added to the tracked bytes */
-    cl_kernel k_main, k_soft, k_pv;
+    cl_kernel k_main, k_soft, k_pv, k_pack; /* k_pack: flash_pack before flash_cpu */
     cl_event *ev;
     int nev, cap_ev;
 };
@@ -93,10 +93,6 @@ enum sd_status ocl_supports(void *ctx, const struct sd_workload *wl, const char 
     }
     if (wl->op == SD_OP_CONV2D && (wl->r > 7 || wl->s > 7)) {
         snprintf(reason, len, "opencl conv2d supports filters up to 7x7");
-        return SD_UNSUPPORTED;
-    }
-    if (wl->op == SD_OP_ATTENTION && im == IMPL_FLASH && wl->head_dim > 256) {
-        snprintf(reason, len, "opencl flash attention supports head_dim <= 256");
         return SD_UNSUPPORTED;
     }
     /* int kernel arguments: every dimension and leading dimension must fit in 31 bits */
@@ -158,6 +154,8 @@ static void plan_free(struct sd_plan *p)
         clReleaseKernel(p->k_soft);
     if (p->k_pv)
         clReleaseKernel(p->k_pv);
+    if (p->k_pack)
+        clReleaseKernel(p->k_pack);
     for (int i = 0; i < p->nev; i++)
         clReleaseEvent(p->ev[i]);
     free(p->ev);
@@ -166,24 +164,52 @@ static void plan_free(struct sd_plan *p)
 
 void ocl_release(struct sd_plan *p) { plan_free(p); }
 
-/* Build flash_cpu / flash_gpu for the plan's head_dim. flash_gpu keeps FBKV keys and values in
- * __local: where a tile tuned elsewhere does not fit the device's local memory (rusticl/llvmpipe:
- * 32 KiB, and it reports twice the arrays' size), FBKV is halved until the driver accepts it —
- * fewer keys per tile, the same result — instead of refusing the row. */
+/* Flash's workspace (K/V packed to fp32 for flash_cpu, or the running state of a key-split
+ * flash_gpu) is neither scores nor tensors: named as "workspace=N" (backend.h, plan_note) so the
+ * memory check takes it out of the peak, leaving unfused - flash = the score matrix. */
+void ocl_plan_note(struct sd_plan *p, char *note, size_t len)
+{
+    if (p->impl == IMPL_FLASH && p->ws_bytes)
+        snprintf(note, len, "%s workspace=%zu",
+                 p->prm.flash.style == OCL_STYLE_CPU ? "K/V packed to fp32" : "running state (keys split)",
+                 p->ws_bytes);
+    else if (len)
+        note[0] = 0;
+}
+
+/* Build flash_cpu (+ flash_pack) / flash_gpu for the plan's head_dim. Where the tuned tile does not
+ * fit the device's local memory the same result is computed with a smaller one instead of refusing
+ * the row: flash_gpu keeps FBKV keys and values in __local (rusticl/llvmpipe: 32 KiB, and it
+ * reports twice the arrays' size), so FBKV is halved; flash_cpu keeps FQR x FQS query rows and
+ * their output (head_dim 512: 4 KiB a row), so FQS is halved. */
 static enum sd_status build_flash(struct ocl_ctx *c, struct sd_plan *p, int half, char *reason, size_t len)
 {
+    struct ocl_flash_params *fp = &p->prm.flash;
+    const int hd = (int)p->wl.head_dim;
+    const bool gpu = fp->style != OCL_STYLE_CPU;
     for (;;) {
         char opts[512], ho[96], extra[128];
-        ocl_flash_opts(&p->prm.flash, opts, sizeof(opts));
+        ocl_flash_opts(fp, hd, opts, sizeof(opts));
         half_opts(ho, sizeof(ho), 0, half, half);
-        snprintf(extra, sizeof(extra), " -DHD=%d%s", (int)p->wl.head_dim, ho);
+        snprintf(extra, sizeof(extra), " -DHD=%d%s", hd, ho);
         strncat(opts, extra, sizeof(opts) - strlen(opts) - 1);
-        const bool gpu = p->prm.flash.style != OCL_STYLE_CPU;
-        enum sd_status st = ocl_kernel(c, "common,attention", opts, gpu ? "flash_gpu" : "flash_cpu", &p->k_main,
-                                       reason, len);
-        if (st != SD_UNSUPPORTED || !gpu || p->prm.flash.bkv <= 8 || !strstr(reason, "local memory"))
+        enum sd_status st = SD_OK;
+        if (!gpu && c->local_mem && (uint64_t)fp->qr * fp->qs * (hd + ocl_flash_hdp(fp, hd)) * 4 > c->local_mem)
+            snprintf(reason, len, "flash_cpu needs more local memory than the device's %" PRIu64, c->local_mem),
+                st = SD_UNSUPPORTED;
+        if (st == SD_OK)
+            st = ocl_kernel(c, "common,attention", opts, gpu ? "flash_gpu" : "flash_cpu", &p->k_main, reason, len);
+        if (st == SD_OK && !gpu)
+            st = ocl_kernel(c, "common,attention", opts, "flash_pack", &p->k_pack, reason, len);
+        if (st != SD_UNSUPPORTED || !strstr(reason, "local memory") || (gpu ? fp->bkv : fp->qs) <= 1)
             return st;
-        p->prm.flash.bkv /= 2;
+        if (p->k_main)
+            clReleaseKernel(p->k_main);
+        p->k_main = NULL;
+        if (gpu)
+            fp->bkv /= 2;
+        else
+            fp->qs /= 2;
     }
 }
 
@@ -246,9 +272,12 @@ static enum sd_status build_kernels(struct ocl_ctx *c, struct sd_plan *p, char *
 static const char *const in_names[SD_OP_COUNT][3] = {
     {"gemm A", "gemm B", ""}, {"conv2d input", "conv2d weights", ""}, {"Q", "K", "V"}};
 
-/* The score matrix (unfused: all heads) or slice (sliced: one head) in fp32; 0 for other impls. */
+/* The workspace sized by the shape: the score matrix (unfused: all heads) or slice (sliced: one
+ * head) in fp32, flash_cpu's packed K/V; 0 for other impls. */
 static double score_bytes(const struct sd_plan *p)
 {
+    if (p->impl == IMPL_FLASH && p->prm.flash.style == OCL_STYLE_CPU)
+        return (double)ocl_flash_pack_bytes(&p->prm.flash, p->wl.batch_heads, p->wl.seq_kv, (int)p->wl.head_dim);
     if (p->impl != IMPL_UNFUSED && p->impl != IMPL_SLICED)
         return 0;
     double rows = (double)p->wl.seq_q * (p->impl == IMPL_UNFUSED ? (double)p->wl.batch_heads : 1);
@@ -257,7 +286,9 @@ static double score_bytes(const struct sd_plan *p)
 
 static const char *score_name(const struct sd_plan *p)
 {
-    return p->impl == IMPL_UNFUSED ? "fp32 score matrix (all heads)" : "fp32 score slice (one head)";
+    return p->impl == IMPL_FLASH     ? "flash K/V packed to fp32"
+           : p->impl == IMPL_UNFUSED ? "fp32 score matrix (all heads)"
+                                     : "fp32 score slice (one head)";
 }
 
 /* Fail fast: a row whose buffers cannot fit together is an oom before any buffer is created and
@@ -341,8 +372,8 @@ static enum sd_status alloc_buffers(struct ocl_ctx *c, struct sd_plan *p, char *
         st = ocl_alloc(c, p->out_elems * p->esize, &p->out, "output", reason, len);
     if (st == SD_OK && score_bytes(p) > 0)
         st = alloc_ws(c, p, (size_t)score_bytes(p), score_name(p), reason, len);
-    if (st == SD_OK && p->impl == IMPL_FLASH &&
-        ocl_kv_chunk(c, &p->prm.flash, (int)wl->seq_kv, (int)wl->head_dim) < wl->seq_kv)
+    else if (st == SD_OK && p->impl == IMPL_FLASH && p->prm.flash.style != OCL_STYLE_CPU &&
+             ocl_kv_chunk(c, &p->prm.flash, (int)wl->seq_kv, (int)wl->head_dim) < wl->seq_kv)
         /* keys split over launches: the running max, sum and output per query row */
         st = alloc_ws(c, p, (size_t)((uint64_t)wl->batch_heads * wl->seq_q * (wl->head_dim + 2) * 4),
                       "flash running state (keys split)", reason, len);
@@ -588,6 +619,35 @@ static enum sd_status run_conv(struct sd_plan *p, cl_mem X, cl_mem W, char *reas
     return enqueue_k_chunks(p, k, 11, CI * (int)(wl->r * wl->s), mp, g, l, reason, len);
 }
 
+/* flash_pack (K, V -> p->ws in fp32), then flash_cpu. */
+static enum sd_status run_flash_cpu(struct sd_plan *p, cl_mem Q, cl_mem K, cl_mem V, float scale_log2, char *reason,
+                                    size_t len)
+{
+    const struct sd_workload *wl = &p->wl;
+    const struct ocl_flash_params *fp = &p->prm.flash;
+    const int skv = (int)wl->seq_kv, fks = 16 * fp->nkv, qb = fp->qr * fp->qs;
+    const cl_long voff = (cl_long)((skv + fks - 1) / fks * fks) * wl->batch_heads * wl->head_dim;
+    SETARG(p->k_pack, 0, K);
+    SETARG(p->k_pack, 1, V);
+    SETARG(p->k_pack, 2, p->ws);
+    SETARG(p->k_pack, 3, skv);
+    SETARG(p->k_pack, 4, voff);
+    size_t g[2] = {(size_t)((skv + fks - 1) / fks * fks), (size_t)wl->batch_heads}, l[2] = {1, 1};
+    enum sd_status st = enqueue(p, p->k_pack, 2, g, NULL, reason, len);
+    if (st != SD_OK)
+        return st;
+    const cl_int sq = (cl_int)wl->seq_q;
+    SETARG(p->k_main, 0, Q);
+    SETARG(p->k_main, 1, p->ws);
+    SETARG(p->k_main, 2, p->out);
+    SETARG(p->k_main, 3, sq);
+    SETARG(p->k_main, 4, skv);
+    SETARG(p->k_main, 5, scale_log2);
+    SETARG(p->k_main, 6, voff);
+    g[0] = (size_t)(wl->seq_q + qb - 1) / qb;
+    return enqueue(p, p->k_main, 2, g, l, reason, len);
+}
+
 /* flash_gpu over all keys in one launch, or in chunks that carry their state in p->ws on a
  * device that ends a work-item's loops early (ocl_kv_chunk). */
 static enum sd_status enqueue_kv_chunks(struct sd_plan *p, cl_kernel k, int skv, int hd, const size_t *g,
@@ -617,6 +677,8 @@ static enum sd_status run_attention(struct sd_plan *p, cl_mem Q, cl_mem K, cl_me
     const int bh = (int)wl->batch_heads;
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)d));
     enum sd_status st;
+    if (p->impl == IMPL_FLASH && p->prm.flash.style == OCL_STYLE_CPU)
+        return run_flash_cpu(p, Q, K, V, scale_log2, reason, len);
     if (p->impl == IMPL_FLASH) {
         const struct ocl_flash_params *fp = &p->prm.flash;
         cl_kernel k = p->k_main;
@@ -629,12 +691,6 @@ static enum sd_status run_attention(struct sd_plan *p, cl_mem Q, cl_mem K, cl_me
         SETARG(k, 6, scale_log2);
         size_t g[2], l[2];
         g[1] = (size_t)bh;
-        if (fp->style == OCL_STYLE_CPU) {
-            int qb = fp->qr * fp->qs;
-            g[0] = (size_t)(sq + qb - 1) / qb;
-            l[0] = l[1] = 1;
-            return enqueue(p, k, 2, g, l, reason, len);
-        }
         g[0] = (size_t)((sq + fp->bq - 1) / fp->bq) * fp->bq;
         l[0] = fp->bq;
         l[1] = 1;

@@ -22,7 +22,7 @@ static const struct ocl_mm_params MM_CPU_BIG = {.style = OCL_STYLE_CPU, .mb = 96
 static const struct ocl_mm_params MM_CPU = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 256, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
 static const struct ocl_mm_params CONV_CPU = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 288, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
 static const struct ocl_mm_params MM_GPU = {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
-static const struct ocl_flash_params FL_CPU = {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32};
+static const struct ocl_flash_params FL_CPU = {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 3, .kc = 128, .vd = 8, .bq = 64, .bkv = 32};
 static const struct ocl_flash_params FL_GPU = {.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 64, .bkv = 32};
 
 void ocl_params_defaults(const struct ocl_ctx *c, struct ocl_params *p)
@@ -44,11 +44,40 @@ void ocl_mm_opts(const struct ocl_mm_params *p, char *buf, size_t len)
         snprintf(buf, len, "-DTX=%d -DTY=%d -DRM=%d -DRN=%d -DBK=%d", p->tx, p->ty, p->rm, p->rn, p->bk);
 }
 
-void ocl_flash_opts(const struct ocl_flash_params *p, char *buf, size_t len)
+/* vd is tuned for head_dims that are not whole 16-float vectors (40: 5 x 8 or 3 x 16 with a third
+ * of the last vector padding); a multiple of 16 loses nothing to 16-wide vectors on any target. */
+int ocl_flash_vd(const struct ocl_flash_params *p, int hd) { return hd % 16 == 0 ? 16 : p->vd; }
+
+int ocl_flash_hdp(const struct ocl_flash_params *p, int hd)
+{
+    const int vd = ocl_flash_vd(p, hd);
+    return (hd + vd - 1) / vd * vd;
+}
+
+uint64_t ocl_flash_pack_bytes(const struct ocl_flash_params *p, int64_t bh, int64_t skv, int hd)
+{
+    const uint64_t fks = 16 * (uint64_t)p->nkv, keys = (uint64_t)(skv + fks - 1) / fks * fks;
+    return (uint64_t)bh * keys * (uint64_t)(hd + ocl_flash_hdp(p, hd)) * 4;
+}
+
+/* FDB: vectors of one P*V pass, the largest divisor of the padded row's vector count within pvc
+ * columns, so the passes tile the row exactly. */
+static int flash_fdb(const struct ocl_flash_params *p, int hd)
+{
+    const int vd = ocl_flash_vd(p, hd), ndv = ocl_flash_hdp(p, hd) / vd;
+    const int cols = p->pvc > 0 ? p->pvc : 384 / p->qr;
+    int fdb = 1;
+    for (int f = 1; f <= ndv && f * vd <= cols; f++)
+        if (ndv % f == 0)
+            fdb = f;
+    return fdb;
+}
+
+void ocl_flash_opts(const struct ocl_flash_params *p, int hd, char *buf, size_t len)
 {
     if (p->style == OCL_STYLE_CPU)
-        snprintf(buf, len, "-DFQR=%d -DFQS=%d -DFNKV=%d -DFKC=%d -DFVD=%d", p->qr, p->qs, p->nkv, p->kc,
-                 p->vd);
+        snprintf(buf, len, "-DFQR=%d -DFQS=%d -DFNKV=%d -DFKC=%d -DFVD=%d -DFDB=%d", p->qr, p->qs, p->nkv, p->kc,
+                 ocl_flash_vd(p, hd), flash_fdb(p, hd));
     else
         snprintf(buf, len, "-DFBQ=%d -DFBKV=%d", p->bq, p->bkv);
 }
@@ -61,8 +90,8 @@ static void fmt_mm(const struct ocl_mm_params *m, char *b, size_t n)
 
 static void fmt_flash(const struct ocl_flash_params *f, char *b, size_t n)
 {
-    snprintf(b, n, "%s:%d:%d:%d:%d:%d:%d:%d", f->style == OCL_STYLE_CPU ? "cpu" : "gpu", f->qr, f->qs,
-             f->nkv, f->kc, f->vd, f->bq, f->bkv);
+    snprintf(b, n, "%s:%d:%d:%d:%d:%d:%d:%d:%d", f->style == OCL_STYLE_CPU ? "cpu" : "gpu", f->qr, f->qs,
+             f->nkv, f->kc, f->vd, f->bq, f->bkv, f->pvc);
 }
 
 int ocl_params_format(const struct ocl_params *p, char *buf, size_t len)
@@ -93,10 +122,13 @@ static bool parse_flash(const char *s, struct ocl_flash_params *f)
 {
     char st[8];
     struct ocl_flash_params t;
-    if (sscanf(s, "%3[a-z]:%d:%d:%d:%d:%d:%d:%d", st, &t.qr, &t.qs, &t.nkv, &t.kc, &t.vd, &t.bq, &t.bkv) != 8)
+    t.pvc = 0; /* optional ninth field */
+    if (sscanf(s, "%3[a-z]:%d:%d:%d:%d:%d:%d:%d:%d", st, &t.qr, &t.qs, &t.nkv, &t.kc, &t.vd, &t.bq, &t.bkv,
+               &t.pvc) < 8)
         return false;
     t.style = strcmp(st, "gpu") == 0 ? OCL_STYLE_GPU : OCL_STYLE_CPU;
-    if (t.qr < 1 || t.qs < 1 || t.nkv < 1 || t.kc < 16 || (t.vd != 8 && t.vd != 16) || t.bq < 1 || t.bkv < 1)
+    if (t.qr < 1 || t.qs < 1 || t.nkv < 1 || t.kc < 16 || (t.vd != 8 && t.vd != 16) || t.bq < 1 || t.bkv < 1 ||
+        t.pvc < 0)
         return false;
     *f = t;
     return true;
@@ -299,12 +331,17 @@ static const struct ocl_mm_params MM_CANDIDATES[] = {
     {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 8, .rn = 8, .bk = 16},
     {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 8, .ty = 8, .rm = 4, .rn = 4, .bk = 8},
 };
+/* flash_cpu: QR x 16*NKV score tile, QR x pvc columns of output per P*V pass (0: 384/QR, 24 AVX-512
+ * registers). vd matters at head_dims that are not whole 16-float vectors (40: 3 x 16 pads a
+ * sixth, 5 x 8 runs at the same rate where 512-bit FMAs are split in two, AMD Zen 4). The last two
+ * keep within AVX2's 16 registers. */
 static const struct ocl_flash_params FLASH_CANDIDATES[] = {
     {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32},
-    {.style = OCL_STYLE_CPU, .qr = 6, .qs = 8, .nkv = 4, .kc = 256, .vd = 16, .bq = 64, .bkv = 32},
+    {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 3, .kc = 128, .vd = 8, .bq = 64, .bkv = 32},
+    {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 2, .kc = 256, .vd = 8, .bq = 64, .bkv = 32},
     {.style = OCL_STYLE_CPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32},
-    {.style = OCL_STYLE_CPU, .qr = 6, .qs = 8, .nkv = 1, .kc = 128, .vd = 8, .bq = 64, .bkv = 32},
-    {.style = OCL_STYLE_CPU, .qr = 4, .qs = 24, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32}, /* 96 query rows share each packed K/V chunk */
+    {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 1, .kc = 128, .vd = 8, .bq = 64, .bkv = 32, .pvc = 24},
+    {.style = OCL_STYLE_CPU, .qr = 2, .qs = 24, .nkv = 2, .kc = 128, .vd = 8, .bq = 64, .bkv = 32, .pvc = 32},
     {.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 64, .bkv = 32},
     {.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 128, .bkv = 16},
 };
@@ -327,7 +364,8 @@ static void family_workloads(int fam, bool cpu, struct sd_workload *small, struc
         big->r = big->s = 3, big->pad = 1;
     } else {
         small->batch_heads = 2, small->seq_q = 67, small->seq_kv = 77, small->head_dim = 40;
-        big->batch_heads = cpu ? 8 : 16, big->seq_q = big->seq_kv = cpu ? 1024 : 4096, big->head_dim = 64;
+        /* head_dim 40 on a CPU: where the vector width over head_dim (vd) matters */
+        big->batch_heads = cpu ? 8 : 16, big->seq_q = big->seq_kv = cpu ? 1024 : 4096, big->head_dim = cpu ? 40 : 64;
     }
 }
 
