@@ -1,59 +1,65 @@
 /* gemm.cl - C[m,n] = A[m,k] * B[k,n] (row-major, or B given transposed as [n,k] when transB),
  * `batch` products along dimension 2 of the NDRange with element strides sA/sB/sC and element
  * offsets offA/offB/offC. Two designs, chosen per device by the tuner:
- *   gemm_packed  CPU (PoCL): one work-item per work-group, MB x NB block of C, A/B panels packed
- *                into zero-padded __local, MR x (VW*NV) fma micro-kernel on explicit vectors.
+ *   gemm_pack_b + gemm_packed  CPU (PoCL): B packed once per call into global strips (common.cl),
+ *                then one work-item per work-group computes a bm x bn block of C (bm <= MB,
+ *                bn <= NB, chosen by the host to split the work evenly over the cores) with an
+ *                MR x (VW*NV) fma micro-kernel on explicit vectors.
  *   gemm_tiled   GPU: TX x TY work-group, local tiles of A (BM x BK) and B (BK x BN), RM x RN
  *                register block per work-item. */
 
+/* One work-item packs NR columns (strip get_group_id(0)) of one K-block (get_group_id(1)) of B
+ * into Bp (sBp elements per batch entry), zero past N. */
 __attribute__((reqd_work_group_size(1, 1, 1)))
-__kernel void gemm_packed(const __global A_T *restrict A, const __global B_T *restrict B,
-                          __global C_T *restrict C, int M, int N, int K, int lda, int ldb, int ldc,
-                          long sA, long sB, long sC, long offA, long offB, long offC, int transB)
+__kernel void gemm_pack_b(const __global B_T *restrict B, __global float *restrict Bp, int N, int K, int ldb,
+                          long sB, long offB, int transB, long sBp)
 {
-    __local float Ap[MBP * KB];
-    __local float Bp[KB * NBP];
-    const int n0 = get_group_id(0) * NB, m0 = get_group_id(1) * MB;
+    const int j = get_group_id(0), kblk = get_group_id(1), nstrips = (N + NR - 1) / NR;
     const long z = get_group_id(2);
-    A += offA + z * sA + (long)m0 * lda;
+    const int k0 = kblk * KB, kb = min(KB, K - k0), c0 = j * NR, ncols = min(NR, N - c0);
     B += offB + z * sB;
-    C += offC + z * sC + (long)m0 * ldc + n0;
-    const int mb = min(MB, M - m0), nb = min(NB, N - n0);
-    for (int k0 = 0; k0 < K; k0 += KB) {
-        const int kb = min(KB, K - k0);
-        pack_a(Ap, A + k0, lda, mb, kb);
-        const int nsn = (nb + NR - 1) / NR;
-        for (int j = 0; j < nsn; j++) {
-            const int c0 = j * NR, ncols = min(NR, nb - c0);
-            __local float *bp = Bp + j * KB * NR;
-            if (!transB) {
-                const __global B_T *src = B + (long)k0 * ldb + n0 + c0;
-                for (int kk = 0; kk < kb; kk++, src += ldb) {
-                    __local float *dst = bp + kk * NR;
-                    if (ncols == NR) {
+    __global float *bp = Bp + z * sBp + packed_b_at(kblk, j, nstrips);
+    if (!transB) {
+        const __global B_T *src = B + (long)k0 * ldb + c0;
+        for (int kk = 0; kk < kb; kk++, src += ldb) {
+            __global float *dst = bp + kk * NR;
+            if (ncols == NR) {
 #pragma unroll
-                        for (int v = 0; v < NV; v++)
-                            VSTORE(LDBV(VW, src, v * VW), dst + v * VW);
-                    } else {
-                        for (int c = 0; c < NR; c++)
-                            dst[c] = c < ncols ? LDB1(src, c) : 0.0f;
-                    }
-                }
+                for (int v = 0; v < NV; v++)
+                    VSTORE(LDBV(VW, src, v * VW), dst + v * VW);
             } else {
-                for (int c = 0; c < NR; c++) {
-                    __local float *dst = bp + c;
-                    if (c < ncols) {
-                        const __global B_T *src = B + (long)(n0 + c0 + c) * ldb + k0;
-                        for (int kk = 0; kk < kb; kk++)
-                            dst[kk * NR] = LDB1(src, kk);
-                    } else {
-                        for (int kk = 0; kk < kb; kk++)
-                            dst[kk * NR] = 0.0f;
-                    }
-                }
+                for (int c = 0; c < NR; c++)
+                    dst[c] = c < ncols ? LDB1(src, c) : 0.0f;
             }
         }
-        packed_block(Ap, Bp, C, ldc, mb, nb, kb, k0 > 0);
+    } else {
+        for (int c = 0; c < NR; c++) {
+            __global float *dst = bp + c;
+            const __global B_T *src = B + (long)(c0 + min(c, ncols - 1)) * ldb + k0;
+            for (int kk = 0; kk < kb; kk++)
+                dst[kk * NR] = c < ncols ? LDB1(src, kk) : 0.0f;
+        }
+    }
+}
+
+/* C block (bm x bn at group (0,1)) of batch entry group 2 from A and the packed B (gemm_pack_b
+ * or conv_pack_b). bm is a multiple of MR <= MBP, bn a multiple of NR. */
+__attribute__((reqd_work_group_size(1, 1, 1)))
+__kernel void gemm_packed(const __global A_T *restrict A, const __global float *restrict Bp,
+                          __global C_T *restrict C, int M, int N, int K, int lda, int ldc,
+                          long sA, long sBp, long sC, long offA, long offC, int bm, int bn)
+{
+    __local float Ap[MBP * KBA];
+    const int n0 = get_group_id(0) * bn, m0 = get_group_id(1) * bm, nstrips = (N + NR - 1) / NR;
+    const long z = get_group_id(2);
+    A += offA + z * sA + (long)m0 * lda;
+    Bp += z * sBp;
+    C += offC + z * sC + (long)m0 * ldc + n0;
+    const int mb = min(bm, M - m0), nb = min(bn, N - n0);
+    for (int k0 = 0, kblk = 0; k0 < K; k0 += KB, kblk++) {
+        const int kb = min(KB, K - k0);
+        pack_a(Ap, A + k0, lda, mb, kb);
+        packed_block(Ap, Bp + packed_b_at(kblk, n0 / NR, nstrips), C, ldc, mb, nb, kb, k0 > 0);
     }
 }
 
