@@ -42,15 +42,16 @@ __kernel void gemm_pack_b(const __global B_T *restrict B, __global float *restri
     }
 }
 
-/* C block (bm x bn at group (0,1)) of batch entry group 2 from A and the packed B (gemm_pack_b
- * or conv_pack_b). bm is a multiple of MR <= MBP, bn a multiple of NR. */
+/* C block (bm x bn; rows: group 0, columns: group 1) of batch entry group 2 from A and the packed
+ * B (gemm_pack_b or conv_pack_b). bm is a multiple of MR <= MBP, bn a multiple of NR. Rows vary
+ * fastest: consecutive work-groups stream the same B panel (L3 hits when K is long). */
 __attribute__((reqd_work_group_size(1, 1, 1)))
 __kernel void gemm_packed(const __global A_T *restrict A, const __global float *restrict Bp,
                           __global C_T *restrict C, int M, int N, int K, int lda, int ldc,
                           long sA, long sBp, long sC, long offA, long offC, int bm, int bn)
 {
     __local float Ap[MBP * KBA];
-    const int n0 = get_group_id(0) * bn, m0 = get_group_id(1) * bm, nstrips = (N + NR - 1) / NR;
+    const int m0 = get_group_id(0) * bm, n0 = get_group_id(1) * bn, nstrips = (N + NR - 1) / NR;
     const long z = get_group_id(2);
     A += offA + z * sA + (long)m0 * lda;
     Bp += z * sBp;

@@ -120,6 +120,12 @@ static void half_opts(char *buf, size_t len, int a, int b, int cc)
     snprintf(buf, len, " -DA_HALF=%d -DB_HALF=%d -DC_HALF=%d", a, b, cc);
 }
 
+/* gemm_packed's __local A block: MBP rows of KB + 4 floats */
+static uint64_t packed_local_bytes(const struct ocl_mm_params *mp)
+{
+    return (uint64_t)(((mp->mb + mp->mr - 1) / mp->mr) * mp->mr) * (uint64_t)(mp->kb + 4) * 4;
+}
+
 /* The gemm/conv kernel for mp's style: the tiled one, or (CPU) gemm_packed and its B-packing
  * kernel `kname_pack` from the same program (files must hold both). */
 static enum sd_status mm_kernel(struct ocl_ctx *c, const char *files, const char *kname_pack,
@@ -131,8 +137,7 @@ static enum sd_status mm_kernel(struct ocl_ctx *c, const char *files, const char
     strncat(opts, extra, sizeof(opts) - strlen(opts) - 1);
     if (mp->style != OCL_STYLE_CPU)
         return ocl_kernel(c, files, opts, kname_gpu, out, reason, len);
-    /* gemm_packed's __local A block: MBP rows of KB + 4 floats */
-    uint64_t need = (uint64_t)(((mp->mb + mp->mr - 1) / mp->mr) * mp->mr) * (mp->kb + 4) * 4;
+    const uint64_t need = packed_local_bytes(mp);
     if (c->local_mem && need > c->local_mem) {
         snprintf(reason, len, "packed kernel parameters need %" PRIu64 " bytes of local memory > %" PRIu64,
                  need, c->local_mem);
@@ -213,8 +218,10 @@ static struct sd_plan *plan_new(struct ocl_ctx *c, const struct sd_workload *wl,
     p->wl = *wl;
     p->impl = parse_impl(wl->op, impl);
     p->prm = *prm;
-    /* a 1x1 conv runs the GEMM kernels: with the GEMM's parameters when those are CPU-style too */
-    if (conv_is_gemm(wl) && prm->conv.style == OCL_STYLE_CPU && prm->gemm.style == OCL_STYLE_CPU)
+    /* a 1x1 conv runs the GEMM kernels: with the GEMM's parameters when those are CPU-style too
+     * (and fit the device's local memory) */
+    if (conv_is_gemm(wl) && prm->conv.style == OCL_STYLE_CPU && prm->gemm.style == OCL_STYLE_CPU &&
+        (!c->local_mem || packed_local_bytes(&prm->gemm) <= c->local_mem))
         p->prm.conv = prm->gemm;
     p->nsets = nsets;
     p->esize = sd_dtype_size(wl->dtype);
@@ -569,8 +576,10 @@ static enum sd_status enqueue_k_chunks(struct sd_plan *p, cl_kernel k, cl_uint a
 
 /* Block sizes for gemm_packed: bm (multiple of MR, <= MB) x bn (multiple of NR, <= NB). The
  * work-groups go to the device's cores in waves; the choice minimises waves x the cost of one
- * block (its FMAs plus packing its A rows, which a wider block amortises, plus a fixed cost per
- * work-group), so a shape with few blocks is cut into pieces that keep every core busy. */
+ * block, so a shape with few blocks is cut into pieces that keep every core busy. A block's cost,
+ * in FMA lanes: bm*bn*K FMAs, plus ~8 lanes per float of B panel it streams from L3/memory (a
+ * taller block amortises it), ~12 per float of A it packs (a wider block amortises it) and a
+ * fixed cost per work-group. */
 static void mm_blocks(const struct ocl_ctx *c, const struct ocl_mm_params *mp, int M, int N, int K, size_t batch,
                       int *bm, int *bn)
 {
@@ -585,7 +594,7 @@ static void mm_blocks(const struct ocl_ctx *c, const struct ocl_mm_params *mp, i
             const int tm = (sm + pm - 1) / pm, tn = (sn + pn - 1) / pn; /* strips per block */
             const double blocks = (double)((sm + tm - 1) / tm) * ((sn + tn - 1) / tn) * (double)batch;
             const double waves = ceil(blocks / cores);
-            const double cost = waves * ((double)tm * mr * tn * nr * K + 2.0 * tm * mr * K + 3e5);
+            const double cost = waves * ((double)tm * mr * tn * nr * K + 8.0 * tn * nr * K + 12.0 * tm * mr * K + 5e4);
             if (cost < best * 0.999) {
                 best = cost;
                 *bm = tm * mr;
@@ -626,8 +635,8 @@ static enum sd_status run_packed(struct sd_plan *p, cl_kernel k, const struct oc
     SETARG(k, 12, offC);
     SETARG(k, 13, bm);
     SETARG(k, 14, bn);
-    g[0] = (size_t)(N + bn - 1) / bn;
-    g[1] = (size_t)(M + bm - 1) / bm;
+    g[0] = (size_t)(M + bm - 1) / bm;
+    g[1] = (size_t)(N + bn - 1) / bn;
     return enqueue(p, k, 3, g, l, reason, len);
 }
 
