@@ -13,37 +13,35 @@
 #endif
 #define FRS (FR * FS)
 
-/* One im2col row (input channel ci, filter tap ry, rx) over NR output pixels from n0 into dst:
- * one vector copy when the pixels lie in one output row and the input run is inside the image
- * (stride 1), else per pixel with zero for padding and for pixels past HW. */
-inline void im2col_row(__global float *restrict dst, const __global B_T *restrict xc, int n0, int ry, int rx,
-                       int IH, int IW, int OW, int HW, int stride, int pad)
+/* One im2col row (input channel plane xc, filter tap ry, rx) over the NR output pixels of a strip
+ * into dst. `run`: the pixels lie in one output row at stride 1 (input row iy0[0] + ry, columns
+ * from ix0[0] + rx on): one vector copy inside the image, zeros above/below it. Otherwise per
+ * pixel from its precomputed input origin (iy0, ix0; pixels past HW have an origin that is never
+ * inside), zero for padding. */
+inline void im2col_row(__global float *restrict dst, const __global B_T *restrict xc, const int *iy0,
+                       const int *ix0, int ry, int rx, int IH, int IW, bool run)
 {
-    const int oy0 = n0 / OW, ox0 = n0 - oy0 * OW;
-    if (stride == 1 && ox0 + NR <= OW) {
-        const int iy = oy0 - pad + ry, ix = ox0 - pad + rx;
-        if (iy < 0 || iy >= IH) {
+    if (run) {
+        const int iy = iy0[0] + ry, ix = ix0[0] + rx;
+        if ((uint)iy >= (uint)IH) {
 #pragma unroll
             for (int v = 0; v < NV; v++)
                 VSTORE((vf)(0.0f), dst + v * VW);
             return;
         }
-        const __global B_T *src = xc + (long)iy * IW;
         if (ix >= 0 && ix + NR <= IW) {
+            const __global B_T *src = xc + (long)iy * IW + ix;
 #pragma unroll
             for (int v = 0; v < NV; v++)
-                VSTORE(LDBV(VW, src, ix + v * VW), dst + v * VW);
+                VSTORE(LDBV(VW, src, v * VW), dst + v * VW);
             return;
         }
-        for (int c = 0; c < NR; c++)
-            dst[c] = ix + c >= 0 && ix + c < IW ? LDB1(src, ix + c) : 0.0f;
-        return;
     }
     for (int c = 0; c < NR; c++) {
-        const int pix = n0 + c, oy = pix / OW, ox = pix - oy * OW;
-        const int iy = oy * stride - pad + ry, ix = ox * stride - pad + rx;
-        const bool ok = pix < HW && iy >= 0 && iy < IH && ix >= 0 && ix < IW;
-        dst[c] = ok ? LDB1(xc, (long)iy * IW + ix) : 0.0f;
+        const int iy = iy0[c] + ry, ix = ix0[c] + rx;
+        const bool ok = (uint)iy < (uint)IH && (uint)ix < (uint)IW;
+        const float v = LDB1(xc, ok ? iy * IW + ix : 0);
+        dst[c] = ok ? v : 0.0f;
     }
 }
 
@@ -55,12 +53,24 @@ __kernel void conv_pack_b(const __global B_T *restrict X, __global float *restri
 {
     const int j = get_group_id(0), kblk = get_group_id(1), nstrips = (HW + NR - 1) / NR;
     const long z = get_group_id(2);
-    const int Kt = CI * FRS, k0 = kblk * KB, kb = min(KB, Kt - k0);
+    const int Kt = CI * FRS, k0 = kblk * KB, kb = min(KB, Kt - k0), n0 = j * NR;
     const __global B_T *Xb = X + z * (long)CI * IH * IW;
     __global float *bp = Bp + z * sBp + packed_b_at(kblk, j, nstrips);
+    int iy0[NR], ix0[NR];
+    int oy = n0 / OW, ox = n0 - oy * OW;
+    const bool run = stride == 1 && ox + NR <= OW;
+    for (int c = 0; c < NR; c++) {
+        iy0[c] = oy * stride - pad;
+        ix0[c] = n0 + c < HW ? ox * stride - pad : -(1 << 28);
+        if (++ox == OW)
+            ox = 0, oy++;
+    }
+    int ci = k0 / FRS, rem = k0 - ci * FRS;
     for (int kk = 0; kk < kb; kk++) {
-        const int kidx = k0 + kk, ci = kidx / FRS, rem = kidx - ci * FRS, ry = rem / FS, rx = rem - ry * FS;
-        im2col_row(bp + kk * NR, Xb + (long)ci * IH * IW, j * NR, ry, rx, IH, IW, OW, HW, stride, pad);
+        const int ry = rem / FS, rx = rem - ry * FS;
+        im2col_row(bp + kk * NR, Xb + (long)ci * IH * IW, iy0, ix0, ry, rx, IH, IW, run);
+        if (++rem == FRS)
+            rem = 0, ci++;
     }
 }
 

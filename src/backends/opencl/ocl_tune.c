@@ -288,13 +288,15 @@ static enum sd_status timeit(struct ocl_ctx *c, const struct sd_workload *wl, co
 
 /* Candidates per family. gemm's are also used by unfused/sliced attention and by conv2d. */
 static const struct ocl_mm_params MM_CANDIDATES[] = {
+    /* mb/nb: largest C block per work-group (the host splits shapes below it over the cores),
+     * kb: K block (MR x KB of A stays in L1, KB x NB of packed B in L2), mr x vw*nv: micro-kernel */
     {.style = OCL_STYLE_CPU, .mb = 96, .nb = 320, .kb = 320, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
-    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 256, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
-    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 288, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
-    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
-    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 8, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 144, .nb = 256, .kb = 256, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
     /* 12 x 32: 24 accumulators, for 32 vector registers (AVX-512; it spills with 16) */
-    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 256, .kb = 256, .mr = 12, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 320, .kb = 256, .mr = 12, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    /* 6 x 16: 12 accumulators of 8 lanes (AVX2's 16 registers; BLIS's haswell shape) */
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 256, .kb = 256, .mr = 6, .vw = 8, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
     {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
     {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 8, .rn = 8, .bk = 16},
     {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 8, .ty = 8, .rm = 4, .rn = 4, .bk = 8},
