@@ -8,17 +8,11 @@
  *   gemm_tiled   GPU: TX x TY work-group, local tiles of A (BM x BK) and B (BK x BN), RM x RN
  *                register block per work-item. */
 
-/* One work-item packs NR columns (strip get_group_id(0)) of one K-block (get_group_id(1)) of B
- * into Bp (sBp elements per batch entry), zero past N. */
-__attribute__((reqd_work_group_size(1, 1, 1)))
-__kernel void gemm_pack_b(const __global B_T *restrict B, __global float *restrict Bp, int N, int K, int ldb,
-                          long sB, long offB, int transB, long sBp)
+/* Pack NR columns (strip j, from column j*NR) of K-block kblk of B into bp, zero past N. */
+inline void pack_b_strip(__global float *restrict bp, const __global B_T *restrict B, int N, int K, int ldb,
+                         int transB, int kblk, int j)
 {
-    const int j = get_group_id(0), kblk = get_group_id(1), nstrips = (N + NR - 1) / NR;
-    const long z = get_group_id(2);
     const int k0 = kblk * KB, kb = min(KB, K - k0), c0 = j * NR, ncols = min(NR, N - c0);
-    B += offB + z * sB;
-    __global float *bp = Bp + z * sBp + packed_b_at(kblk, j, nstrips);
     if (!transB) {
         const __global B_T *src = B + (long)k0 * ldb + c0;
         for (int kk = 0; kk < kb; kk++, src += ldb) {
@@ -42,25 +36,44 @@ __kernel void gemm_pack_b(const __global B_T *restrict B, __global float *restri
     }
 }
 
+/* One work-item packs strip get_group_id(0) of K-block get_group_id(1) of batch entry
+ * get_group_id(2) of B into Bp (sBp elements per batch entry). */
+__attribute__((reqd_work_group_size(1, 1, 1)))
+__kernel void gemm_pack_b(const __global B_T *restrict B, __global float *restrict Bp, int N, int K, int ldb,
+                          long sB, long offB, int transB, long sBp)
+{
+    const int j = get_group_id(0), kblk = get_group_id(1), nstrips = (N + NR - 1) / NR;
+    const long z = get_group_id(2);
+    pack_b_strip(Bp + z * sBp + packed_b_at(kblk, j, nstrips), B + offB + z * sB, N, K, ldb, transB, kblk, j);
+}
+
 /* C block (bm x bn; rows: group 0, columns: group 1) of batch entry group 2 from A and the packed
  * B (gemm_pack_b or conv_pack_b). bm is a multiple of MR <= MBP, bn a multiple of NR. Rows vary
- * fastest: consecutive work-groups stream the same B panel (L3 hits when K is long). */
+ * fastest: consecutive work-groups stream the same B panel (L3 hits when K is long). `selfpack`
+ * (one block of rows: no other work-group reads this B panel): the work-group packs its own
+ * panel from B (ldb, sB, offB, transB as gemm_pack_b) just before using it, while it is hot in
+ * cache, instead of a gemm_pack_b launch before. */
 __attribute__((reqd_work_group_size(1, 1, 1)))
-__kernel void gemm_packed(const __global A_T *restrict A, const __global float *restrict Bp,
+__kernel void gemm_packed(const __global A_T *restrict A, __global float *restrict Bp,
                           __global C_T *restrict C, int M, int N, int K, int lda, int ldc,
-                          long sA, long sBp, long sC, long offA, long offC, int bm, int bn)
+                          long sA, long sBp, long sC, long offA, long offC, int bm, int bn,
+                          const __global B_T *restrict B, int ldb, long sB, long offB, int transB, int selfpack)
 {
     __local float Ap[MBP * KBA];
     const int m0 = get_group_id(0) * bm, n0 = get_group_id(1) * bn, nstrips = (N + NR - 1) / NR;
     const long z = get_group_id(2);
     A += offA + z * sA + (long)m0 * lda;
     Bp += z * sBp;
+    B += offB + z * sB;
     C += offC + z * sC + (long)m0 * ldc + n0;
-    const int mb = min(bm, M - m0), nb = min(bn, N - n0);
+    const int mb = min(bm, M - m0), nb = min(bn, N - n0), j0 = n0 / NR, nsn = (nb + NR - 1) / NR;
     for (int k0 = 0, kblk = 0; k0 < K; k0 += KB, kblk++) {
         const int kb = min(KB, K - k0);
+        if (selfpack)
+            for (int j = j0; j < j0 + nsn; j++)
+                pack_b_strip(Bp + packed_b_at(kblk, j, nstrips), B, N, K, ldb, transB, kblk, j);
         pack_a(Ap, A + k0, lda, mb, kb);
-        packed_block(Ap, Bp + packed_b_at(kblk, n0 / NR, nstrips), C, ldc, mb, nb, kb, k0 > 0);
+        packed_block(Ap, Bp + packed_b_at(kblk, j0, nstrips), C, ldc, mb, nb, kb, k0 > 0);
     }
 }
 

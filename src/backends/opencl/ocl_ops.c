@@ -603,23 +603,56 @@ static void mm_blocks(const struct ocl_ctx *c, const struct ocl_mm_params *mp, i
         }
 }
 
-/* CPU style: B is packed by k_pack (given its other arguments by the caller; Bp is its argument 1
- * and sBp argument `sbp_arg`) over nstrips x K-blocks x batch, then gemm_packed runs over the C
- * blocks. */
-static enum sd_status run_packed(struct sd_plan *p, cl_kernel k, const struct ocl_mm_params *mp, cl_uint sbp_arg,
-                                 cl_mem A, cl_mem C, int M, int N, int K, int lda, int ldc, cl_long sA, cl_long sC,
-                                 cl_long offA, cl_long offC, size_t batch, char *reason, size_t len)
+/* Where gemm_packed's B comes from: a matrix that gemm_pack_b packs, or (B == NULL) the im2col
+ * of conv_pack_b, whose arguments the caller has set (all but Bp and sBp). */
+struct b_source {
+    cl_mem B;
+    int ldb;
+    cl_long sB, offB;
+    int transB;
+};
+
+/* gemm_pack_b's source arguments (Bp at 1 and sBp at 8 are run_packed's). */
+static enum sd_status set_pack_b(struct sd_plan *p, const struct b_source *bs, int N, int K, char *reason,
+                                 size_t len)
+{
+    cl_kernel k = p->k_pack;
+    SETARG(k, 0, bs->B);
+    SETARG(k, 2, N);
+    SETARG(k, 3, K);
+    SETARG(k, 4, bs->ldb);
+    SETARG(k, 5, bs->sB);
+    SETARG(k, 6, bs->offB);
+    SETARG(k, 7, bs->transB);
+    return SD_OK;
+}
+
+/* CPU style: B is packed by k_pack over nstrips x K-blocks x batch, then gemm_packed runs over
+ * the C blocks. With a single block of rows, gemm_packed packs each panel itself (selfpack):
+ * nothing else reads it, and it is used while still in cache. */
+static enum sd_status run_packed(struct sd_plan *p, cl_kernel k, const struct ocl_mm_params *mp,
+                                 const struct b_source *bs, cl_mem A, cl_mem C, int M, int N, int K, int lda,
+                                 int ldc, cl_long sA, cl_long sC, cl_long offA, cl_long offC, size_t batch,
+                                 char *reason, size_t len)
 {
     const int nr = mp->vw * mp->nv;
     const cl_long sBp = (cl_long)packed_b_elems(mp, K, N);
-    SETARG(p->k_pack, 1, p->bp);
-    SETARG(p->k_pack, sbp_arg, sBp);
-    size_t g[3] = {(size_t)(N + nr - 1) / nr, (size_t)(K + mp->kb - 1) / mp->kb, batch}, l[3] = {1, 1, 1};
-    enum sd_status st = enqueue(p, p->k_pack, 3, g, l, reason, len);
-    if (st != SD_OK)
-        return st;
     int bm, bn;
     mm_blocks(p->c, mp, M, N, K, batch, &bm, &bn);
+    const int selfpack = bs->B && (M + bm - 1) / bm == 1;
+    size_t g[3] = {(size_t)(N + nr - 1) / nr, (size_t)(K + mp->kb - 1) / mp->kb, batch}, l[3] = {1, 1, 1};
+    if (!selfpack) {
+        const cl_uint sbp_arg = bs->B ? 8 : 9;
+        enum sd_status st = bs->B ? set_pack_b(p, bs, N, K, reason, len) : SD_OK;
+        if (st != SD_OK)
+            return st;
+        SETARG(p->k_pack, 1, p->bp);
+        SETARG(p->k_pack, sbp_arg, sBp);
+        st = enqueue(p, p->k_pack, 3, g, l, reason, len);
+        if (st != SD_OK)
+            return st;
+    }
+    const cl_mem B = bs->B ? bs->B : p->bp; /* unread without selfpack */
     SETARG(k, 0, A);
     SETARG(k, 1, p->bp);
     SETARG(k, 2, C);
@@ -635,24 +668,15 @@ static enum sd_status run_packed(struct sd_plan *p, cl_kernel k, const struct oc
     SETARG(k, 12, offC);
     SETARG(k, 13, bm);
     SETARG(k, 14, bn);
+    SETARG(k, 15, B);
+    SETARG(k, 16, bs->ldb);
+    SETARG(k, 17, bs->sB);
+    SETARG(k, 18, bs->offB);
+    SETARG(k, 19, bs->transB);
+    SETARG(k, 20, selfpack);
     g[0] = (size_t)(M + bm - 1) / bm;
     g[1] = (size_t)(N + bn - 1) / bn;
     return enqueue(p, k, 3, g, l, reason, len);
-}
-
-/* gemm_pack_b's arguments but Bp (1) and sBp (8), which run_packed sets. */
-static enum sd_status set_pack_b(struct sd_plan *p, cl_mem B, int N, int K, int ldb, cl_long sB, cl_long offB,
-                                 int transB, char *reason, size_t len)
-{
-    cl_kernel k = p->k_pack;
-    SETARG(k, 0, B);
-    SETARG(k, 2, N);
-    SETARG(k, 3, K);
-    SETARG(k, 4, ldb);
-    SETARG(k, 5, sB);
-    SETARG(k, 6, offB);
-    SETARG(k, 7, transB);
-    return SD_OK;
 }
 
 static enum sd_status run_mm(struct sd_plan *p, cl_kernel k, const struct ocl_mm_params *mp, cl_mem A,
@@ -661,9 +685,8 @@ static enum sd_status run_mm(struct sd_plan *p, cl_kernel k, const struct ocl_mm
                              cl_long offC, int transB, size_t batch, char *reason, size_t len)
 {
     if (mp->style == OCL_STYLE_CPU) {
-        enum sd_status st = set_pack_b(p, B, N, K, ldb, sB, offB, transB, reason, len);
-        return st != SD_OK ? st
-                           : run_packed(p, k, mp, 8, A, C, M, N, K, lda, ldc, sA, sC, offA, offC, batch, reason, len);
+        const struct b_source bs = {B, ldb, sB, offB, transB};
+        return run_packed(p, k, mp, &bs, A, C, M, N, K, lda, ldc, sA, sC, offA, offC, batch, reason, len);
     }
     SETARG(k, 0, A);
     SETARG(k, 1, B);
@@ -701,11 +724,9 @@ static enum sd_status run_conv_packed(struct sd_plan *p, cl_mem X, cl_mem W, cha
     int CI = (int)wl->c_in, IH = (int)sd_conv_in_h(wl), IW = (int)sd_conv_in_w(wl), CO = (int)wl->c_out,
         OW = (int)wl->w, HW = (int)(wl->h * wl->w), stride = (int)wl->stride, pad = (int)wl->pad,
         Kt = CI * (int)(wl->r * wl->s);
-    cl_uint sbp_arg = 8;
+    struct b_source bs = {NULL, 0, 0, 0, 0};
     if (conv_is_gemm(wl)) {
-        enum sd_status st = set_pack_b(p, X, HW, CI, HW, (cl_long)CI * HW, 0, 0, reason, len);
-        if (st != SD_OK)
-            return st;
+        bs = (struct b_source){X, HW, (cl_long)CI * HW, 0, 0};
     } else {
         SETARG(k, 0, X);
         SETARG(k, 2, CI);
@@ -715,9 +736,8 @@ static enum sd_status run_conv_packed(struct sd_plan *p, cl_mem X, cl_mem W, cha
         SETARG(k, 6, HW);
         SETARG(k, 7, stride);
         SETARG(k, 8, pad);
-        sbp_arg = 9;
     }
-    return run_packed(p, p->k_main, &p->prm.conv, sbp_arg, W, p->out, CO, HW, Kt, Kt, HW, 0, (cl_long)CO * HW, 0, 0,
+    return run_packed(p, p->k_main, &p->prm.conv, &bs, W, p->out, CO, HW, Kt, Kt, HW, 0, (cl_long)CO * HW, 0, 0,
                       (size_t)wl->batch, reason, len);
 }
 
