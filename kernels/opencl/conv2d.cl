@@ -14,12 +14,13 @@
 #define FRS (FR * FS)
 
 /* One im2col row (input channel plane xc, filter tap ry, rx) over the NR output pixels of a strip
- * into dst. `run`: the pixels lie in one output row at stride 1 (input row iy0[0] + ry, columns
- * from ix0[0] + rx on): one vector copy inside the image, zeros above/below it. Otherwise per
- * pixel from its precomputed input origin (iy0, ix0; pixels past HW have an origin that is never
- * inside), zero for padding. */
+ * into dst. `run`: the pixels lie in one output row (input row iy0[0] + ry, columns ix0[0] + rx
+ * on, every `stride`-th): zeros above/below the image, a vector copy inside it (stride 1, or
+ * the even lanes of two vectors at stride 2), else per pixel with a column check. Otherwise
+ * per pixel from its precomputed input origin (iy0, ix0; pixels past HW have an origin that is
+ * never inside), zero for padding. */
 inline void im2col_row(__global float *restrict dst, const __global B_T *restrict xc, const int *iy0,
-                       const int *ix0, int ry, int rx, int IH, int IW, bool run)
+                       const int *ix0, int ry, int rx, int IH, int IW, int stride, bool run)
 {
     if (run) {
         const int iy = iy0[0] + ry, ix = ix0[0] + rx;
@@ -29,13 +30,28 @@ inline void im2col_row(__global float *restrict dst, const __global B_T *restric
                 VSTORE((vf)(0.0f), dst + v * VW);
             return;
         }
-        if (ix >= 0 && ix + NR <= IW) {
-            const __global B_T *src = xc + (long)iy * IW + ix;
+        const __global B_T *src = xc + (long)iy * IW;
+        if (stride == 1 && ix >= 0 && ix + NR <= IW) {
 #pragma unroll
             for (int v = 0; v < NV; v++)
-                VSTORE(LDBV(VW, src, v * VW), dst + v * VW);
+                VSTORE(LDBV(VW, src, ix + v * VW), dst + v * VW);
             return;
         }
+        if (stride == 2 && ix >= 0 && ix + 2 * NR <= IW) {
+#pragma unroll
+            for (int v = 0; v < NV; v++) {
+                const vf lo = LDBV(VW, src, ix + 2 * v * VW), hi = LDBV(VW, src, ix + (2 * v + 1) * VW);
+                VSTORE((vf)(lo.even, hi.even), dst + v * VW);
+            }
+            return;
+        }
+        for (int c = 0; c < NR; c++) {
+            const int x = ix + c * stride;
+            const bool ok = (uint)x < (uint)IW;
+            const float v = LDB1(src, ok ? x : 0);
+            dst[c] = ok ? v : 0.0f;
+        }
+        return;
     }
     for (int c = 0; c < NR; c++) {
         const int iy = iy0[c] + ry, ix = ix0[c] + rx;
@@ -58,7 +74,7 @@ __kernel void conv_pack_b(const __global B_T *restrict X, __global float *restri
     __global float *bp = Bp + z * sBp + packed_b_at(kblk, j, nstrips);
     int iy0[NR], ix0[NR];
     int oy = n0 / OW, ox = n0 - oy * OW;
-    const bool run = stride == 1 && ox + NR <= OW;
+    const bool run = ox + NR <= OW;
     for (int c = 0; c < NR; c++) {
         iy0[c] = oy * stride - pad;
         ix0[c] = n0 + c < HW ? ox * stride - pad : -(1 << 28);
@@ -68,7 +84,7 @@ __kernel void conv_pack_b(const __global B_T *restrict X, __global float *restri
     int ci = k0 / FRS, rem = k0 - ci * FRS;
     for (int kk = 0; kk < kb; kk++) {
         const int ry = rem / FS, rx = rem - ry * FS;
-        im2col_row(bp + kk * NR, Xb + (long)ci * IH * IW, iy0, ix0, ry, rx, IH, IW, run);
+        im2col_row(bp + kk * NR, Xb + (long)ci * IH * IW, iy0, ix0, ry, rx, IH, IW, stride, run);
         if (++rem == FRS)
             rem = 0, ci++;
     }

@@ -8,43 +8,52 @@
  *   gemm_tiled   GPU: TX x TY work-group, local tiles of A (BM x BK) and B (BK x BN), RM x RN
  *                register block per work-item. */
 
-/* Pack NR columns (strip j, from column j*NR) of K-block kblk of B into bp, zero past N. */
-inline void pack_b_strip(__global float *restrict bp, const __global B_T *restrict B, int N, int K, int ldb,
-                         int transB, int kblk, int j)
+/* Pack strips [j0, j0 + ns) (NR columns each, from column j0*NR) of K-block kblk of B into the
+ * packed layout at bp0 (the K-block's first strip), zero past N. Row by row when B is not
+ * transposed: each row's run of ns*NR floats is read in order (page- and prefetch-friendly). */
+inline void pack_b_panel(__global float *restrict bp0, const __global B_T *restrict B, int N, int K, int ldb,
+                         int transB, int kblk, int j0, int ns)
 {
-    const int k0 = kblk * KB, kb = min(KB, K - k0), c0 = j * NR, ncols = min(NR, N - c0);
+    const int k0 = kblk * KB, kb = min(KB, K - k0);
     if (!transB) {
-        const __global B_T *src = B + (long)k0 * ldb + c0;
-        for (int kk = 0; kk < kb; kk++, src += ldb) {
-            __global float *dst = bp + kk * NR;
-            if (ncols == NR) {
+        const __global B_T *src = B + (long)k0 * ldb + j0 * NR;
+        for (int kk = 0; kk < kb; kk++, src += ldb)
+            for (int j = 0; j < ns; j++) {
+                __global float *dst = bp0 + (long)(j0 + j) * (KB * NR) + kk * NR;
+                const int ncols = min(NR, N - (j0 + j) * NR);
+                if (ncols == NR) {
 #pragma unroll
-                for (int v = 0; v < NV; v++)
-                    VSTORE(LDBV(VW, src, v * VW), dst + v * VW);
-            } else {
-                for (int c = 0; c < NR; c++)
-                    dst[c] = c < ncols ? LDB1(src, c) : 0.0f;
+                    for (int v = 0; v < NV; v++)
+                        VSTORE(LDBV(VW, src, j * NR + v * VW), dst + v * VW);
+                } else {
+                    for (int c = 0; c < NR; c++)
+                        dst[c] = c < ncols ? LDB1(src, j * NR + c) : 0.0f;
+                }
             }
-        }
-    } else {
+        return;
+    }
+    for (int j = j0; j < j0 + ns; j++) {
+        const int ncols = min(NR, N - j * NR);
         for (int c = 0; c < NR; c++) {
-            __global float *dst = bp + c;
-            const __global B_T *src = B + (long)(c0 + min(c, ncols - 1)) * ldb + k0;
+            __global float *dst = bp0 + (long)j * (KB * NR) + c;
+            const __global B_T *src = B + (long)(j * NR + min(c, ncols - 1)) * ldb + k0;
             for (int kk = 0; kk < kb; kk++)
                 dst[kk * NR] = c < ncols ? LDB1(src, kk) : 0.0f;
         }
     }
 }
 
-/* One work-item packs strip get_group_id(0) of K-block get_group_id(1) of batch entry
- * get_group_id(2) of B into Bp (sBp elements per batch entry). */
+/* One work-item packs PS strips (from strip get_group_id(0) * PS) of K-block get_group_id(1) of
+ * batch entry get_group_id(2) of B into Bp (sBp elements per batch entry). */
+#define PS 4
 __attribute__((reqd_work_group_size(1, 1, 1)))
 __kernel void gemm_pack_b(const __global B_T *restrict B, __global float *restrict Bp, int N, int K, int ldb,
                           long sB, long offB, int transB, long sBp)
 {
-    const int j = get_group_id(0), kblk = get_group_id(1), nstrips = (N + NR - 1) / NR;
+    const int j0 = get_group_id(0) * PS, kblk = get_group_id(1), nstrips = (N + NR - 1) / NR;
     const long z = get_group_id(2);
-    pack_b_strip(Bp + z * sBp + packed_b_at(kblk, j, nstrips), B + offB + z * sB, N, K, ldb, transB, kblk, j);
+    pack_b_panel(Bp + z * sBp + packed_b_at(kblk, 0, nstrips), B + offB + z * sB, N, K, ldb, transB, kblk, j0,
+                 min(PS, nstrips - j0));
 }
 
 /* C block (bm x bn; rows: group 0, columns: group 1) of batch entry group 2 from A and the packed
@@ -70,8 +79,7 @@ __kernel void gemm_packed(const __global A_T *restrict A, __global float *restri
     for (int k0 = 0, kblk = 0; k0 < K; k0 += KB, kblk++) {
         const int kb = min(KB, K - k0);
         if (selfpack)
-            for (int j = j0; j < j0 + nsn; j++)
-                pack_b_strip(Bp + packed_b_at(kblk, j, nstrips), B, N, K, ldb, transB, kblk, j);
+            pack_b_panel(Bp + packed_b_at(kblk, 0, nstrips), B, N, K, ldb, transB, kblk, j0, nsn);
         pack_a(Ap, A + k0, lda, mb, kb);
         packed_block(Ap, Bp + packed_b_at(kblk, j0, nstrips), C, ldc, mb, nb, kb, k0 > 0);
     }

@@ -579,9 +579,10 @@ static enum sd_status enqueue_k_chunks(struct sd_plan *p, cl_kernel k, cl_uint a
  * block, so a shape with few blocks is cut into pieces that keep every core busy. A block's cost,
  * in FMA lanes: bm*bn*K FMAs, plus ~8 lanes per float of B panel it streams from L3/memory (a
  * taller block amortises it), ~12 per float of A it packs (a wider block amortises it) and a
- * fixed cost per work-group. */
+ * fixed cost per work-group; plus, unless one block of rows lets gemm_packed pack B itself
+ * (`selfpack`), the separate packing pass: ~16 lanes per float of B, spread over the cores. */
 static void mm_blocks(const struct ocl_ctx *c, const struct ocl_mm_params *mp, int M, int N, int K, size_t batch,
-                      int *bm, int *bn)
+                      bool selfpack, int *bm, int *bn)
 {
     const int mr = mp->mr, nr = mp->vw * mp->nv, cores = c->info.compute_units > 0 ? c->info.compute_units : 1;
     const int maxm = (mp->mb + mr - 1) / mr, maxn = (mp->nb + nr - 1) / nr; /* in strips */
@@ -594,7 +595,9 @@ static void mm_blocks(const struct ocl_ctx *c, const struct ocl_mm_params *mp, i
             const int tm = (sm + pm - 1) / pm, tn = (sn + pn - 1) / pn; /* strips per block */
             const double blocks = (double)((sm + tm - 1) / tm) * ((sn + tn - 1) / tn) * (double)batch;
             const double waves = ceil(blocks / cores);
-            const double cost = waves * ((double)tm * mr * tn * nr * K + 8.0 * tn * nr * K + 12.0 * tm * mr * K + 5e4);
+            const double pack = selfpack && tm >= sm ? 0 : 16.0 * K * N * (double)batch / cores;
+            const double cost =
+                waves * ((double)tm * mr * tn * nr * K + 8.0 * tn * nr * K + 12.0 * tm * mr * K + 5e4) + pack;
             if (cost < best * 0.999) {
                 best = cost;
                 *bm = tm * mr;
@@ -638,9 +641,11 @@ static enum sd_status run_packed(struct sd_plan *p, cl_kernel k, const struct oc
     const int nr = mp->vw * mp->nv;
     const cl_long sBp = (cl_long)packed_b_elems(mp, K, N);
     int bm, bn;
-    mm_blocks(p->c, mp, M, N, K, batch, &bm, &bn);
+    mm_blocks(p->c, mp, M, N, K, batch, bs->B != NULL, &bm, &bn);
     const int selfpack = bs->B && (M + bm - 1) / bm == 1;
-    size_t g[3] = {(size_t)(N + nr - 1) / nr, (size_t)(K + mp->kb - 1) / mp->kb, batch}, l[3] = {1, 1, 1};
+    /* gemm_pack_b: PS = 4 strips per work-item (gemm.cl); conv_pack_b: one */
+    const size_t nstrips = (size_t)(N + nr - 1) / nr, per = bs->B ? 4 : 1;
+    size_t g[3] = {(nstrips + per - 1) / per, (size_t)(K + mp->kb - 1) / mp->kb, batch}, l[3] = {1, 1, 1};
     if (!selfpack) {
         const cl_uint sbp_arg = bs->B ? 8 : 9;
         enum sd_status st = bs->B ? set_pack_b(p, bs, N, K, reason, len) : SD_OK;

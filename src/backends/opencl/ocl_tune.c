@@ -14,13 +14,13 @@
 
 #define CACHE_FILE "opencl-tune.txt"
 
-/* CPU defaults measured on PoCL 3.1 (2-core AVX-512): 96 x 320 blocks, K-block 320, 6 x 32
- * micro-kernel when __local holds the ~530 KB panels; a 224 KB variant otherwise. */
+/* CPU defaults (PoCL 3.1, 2-core AVX-512): C blocks of up to 96 x 320, K-block 320, 6 x 32
+ * micro-kernel; gemm_packed keeps only the A block in __local (MBP x (KB + 4) floats: 124 KB),
+ * a smaller set where the device has less. */
 /* Named fields: the CPU-packed ones (mb..nv) drive the CPU-style kernels, the GPU-tiled ones
  * (tx..bk) the GPU-style kernels that loop-limited drivers fall back to. */
 static const struct ocl_mm_params MM_CPU_BIG = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 320, .kb = 320, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
-static const struct ocl_mm_params MM_CPU = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 256, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
-static const struct ocl_mm_params CONV_CPU = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 288, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
+static const struct ocl_mm_params MM_CPU = {.style = OCL_STYLE_CPU, .mb = 48, .nb = 128, .kb = 128, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
 static const struct ocl_mm_params MM_GPU = {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
 static const struct ocl_flash_params FL_CPU = {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32};
 static const struct ocl_flash_params FL_GPU = {.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 64, .bkv = 32};
@@ -29,8 +29,9 @@ void ocl_params_defaults(const struct ocl_ctx *c, struct ocl_params *p)
 {
     memset(p, 0, sizeof(*p));
     bool gpu = !(c->type & CL_DEVICE_TYPE_CPU);
-    p->gemm = gpu ? MM_GPU : c->local_mem >= 600 * 1024 ? MM_CPU_BIG : MM_CPU;
-    p->conv = gpu ? MM_GPU : c->local_mem >= 600 * 1024 ? MM_CPU_BIG : CONV_CPU;
+    const bool big = !c->local_mem || c->local_mem >= 96 * (320 + 4) * 4;
+    p->gemm = gpu ? MM_GPU : big ? MM_CPU_BIG : MM_CPU;
+    p->conv = p->gemm;
     p->flash = gpu ? FL_GPU : FL_CPU;
     snprintf(p->source, sizeof(p->source), "defaults(%s)", gpu ? "gpu" : "cpu");
 }
@@ -291,6 +292,7 @@ static const struct ocl_mm_params MM_CANDIDATES[] = {
     /* mb/nb: largest C block per work-group (the host splits shapes below it over the cores),
      * kb: K block (MR x KB of A stays in L1, KB x NB of packed B in L2), mr x vw*nv: micro-kernel */
     {.style = OCL_STYLE_CPU, .mb = 96, .nb = 320, .kb = 320, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 160, .nb = 320, .kb = 320, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
     {.style = OCL_STYLE_CPU, .mb = 144, .nb = 256, .kb = 256, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
     /* 12 x 32: 24 accumulators, for 32 vector registers (AVX-512; it spills with 16) */
     {.style = OCL_STYLE_CPU, .mb = 96, .nb = 320, .kb = 256, .mr = 12, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
