@@ -579,8 +579,8 @@ static enum sd_status enqueue_k_chunks(struct sd_plan *p, cl_kernel k, cl_uint a
  * block, so a shape with few blocks is cut into pieces that keep every core busy. A block's cost,
  * in FMA lanes: bm*bn*K FMAs, plus ~8 lanes per float of B panel it streams from L3/memory (a
  * taller block amortises it), ~12 per float of A it packs (a wider block amortises it) and a
- * fixed cost per work-group; plus, unless one block of rows lets gemm_packed pack B itself
- * (`selfpack`), the separate packing pass: ~16 lanes per float of B, spread over the cores. */
+ * fixed cost per work-group; plus, unless a single block per batch entry lets gemm_packed pack
+ * B itself (`selfpack`), the separate packing pass: ~16 lanes per float of B, over the cores. */
 static void mm_blocks(const struct ocl_ctx *c, const struct ocl_mm_params *mp, int M, int N, int K, size_t batch,
                       bool selfpack, int *bm, int *bn)
 {
@@ -595,7 +595,7 @@ static void mm_blocks(const struct ocl_ctx *c, const struct ocl_mm_params *mp, i
             const int tm = (sm + pm - 1) / pm, tn = (sn + pn - 1) / pn; /* strips per block */
             const double blocks = (double)((sm + tm - 1) / tm) * ((sn + tn - 1) / tn) * (double)batch;
             const double waves = ceil(blocks / cores);
-            const double pack = selfpack && tm >= sm ? 0 : 16.0 * K * N * (double)batch / cores;
+            const double pack = selfpack && tm >= sm && tn >= sn ? 0 : 16.0 * K * N * (double)batch / cores;
             const double cost =
                 waves * ((double)tm * mr * tn * nr * K + 8.0 * tn * nr * K + 12.0 * tm * mr * K + 5e4) + pack;
             if (cost < best * 0.999) {
@@ -642,10 +642,13 @@ static enum sd_status run_packed(struct sd_plan *p, cl_kernel k, const struct oc
     const cl_long sBp = (cl_long)packed_b_elems(mp, K, N);
     int bm, bn;
     mm_blocks(p->c, mp, M, N, K, batch, bs->B != NULL, &bm, &bn);
-    const int selfpack = bs->B && (M + bm - 1) / bm == 1;
-    /* gemm_pack_b: PS = 4 strips per work-item (gemm.cl); conv_pack_b: one */
-    const size_t nstrips = (size_t)(N + nr - 1) / nr, per = bs->B ? 4 : 1;
-    size_t g[3] = {(nstrips + per - 1) / per, (size_t)(K + mp->kb - 1) / mp->kb, batch}, l[3] = {1, 1, 1};
+    const int selfpack = bs->B && bm >= M && bn >= N;
+    /* a pack work-item: gemm_pack_b PR = 16 rows, or (transposed) PS = 4 strips (gemm.cl);
+     * conv_pack_b one strip */
+    const size_t nstrips = (size_t)(N + nr - 1) / nr;
+    size_t g[3] = {!bs->B ? nstrips : bs->transB ? (nstrips + 3) / 4 : (size_t)(mp->kb + 15) / 16,
+                   (size_t)(K + mp->kb - 1) / mp->kb, batch},
+           l[3] = {1, 1, 1};
     if (!selfpack) {
         const cl_uint sbp_arg = bs->B ? 8 : 9;
         enum sd_status st = bs->B ? set_pack_b(p, bs, N, K, reason, len) : SD_OK;
