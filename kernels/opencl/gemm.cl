@@ -16,7 +16,7 @@ inline void pack_b_panel(__global float *restrict bp0, const __global B_T *restr
                          int transB, int kblk, int r0, int r1, int j0, int ns)
 {
     const int k0 = kblk * KB;
-    r1 = min(r1, K - k0);
+    r1 = min(r1, min(KB, K - k0));
     if (!transB) {
         const __global B_T *src = B + (long)(k0 + r0) * ldb + j0 * NR;
         for (int kk = r0; kk < r1; kk++, src += ldb)
