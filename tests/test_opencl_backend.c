@@ -213,6 +213,7 @@ static const int64_t conv_shapes[][8] = {
     {1, 5, 7, 9, 11, 3, 1, 1},   {2, 3, 5, 7, 6, 3, 2, 1},   {1, 7, 3, 5, 9, 1, 1, 0},
     {2, 9, 11, 4, 7, 1, 2, 0},   {1, 1, 1, 1, 1, 3, 1, 1},   {1, 33, 70, 13, 15, 3, 1, 1},
     {1, 40, 17, 10, 3, 3, 2, 1}, {1, 300, 5, 3, 3, 1, 1, 0},
+    {1, 6, 5, 5, 20, 3, 2, 1}, /* stride 2, output rows wider than a strip: conv_pack_b's even-lane copy */
 };
 #define NCONV (sizeof(conv_shapes) / sizeof(conv_shapes[0]))
 
