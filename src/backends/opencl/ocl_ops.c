@@ -52,7 +52,7 @@ struct sd_plan {
     cl_mem *in;                 /* nsets * 3 */
     cl_mem out, ws;
     size_t ws_bytes;
-    cl_mem bp;                  /* CPU-style gemm/conv: packed B panels (ocl_packed_b_elems) */
+    cl_mem bp;                  /* CPU-style gemm/conv: packed B panels (packed_b_elems) */
     size_t bp_bytes;
     int64_t extra_bytes;        /* library workspace estimate added to the tracked bytes */
     cl_kernel k_main, k_soft, k_pv;
