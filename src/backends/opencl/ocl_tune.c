@@ -361,6 +361,7 @@ static int candidate_style(int fam, const struct ocl_params *t)
 /* Candidates verified on the small workload, waiting to be timed. */
 #define TUNE_MAX 16
 #define TUNE_ROUNDS 3
+#define TUNE_MARGIN 0.03
 struct tune_set {
     int n;
     struct ocl_params prm[TUNE_MAX];
@@ -433,10 +434,19 @@ static enum sd_status tune_family(struct ocl_ctx *c, int fam, bool cpu, struct o
             if (best < 0 || ts.ms[i] < ts.ms[best])
                 best = i;
         }
-    for (int i = 0; i < ts.n && log; i++)
-        if (ts.ms[i] > 0)
+    /* Ties go to the earlier candidate (the list starts with the defaults): a later one must be
+     * TUNE_MARGIN faster, so timing noise alone (all candidates within a few percent of each other
+     * on a loaded host) does not swap parameters. */
+    best = -1;
+    for (int i = 0; i < ts.n; i++) {
+        if (ts.ms[i] <= 0 || ts.ms[i] >= 1e299)
+            continue;
+        if (log)
             fprintf(log, "opencl tune: %-5s %-40s %9.3f ms %8.1f GFLOP/s\n", FAM_NAME[fam], ts.desc[i], ts.ms[i],
                     flops / ts.ms[i] * 1e-6);
+        if (best < 0 || ts.ms[i] < ts.ms[best] * (1 - TUNE_MARGIN))
+            best = i;
+    }
     if (best < 0) {
         snprintf(reason, len, "tuner: no %s candidate passed verification", fam == FAM_CONV ? "conv2d" : FAM_NAME[fam]);
         return SD_ERROR;
