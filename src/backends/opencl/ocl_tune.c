@@ -16,10 +16,12 @@
 
 /* CPU defaults (PoCL 3.1, 2-core AVX-512): C blocks of up to 96 x 320, K-block 320, 6 x 32
  * micro-kernel; gemm_packed keeps only the A block in __local (MBP x (KB + 4) floats: 124 KB),
- * a smaller set where the device has less. */
+ * a smaller set where the device has less. A device whose native float vector is narrower than
+ * 16 (AVX2: 16 registers of 8 lanes) gets 6 x 16 in 8-lane vectors: 6 x 32 spills there. */
 /* Named fields: the CPU-packed ones (mb..nv) drive the CPU-style kernels, the GPU-tiled ones
  * (tx..bk) the GPU-style kernels that loop-limited drivers fall back to. */
 static const struct ocl_mm_params MM_CPU_BIG = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 320, .kb = 320, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
+static const struct ocl_mm_params MM_CPU_8 = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 256, .kb = 256, .mr = 6, .vw = 8, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
 static const struct ocl_mm_params MM_CPU = {.style = OCL_STYLE_CPU, .mb = 48, .nb = 128, .kb = 128, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
 static const struct ocl_mm_params MM_GPU = {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
 static const struct ocl_flash_params FL_CPU = {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 2, .kc = 128, .vd = 16, .bq = 64, .bkv = 32};
@@ -30,7 +32,10 @@ void ocl_params_defaults(const struct ocl_ctx *c, struct ocl_params *p)
     memset(p, 0, sizeof(*p));
     bool gpu = !(c->type & CL_DEVICE_TYPE_CPU);
     const bool big = !c->local_mem || c->local_mem >= 96 * (320 + 4) * 4;
-    p->gemm = gpu ? MM_GPU : big ? MM_CPU_BIG : MM_CPU;
+    cl_uint lanes = 16;
+    if (c->device && clGetDeviceInfo(c->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof lanes, &lanes, NULL) != CL_SUCCESS)
+        lanes = 16;
+    p->gemm = gpu ? MM_GPU : !big ? MM_CPU : lanes < 16 ? MM_CPU_8 : MM_CPU_BIG;
     p->conv = p->gemm;
     p->flash = gpu ? FL_GPU : FL_CPU;
     snprintf(p->source, sizeof(p->source), "defaults(%s)", gpu ? "gpu" : "cpu");
@@ -353,6 +358,14 @@ static bool family_candidate(int fam, int i, struct ocl_params *trial, char *des
     return true;
 }
 
+static void family_format(int fam, const struct ocl_params *t, char *desc, size_t len)
+{
+    if (fam == FAM_FLASH)
+        fmt_flash(&t->flash, desc, len);
+    else
+        fmt_mm(fam == FAM_GEMM ? &t->gemm : &t->conv, desc, len);
+}
+
 static int candidate_style(int fam, const struct ocl_params *t)
 {
     return fam == FAM_FLASH ? t->flash.style : fam == FAM_GEMM ? t->gemm.style : t->conv.style;
@@ -375,9 +388,14 @@ static void tune_verified(struct ocl_ctx *c, int fam, bool cpu, const struct ocl
 {
     const int want = cpu && !c->loop_limit ? OCL_STYLE_CPU : OCL_STYLE_GPU;
     struct ocl_params trial = *cur;
-    char desc[128];
+    char desc[128], first[128] = "";
     ts->n = 0;
-    for (int i = 0; ts->n < TUNE_MAX && family_candidate(fam, i, &trial, desc, sizeof desc); i++) {
+    /* candidate -1: the device's defaults (cur), so that ties go to them (tune_family) */
+    for (int i = -1; ts->n < TUNE_MAX && (i < 0 || family_candidate(fam, i, &trial, desc, sizeof desc)); i++) {
+        if (i < 0)
+            family_format(fam, &trial, desc, sizeof desc), snprintf(first, sizeof first, "%s", desc);
+        else if (!strcmp(desc, first))
+            continue; /* the defaults again */
         /* Only the design made for this kind of device: on PoCL the GPU-style (work-group, barrier)
          * kernels ran at 4-5 GFLOP/s against 75-110 for the CPU-style ones (a 2-core AVX-512 host;
          * docs of the kernels in gemm.cl), and a one-work-item CPU-style work-group wastes a GPU.
@@ -434,7 +452,7 @@ static enum sd_status tune_family(struct ocl_ctx *c, int fam, bool cpu, struct o
             if (best < 0 || ts.ms[i] < ts.ms[best])
                 best = i;
         }
-    /* Ties go to the earlier candidate (the list starts with the defaults): a later one must be
+    /* Ties go to the earlier candidate (the list starts with the device's defaults): a later one must be
      * TUNE_MARGIN faster, so timing noise alone (all candidates within a few percent of each other
      * on a loaded host) does not swap parameters. */
     best = -1;
