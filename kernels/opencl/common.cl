@@ -47,15 +47,19 @@
 #define STCV(n, v, p, i) CAT(vstore, n)((v), 0, (p) + (i))
 #endif
 
-/* ---- CPU-style packed GEMM building blocks (one work-item per work-group) ----------------- */
+/* ---- CPU-style packed GEMM building blocks (one work-item per work-group) -----------------
+ * BLIS-style: B is packed ONCE per call into a global buffer of NR-column strips, K-blocks of KB
+ * rows ([z][kblock][strip][kk][NR], zero-padded columns), shared by every work-group; each
+ * work-group copies its A rows (a block of at most MB rows x KB) into __local and walks its MR-row
+ * strips, the strip staying in L1 while the B strips stream past it from L2. */
 #ifndef MB
-#define MB 96          /* rows of C per work-item */
+#define MB 96          /* most rows of C per work-item (the host may give fewer) */
 #endif
 #ifndef NB
-#define NB 64          /* columns of C per work-item */
+#define NB 64          /* most columns of C per work-item */
 #endif
 #ifndef KB
-#define KB 256         /* K block packed at once */
+#define KB 256         /* K block */
 #endif
 #ifndef MR
 #define MR 6           /* micro-kernel rows */
@@ -68,14 +72,19 @@
 #endif
 #define NR (VW * NV)
 #define MBP (((MB + MR - 1) / MR) * MR)
-#define NBP (((NB + NR - 1) / NR) * NR)
+#define KBA (KB + 4)   /* row stride of packed A: breaks the power-of-two stride between rows */
 typedef CAT(float, VW) vf;
 #define VLOAD(p) CAT(vload, VW)(0, (p))
 #define VSTORE(v, p) CAT(vstore, VW)((v), 0, (p))
+#if A_HALF
+#define LDAV(p, i) CAT(vload_half, VW)(0, (p) + (i))
+#else
+#define LDAV(p, i) CAT(vload, VW)(0, (p) + (i))
+#endif
 
-/* ap: MR x kb packed [kk][r]; bp: kb x NR packed [kk][c]. Computes the MR x NR tile and adds
- * it to (accumulate) or stores it into C (rows x cols valid). */
-inline void micro_tile(const __local float *restrict ap, const __local float *restrict bp, int kb,
+/* ap: MR rows of packed A (row stride KBA); bp: kb x NR packed B strip ([kk][c]). Computes the
+ * MR x NR tile and adds it to (accumulate) or stores it into C (rows x cols valid). */
+inline void micro_tile(const __local float *restrict ap, const __global float *restrict bp, int kb,
                        __global C_T *restrict C, int ldc, int rows, int cols, int accumulate)
 {
     vf acc[MR][NV];
@@ -91,7 +100,7 @@ inline void micro_tile(const __local float *restrict ap, const __local float *re
             b[v] = VLOAD(bp + kk * NR + v * VW);
 #pragma unroll
         for (int r = 0; r < MR; r++) {
-            vf a = (vf)(ap[kk * MR + r]);
+            vf a = (vf)(ap[r * KBA + kk]);
 #pragma unroll
             for (int v = 0; v < NV; v++)
                 acc[r][v] = fma(a, b[v], acc[r][v]);
@@ -128,39 +137,38 @@ inline void micro_tile(const __local float *restrict ap, const __local float *re
     }
 }
 
-/* Pack rows [0,mb) x cols [0,kb) of row-major A (origin at A, leading dim lda) into MR-row
- * strips [s][kk][r], zero rows beyond mb. */
-inline void pack_a(__local float *restrict Ap, const __global A_T *restrict A, int lda, int mb, int kb)
+/* Copy rows [0, mb) x cols [0, kb) of row-major A (origin at A, leading dim lda) into Ap (row
+ * stride KBA), whole MR strips: rows past mb repeat row mb-1 (their results are never stored). */
+inline void pack_a(__local float *restrict Ap, const __global A_T *restrict A, long lda, int mb, int kb)
 {
-    const int ns = (mb + MR - 1) / MR;
-    for (int s = 0; s < ns; s++)
-        for (int r = 0; r < MR; r++) {
-            const int row = s * MR + r;
-            __local float *dst = Ap + s * KB * MR + r;
-            if (row < mb) {
-                const __global A_T *src = A + (long)row * lda;
-                for (int kk = 0; kk < kb; kk++)
-                    dst[kk * MR] = LDA1(src, kk);
-            } else {
-                for (int kk = 0; kk < kb; kk++)
-                    dst[kk * MR] = 0.0f;
-            }
-        }
+    const int kv = kb - kb % VW, rows = ((mb + MR - 1) / MR) * MR;
+    for (int r = 0; r < rows; r++) {
+        const __global A_T *src = A + (long)min(r, mb - 1) * lda;
+        __local float *dst = Ap + r * KBA;
+        for (int kk = 0; kk < kv; kk += VW)
+            VSTORE(LDAV(src, kk), dst + kk);
+        for (int kk = kv; kk < kb; kk++)
+            dst[kk] = LDA1(src, kk);
+    }
 }
 
-/* Multiply the packed panels: C block (mb x nb) (+)= Ap (mb x kb) * Bp (kb x nb). */
-inline void packed_block(const __local float *restrict Ap, const __local float *restrict Bp,
+/* C block (mb x nb, origin C) (+)= Ap (mb x kb) * the packed B strips from bp (kb x nb). */
+inline void packed_block(const __local float *restrict Ap, const __global float *restrict bp,
                          __global C_T *restrict C, int ldc, int mb, int nb, int kb, int accumulate)
 {
     const int nsn = (nb + NR - 1) / NR, nsm = (mb + MR - 1) / MR;
-    for (int j = 0; j < nsn; j++) {
-        const int cols = min(NR, nb - j * NR);
-        for (int i = 0; i < nsm; i++) {
-            const int rows = min(MR, mb - i * MR);
-            micro_tile(Ap + i * KB * MR, Bp + j * KB * NR, kb, C + (long)(i * MR) * ldc + j * NR, ldc,
-                       rows, cols, accumulate);
-        }
+    for (int i = 0; i < nsm; i++) {
+        const int rows = min(MR, mb - i * MR);
+        for (int j = 0; j < nsn; j++)
+            micro_tile(Ap + i * MR * KBA, bp + (long)j * KB * NR, kb, C + (long)(i * MR) * ldc + j * NR, ldc,
+                       rows, min(NR, nb - j * NR), accumulate);
     }
+}
+
+/* Element offset of K-block kblk, strip j in a packed B of nstrips strips (one batch entry). */
+inline long packed_b_at(int kblk, int j, int nstrips)
+{
+    return ((long)kblk * nstrips + j) * (KB * NR);
 }
 
 /* ---- GPU-style tiled GEMM parameters (work-group TX x TY, RM x RN outputs per work-item) ---- */

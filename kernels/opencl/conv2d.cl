@@ -1,8 +1,10 @@
-/* conv2d.cl - NCHW convolution as an implicit GEMM:
+/* conv2d.cl - NCHW convolution as a GEMM:
  *   Y[b] (CO x OH*OW) = W (CO x CI*FR*FS) * im2col(X[b]) (CI*FR*FS x OH*OW)
- * The weights are the row-major A matrix as stored; the im2col matrix is never materialised:
- * its panels are gathered from X while packing (zero for padding). FR/FS (filter size) are
- * compile-time; the rest are arguments. conv_packed = CPU design (see gemm.cl), conv_tiled = GPU. */
+ * The weights are the row-major A matrix as stored. CPU design: conv_pack_b writes the im2col
+ * matrix straight into gemm_packed's packed-B layout (common.cl: NR-pixel strips, K-blocks of
+ * KB), once per call, then gemm_packed (gemm.cl, in the same program) runs as for a GEMM; a 1x1
+ * stride-1 conv needs no im2col and is packed by gemm_pack_b. conv_tiled = GPU design (implicit
+ * GEMM). FR/FS (filter size) are compile-time; the rest are arguments. */
 #ifndef FR
 #define FR 3
 #endif
@@ -11,47 +13,80 @@
 #endif
 #define FRS (FR * FS)
 
-__attribute__((reqd_work_group_size(1, 1, 1)))
-__kernel void conv_packed(const __global B_T *restrict X, const __global A_T *restrict Wt,
-                          __global C_T *restrict Y, int CI, int IH, int IW, int CO, int OW, int HW,
-                          int stride, int pad)
+/* One im2col row (input channel plane xc, filter tap ry, rx) over the NR output pixels of a strip
+ * into dst. `run`: the pixels lie in one output row (input row iy0[0] + ry, columns ix0[0] + rx
+ * on, every `stride`-th): zeros above/below the image, a vector copy inside it (stride 1, or
+ * the even lanes of two vectors at stride 2), else per pixel with a column check. Otherwise
+ * per pixel from its precomputed input origin (iy0, ix0; pixels past HW have an origin that is
+ * never inside), zero for padding. */
+inline void im2col_row(__global float *restrict dst, const __global B_T *restrict xc, const int *iy0,
+                       const int *ix0, int ry, int rx, int IH, int IW, int stride, bool run)
 {
-    __local float Ap[MBP * KB];
-    __local float Bp[KB * NBP];
-    int iy0[NBP], ix0[NBP];
-    const int Kt = CI * FRS;
-    const int n0 = get_group_id(0) * NB, m0 = get_group_id(1) * MB;
-    const long z = get_group_id(2);
-    const __global B_T *Xb = X + z * (long)CI * IH * IW;
-    const __global A_T *A = Wt + (long)m0 * Kt;
-    __global C_T *C = Y + z * (long)CO * HW + (long)m0 * HW + n0;
-    const int mb = min(MB, CO - m0), nb = min(NB, HW - n0);
-    for (int c = 0; c < NBP; c++) {
-        const int pix = n0 + min(c, nb - 1);
-        const int oy = pix / OW, ox = pix - oy * OW;
-        iy0[c] = oy * stride - pad;
-        ix0[c] = c < nb ? ox * stride - pad : -(1 << 20); /* columns beyond nb read as zero */
-    }
-    for (int k0 = 0; k0 < Kt; k0 += KB) {
-        const int kb = min(KB, Kt - k0);
-        pack_a(Ap, A + k0, Kt, mb, kb);
-        const int nsn = (nb + NR - 1) / NR;
-        for (int kk = 0; kk < kb; kk++) {
-            const int kidx = k0 + kk;
-            const int ci = kidx / FRS, rem = kidx - ci * FRS;
-            const int ry = rem / FS, rx = rem - ry * FS;
-            const __global B_T *xc = Xb + (long)ci * IH * IW;
-            for (int j = 0; j < nsn; j++) {
-                __local float *dst = Bp + j * KB * NR + kk * NR;
-                for (int c = 0; c < NR; c++) {
-                    const int iy = iy0[j * NR + c] + ry, ix = ix0[j * NR + c] + rx;
-                    const bool ok = iy >= 0 && iy < IH && ix >= 0 && ix < IW;
-                    const float v = LDB1(xc, ok ? iy * IW + ix : 0);
-                    dst[c] = ok ? v : 0.0f;
-                }
-            }
+    if (run) {
+        const int iy = iy0[0] + ry, ix = ix0[0] + rx;
+        if ((uint)iy >= (uint)IH) {
+#pragma unroll
+            for (int v = 0; v < NV; v++)
+                VSTORE((vf)(0.0f), dst + v * VW);
+            return;
         }
-        packed_block(Ap, Bp, C, HW, mb, nb, kb, k0 > 0);
+        const __global B_T *src = xc + (long)iy * IW;
+        if (stride == 1 && ix >= 0 && ix + NR <= IW) {
+#pragma unroll
+            for (int v = 0; v < NV; v++)
+                VSTORE(LDBV(VW, src, ix + v * VW), dst + v * VW);
+            return;
+        }
+        if (stride == 2 && ix >= 0 && ix + 2 * NR <= IW) {
+#pragma unroll
+            for (int v = 0; v < NV; v++) {
+                const vf lo = LDBV(VW, src, ix + 2 * v * VW), hi = LDBV(VW, src, ix + (2 * v + 1) * VW);
+                VSTORE((vf)(lo.even, hi.even), dst + v * VW);
+            }
+            return;
+        }
+        for (int c = 0; c < NR; c++) {
+            const int x = ix + c * stride;
+            const bool ok = (uint)x < (uint)IW;
+            const float v = LDB1(src, ok ? x : 0);
+            dst[c] = ok ? v : 0.0f;
+        }
+        return;
+    }
+    for (int c = 0; c < NR; c++) {
+        const int iy = iy0[c] + ry, ix = ix0[c] + rx;
+        const bool ok = (uint)iy < (uint)IH && (uint)ix < (uint)IW;
+        const float v = LDB1(xc, ok ? iy * IW + ix : 0);
+        dst[c] = ok ? v : 0.0f;
+    }
+}
+
+/* One work-item packs the im2col rows of K-block get_group_id(1) for the NR pixels of strip
+ * get_group_id(0) of image get_group_id(2) into Bp (sBp elements per image). */
+__attribute__((reqd_work_group_size(1, 1, 1)))
+__kernel void conv_pack_b(const __global B_T *restrict X, __global float *restrict Bp, int CI, int IH, int IW,
+                          int OW, int HW, int stride, int pad, long sBp)
+{
+    const int j = get_group_id(0), kblk = get_group_id(1), nstrips = (HW + NR - 1) / NR;
+    const long z = get_group_id(2);
+    const int Kt = CI * FRS, k0 = kblk * KB, kb = min(KB, Kt - k0), n0 = j * NR;
+    const __global B_T *Xb = X + z * (long)CI * IH * IW;
+    __global float *bp = Bp + z * sBp + packed_b_at(kblk, j, nstrips);
+    int iy0[NR], ix0[NR];
+    int oy = n0 / OW, ox = n0 - oy * OW;
+    const bool run = ox + NR <= OW;
+    for (int c = 0; c < NR; c++) {
+        iy0[c] = oy * stride - pad;
+        ix0[c] = n0 + c < HW ? ox * stride - pad : -(1 << 28);
+        if (++ox == OW)
+            ox = 0, oy++;
+    }
+    int ci = k0 / FRS, rem = k0 - ci * FRS;
+    for (int kk = 0; kk < kb; kk++) {
+        const int ry = rem / FS, rx = rem - ry * FS;
+        im2col_row(bp + kk * NR, Xb + (long)ci * IH * IW, iy0, ix0, ry, rx, IH, IW, stride, run);
+        if (++rem == FRS)
+            rem = 0, ci++;
     }
 }
 

@@ -1,59 +1,98 @@
 /* gemm.cl - C[m,n] = A[m,k] * B[k,n] (row-major, or B given transposed as [n,k] when transB),
  * `batch` products along dimension 2 of the NDRange with element strides sA/sB/sC and element
  * offsets offA/offB/offC. Two designs, chosen per device by the tuner:
- *   gemm_packed  CPU (PoCL): one work-item per work-group, MB x NB block of C, A/B panels packed
- *                into zero-padded __local, MR x (VW*NV) fma micro-kernel on explicit vectors.
+ *   gemm_pack_b + gemm_packed  CPU (PoCL): B packed once per call into global strips (common.cl),
+ *                then one work-item per work-group computes a bm x bn block of C (bm <= MB,
+ *                bn <= NB, chosen by the host to split the work evenly over the cores) with an
+ *                MR x (VW*NV) fma micro-kernel on explicit vectors.
  *   gemm_tiled   GPU: TX x TY work-group, local tiles of A (BM x BK) and B (BK x BN), RM x RN
  *                register block per work-item. */
 
-__attribute__((reqd_work_group_size(1, 1, 1)))
-__kernel void gemm_packed(const __global A_T *restrict A, const __global B_T *restrict B,
-                          __global C_T *restrict C, int M, int N, int K, int lda, int ldb, int ldc,
-                          long sA, long sB, long sC, long offA, long offB, long offC, int transB)
+/* Pack rows [r0, r1) of K-block kblk, strips [j0, j0 + ns) (NR columns each, from column j0*NR)
+ * of B into the strips' slots of K-block 0 of the packed layout at bp0 (gemm_pack_b passes bp0
+ * shifted to its K-block; selfpack reuses K-block 0's slots), zero past N. Not transposed: row
+ * by row, each row's run of ns*NR floats read in order; transposed: column by column. */
+inline void pack_b_panel(__global float *restrict bp0, const __global B_T *restrict B, int N, int K, int ldb,
+                         int transB, int kblk, int r0, int r1, int j0, int ns)
 {
-    __local float Ap[MBP * KB];
-    __local float Bp[KB * NBP];
-    const int n0 = get_group_id(0) * NB, m0 = get_group_id(1) * MB;
-    const long z = get_group_id(2);
-    A += offA + z * sA + (long)m0 * lda;
-    B += offB + z * sB;
-    C += offC + z * sC + (long)m0 * ldc + n0;
-    const int mb = min(MB, M - m0), nb = min(NB, N - n0);
-    for (int k0 = 0; k0 < K; k0 += KB) {
-        const int kb = min(KB, K - k0);
-        pack_a(Ap, A + k0, lda, mb, kb);
-        const int nsn = (nb + NR - 1) / NR;
-        for (int j = 0; j < nsn; j++) {
-            const int c0 = j * NR, ncols = min(NR, nb - c0);
-            __local float *bp = Bp + j * KB * NR;
-            if (!transB) {
-                const __global B_T *src = B + (long)k0 * ldb + n0 + c0;
-                for (int kk = 0; kk < kb; kk++, src += ldb) {
-                    __local float *dst = bp + kk * NR;
-                    if (ncols == NR) {
+    const int k0 = kblk * KB;
+    r1 = min(r1, min(KB, K - k0));
+    if (!transB) {
+        const __global B_T *src = B + (long)(k0 + r0) * ldb + j0 * NR;
+        for (int kk = r0; kk < r1; kk++, src += ldb)
+            for (int j = 0; j < ns; j++) {
+                __global float *dst = bp0 + (long)(j0 + j) * (KB * NR) + kk * NR;
+                const int ncols = min(NR, N - (j0 + j) * NR);
+                if (ncols == NR) {
 #pragma unroll
-                        for (int v = 0; v < NV; v++)
-                            VSTORE(LDBV(VW, src, v * VW), dst + v * VW);
-                    } else {
-                        for (int c = 0; c < NR; c++)
-                            dst[c] = c < ncols ? LDB1(src, c) : 0.0f;
-                    }
-                }
-            } else {
-                for (int c = 0; c < NR; c++) {
-                    __local float *dst = bp + c;
-                    if (c < ncols) {
-                        const __global B_T *src = B + (long)(n0 + c0 + c) * ldb + k0;
-                        for (int kk = 0; kk < kb; kk++)
-                            dst[kk * NR] = LDB1(src, kk);
-                    } else {
-                        for (int kk = 0; kk < kb; kk++)
-                            dst[kk * NR] = 0.0f;
-                    }
+                    for (int v = 0; v < NV; v++)
+                        VSTORE(LDBV(VW, src, j * NR + v * VW), dst + v * VW);
+                } else {
+                    for (int c = 0; c < NR; c++)
+                        dst[c] = c < ncols ? LDB1(src, j * NR + c) : 0.0f;
                 }
             }
+        return;
+    }
+    for (int j = j0; j < j0 + ns; j++) {
+        const int ncols = min(NR, N - j * NR);
+        for (int c = 0; c < NR; c++) {
+            __global float *dst = bp0 + (long)j * (KB * NR) + c;
+            const __global B_T *src = B + (long)(j * NR + min(c, ncols - 1)) * ldb + k0;
+            for (int kk = r0; kk < r1; kk++)
+                dst[kk * NR] = c < ncols ? LDB1(src, kk) : 0.0f;
         }
-        packed_block(Ap, Bp, C, ldc, mb, nb, kb, k0 > 0);
+    }
+}
+
+/* One work-item packs part get_group_id(0) of K-block get_group_id(1) of batch entry
+ * get_group_id(2) of B into Bp (sBp elements per batch entry): PR whole rows (long sequential
+ * reads) when B is not transposed, else PS strips. */
+#define PR 16
+#define PS 4
+__attribute__((reqd_work_group_size(1, 1, 1)))
+__kernel void gemm_pack_b(const __global B_T *restrict B, __global float *restrict Bp, int N, int K, int ldb,
+                          long sB, long offB, int transB, long sBp)
+{
+    const int part = get_group_id(0), kblk = get_group_id(1), nstrips = (N + NR - 1) / NR;
+    const long z = get_group_id(2);
+    __global float *bp0 = Bp + z * sBp + packed_b_at(kblk, 0, nstrips);
+    B += offB + z * sB;
+    if (!transB)
+        pack_b_panel(bp0, B, N, K, ldb, 0, kblk, part * PR, (part + 1) * PR, 0, nstrips);
+    else
+        pack_b_panel(bp0, B, N, K, ldb, 1, kblk, 0, KB, part * PS, min(PS, nstrips - part * PS));
+}
+
+/* C block (bm x bn; rows: group 0, columns: group 1) of batch entry group 2 from A and the packed
+ * B (gemm_pack_b or conv_pack_b). bm is a multiple of MR <= MBP, bn a multiple of NR. Rows vary
+ * fastest: consecutive work-groups stream the same B panel (L3 hits when K is long). `selfpack`
+ * (one block of rows and of columns: no other work-group reads this B panel, and its rows are
+ * whole rows of B): the work-group packs its own panel from B (ldb, sB, offB, transB as
+ * gemm_pack_b) just before using it, into the same cache-resident slots for every K-block,
+ * instead of a gemm_pack_b launch before. */
+__attribute__((reqd_work_group_size(1, 1, 1)))
+__kernel void gemm_packed(const __global A_T *restrict A, __global float *restrict Bp,
+                          __global C_T *restrict C, int M, int N, int K, int lda, int ldc,
+                          long sA, long sBp, long sC, long offA, long offC, int bm, int bn,
+                          const __global B_T *restrict B, int ldb, long sB, long offB, int transB, int selfpack)
+{
+    __local float Ap[MBP * KBA];
+    const int m0 = get_group_id(0) * bm, n0 = get_group_id(1) * bn, nstrips = (N + NR - 1) / NR;
+    const long z = get_group_id(2);
+    A += offA + z * sA + (long)m0 * lda;
+    Bp += z * sBp;
+    B += offB + z * sB;
+    C += offC + z * sC + (long)m0 * ldc + n0;
+    const int mb = min(bm, M - m0), nb = min(bn, N - n0), j0 = n0 / NR, nsn = (nb + NR - 1) / NR;
+    for (int k0 = 0, kblk = 0; k0 < K; k0 += KB, kblk++) {
+        const int kb = min(KB, K - k0);
+        /* selfpack reuses K-block 0's slots of its strips for every K-block: they stay in cache */
+        const int kslot = selfpack ? 0 : kblk;
+        if (selfpack)
+            pack_b_panel(Bp, B, N, K, ldb, transB, kblk, 0, KB, j0, nsn);
+        pack_a(Ap, A + k0, lda, mb, kb);
+        packed_block(Ap, Bp + packed_b_at(kslot, j0, nstrips), C, ldc, mb, nb, kb, k0 > 0);
     }
 }
 

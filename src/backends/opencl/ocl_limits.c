@@ -20,8 +20,8 @@
  *      truncated (ocl_loop_check below).
  * The counts model every loop as if the compiler did not unroll it. For the GPU-style kernels
  * that is an over-estimate (gemm_tiled at K = 8192, counted 209k, still verifies); for the
- * CPU-style ones the driver's lowering adds loops the source does not show (a conv_packed row
- * counted 63k was cut off), so those must stay under half the limit. Some rows refused here
+ * CPU-style ones the driver's lowering adds loops the source does not show (a row of the former
+ * conv_packed counted 63k was cut off), so those must stay under half the limit. Some rows refused here
  * would work; none allowed should be cut off (and every row is verified anyway). */
 #include <inttypes.h>
 #include <stdio.h>
@@ -37,19 +37,21 @@ uint64_t ocl_loop_limit(const char *device_name)
     return strncmp(device_name, "llvmpipe", 8) == 0 ? 65535 : 0;
 }
 
-/* gemm_packed / conv_packed: one work-item computes an MB x NB block over all of K. */
+/* gemm_packed: one work-item computes an MB x NB block over all of K; gemm_pack_b / conv_pack_b
+ * (a launch before it): one work-item packs one K-block of one NR-column strip. The larger. */
 static uint64_t iters_mm_packed(const struct ocl_mm_params *p, uint64_t M, uint64_t N, uint64_t K)
 {
-    const uint64_t nr = (uint64_t)p->vw * p->nv, mr = p->mr, nv = p->nv;
+    const uint64_t nr = (uint64_t)p->vw * p->nv, mr = p->mr, nv = p->nv, vw = p->vw;
     const uint64_t nsm = cdiv(umin(p->mb, M), mr), nsn = cdiv(umin(p->nb, N), nr);
-    uint64_t total = nsn * nr; /* conv: column setup */
+    uint64_t total = 0, pack = 0;
     for (uint64_t k0 = 0; k0 < K; k0 += p->kb) {
         const uint64_t kb = umin(p->kb, K - k0);
-        total += nsm * (1 + mr * (1 + kb));                 /* pack A */
-        total += nsn * (1 + kb * (1 + nr));                 /* pack B (gather) */
+        total += nsm * mr * (2 + kb / vw + kb % vw);        /* pack A */
         total += nsm * nsn * (mr * nv + kb * (1 + nv + mr + mr * nv) + mr * (1 + nv + nr));
+        if (kb * (1 + 2 * nr) > pack)
+            pack = kb * (1 + 2 * nr);                       /* pack B (im2col gather) */
     }
-    return total;
+    return total > pack ? total : pack;
 }
 
 /* gemm_tiled / conv_tiled: one work-item owns RM x RN outputs, loops over K in BK slices. */

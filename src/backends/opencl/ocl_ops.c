@@ -52,8 +52,12 @@ struct sd_plan {
     cl_mem *in;                 /* nsets * 3 */
     cl_mem out, ws;
     size_t ws_bytes;
+    cl_mem bp;                  /* CPU-style gemm/conv: packed B panels (packed_b_elems) */
+    size_t bp_bytes;
     int64_t extra_bytes;        /* library workspace estimate added to the tracked bytes */
-    cl_kernel k_main, k_soft, k_pv, k_pack; /* k_pack: flash_pack before flash_cpu */
+    cl_kernel k_main, k_soft, k_pv;
+    cl_kernel k_pack;           /* flash: flash_pack before flash_cpu; CPU-style gemm/conv (and the
+                                 * unfused/sliced attention GEMMs): gemm_pack_b or conv_pack_b */
     cl_event *ev;
     int nev, cap_ev;
 };
@@ -113,25 +117,39 @@ static void half_opts(char *buf, size_t len, int a, int b, int cc)
     snprintf(buf, len, " -DA_HALF=%d -DB_HALF=%d -DC_HALF=%d", a, b, cc);
 }
 
-static enum sd_status mm_kernel(struct ocl_ctx *c, const char *files, const char *kname_cpu,
+/* gemm_packed's __local A block: MBP rows of KB + 4 floats */
+static uint64_t packed_local_bytes(const struct ocl_mm_params *mp)
+{
+    return (uint64_t)(((mp->mb + mp->mr - 1) / mp->mr) * mp->mr) * (uint64_t)(mp->kb + 4) * 4;
+}
+
+/* The gemm/conv kernel for mp's style: the tiled one, or (CPU) gemm_packed and its B-packing
+ * kernel `kname_pack` from the same program (files must hold both). */
+static enum sd_status mm_kernel(struct ocl_ctx *c, const char *files, const char *kname_pack,
                                 const char *kname_gpu, const struct ocl_mm_params *mp,
-                                const char *extra, cl_kernel *out, char *reason, size_t len)
+                                const char *extra, cl_kernel *out, cl_kernel *pack, char *reason, size_t len)
 {
     char opts[512];
     ocl_mm_opts(mp, opts, sizeof(opts));
     strncat(opts, extra, sizeof(opts) - strlen(opts) - 1);
-    if (mp->style == OCL_STYLE_CPU) {
-        uint64_t need = (uint64_t)(((mp->mb + mp->mr - 1) / mp->mr) * mp->mr) * mp->kb * 4 +
-                        (uint64_t)mp->kb * (((mp->nb + mp->vw * mp->nv - 1) / (mp->vw * mp->nv)) *
-                                            mp->vw * mp->nv) * 4;
-        if (c->local_mem && need > c->local_mem) {
-            snprintf(reason, len, "packed kernel parameters need %" PRIu64 " bytes of local memory > %" PRIu64,
-                     need, c->local_mem);
-            return SD_UNSUPPORTED; /* as ocl_kernel says for any kernel over the device's local memory */
-        }
+    if (mp->style != OCL_STYLE_CPU)
+        return ocl_kernel(c, files, opts, kname_gpu, out, reason, len);
+    const uint64_t need = packed_local_bytes(mp);
+    if (c->local_mem && need > c->local_mem) {
+        snprintf(reason, len, "packed kernel parameters need %" PRIu64 " bytes of local memory > %" PRIu64,
+                 need, c->local_mem);
+        return SD_UNSUPPORTED; /* as ocl_kernel says for any kernel over the device's local memory */
     }
-    return ocl_kernel(c, files, opts, mp->style == OCL_STYLE_CPU ? kname_cpu : kname_gpu, out,
-                      reason, len);
+    enum sd_status st = ocl_kernel(c, files, opts, "gemm_packed", out, reason, len);
+    if (st == SD_OK && pack && !*pack)
+        st = ocl_kernel(c, files, opts, kname_pack, pack, reason, len);
+    return st;
+}
+
+/* A 1x1, stride-1, unpadded conv is a GEMM per image (Y[b] = W * X[b]): no im2col. */
+static bool conv_is_gemm(const struct sd_workload *wl)
+{
+    return wl->op == SD_OP_CONV2D && wl->r == 1 && wl->s == 1 && wl->stride == 1 && wl->pad == 0;
 }
 
 static void plan_free(struct sd_plan *p)
@@ -146,6 +164,7 @@ static void plan_free(struct sd_plan *p)
     free(p->in);
     ocl_free(c, &p->out, p->out_elems * p->esize);
     ocl_free(c, &p->ws, p->ws_bytes);
+    ocl_free(c, &p->bp, p->bp_bytes);
     if (p->extra_bytes)
         ocl_track_extra(c, -p->extra_bytes);
     if (p->k_main)
@@ -224,6 +243,11 @@ static struct sd_plan *plan_new(struct ocl_ctx *c, const struct sd_workload *wl,
     p->wl = *wl;
     p->impl = parse_impl(wl->op, impl);
     p->prm = *prm;
+    /* a 1x1 conv runs the GEMM kernels: with the GEMM's parameters when those are CPU-style too
+     * (and fit the device's local memory) */
+    if (conv_is_gemm(wl) && prm->conv.style == OCL_STYLE_CPU && prm->gemm.style == OCL_STYLE_CPU &&
+        (!c->local_mem || packed_local_bytes(&prm->gemm) <= c->local_mem))
+        p->prm.conv = prm->gemm;
     p->nsets = nsets;
     p->esize = sd_dtype_size(wl->dtype);
     struct sd_tensors t;
@@ -246,19 +270,22 @@ static enum sd_status build_kernels(struct ocl_ctx *c, struct sd_plan *p, char *
     case IMPL_OWN:
         half_opts(ho, sizeof(ho), h, h, h);
         if (wl->op == SD_OP_GEMM)
-            return mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &p->prm.gemm, ho, &p->k_main, reason, len);
+            return mm_kernel(c, "common,gemm", "gemm_pack_b", "gemm_tiled", &p->prm.gemm, ho, &p->k_main, &p->k_pack,
+                             reason, len);
         snprintf(extra, sizeof(extra), " -DFR=%d -DFS=%d%s", (int)wl->r, (int)wl->s, ho);
-        return mm_kernel(c, "common,conv2d", "conv_packed", "conv_tiled", &p->prm.conv, extra, &p->k_main, reason,
-                         len);
+        return mm_kernel(c, "common,gemm,conv2d", conv_is_gemm(wl) ? "gemm_pack_b" : "conv_pack_b", "conv_tiled",
+                         &p->prm.conv, extra, &p->k_main, &p->k_pack, reason, len);
     case IMPL_CLBLAST:
         return SD_OK;
     case IMPL_UNFUSED:
     case IMPL_SLICED:
         half_opts(ho, sizeof(ho), h, h, 0);
-        st = mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &p->prm.gemm, ho, &p->k_main, reason, len);
+        st = mm_kernel(c, "common,gemm", "gemm_pack_b", "gemm_tiled", &p->prm.gemm, ho, &p->k_main, &p->k_pack,
+                       reason, len);
         if (st == SD_OK) {
             half_opts(ho, sizeof(ho), 0, h, h);
-            st = mm_kernel(c, "common,gemm", "gemm_packed", "gemm_tiled", &p->prm.gemm, ho, &p->k_pv, reason, len);
+            st = mm_kernel(c, "common,gemm", "gemm_pack_b", "gemm_tiled", &p->prm.gemm, ho, &p->k_pv, NULL, reason,
+                           len);
         }
         return st == SD_OK ? ocl_kernel(c, "common,attention", "", "softmax_rows", &p->k_soft, reason, len) : st;
     case IMPL_FLASH:
@@ -291,6 +318,30 @@ static const char *score_name(const struct sd_plan *p)
                                      : "fp32 score slice (one head)";
 }
 
+/* Floats of one batch entry's packed B (common.cl): K-blocks x NR-column strips x KB x NR. */
+static uint64_t packed_b_elems(const struct ocl_mm_params *mp, int64_t K, int64_t N)
+{
+    const int64_t nr = (int64_t)mp->vw * mp->nv;
+    return (uint64_t)((K + mp->kb - 1) / mp->kb) * (uint64_t)((N + nr - 1) / nr) * (uint64_t)mp->kb * (uint64_t)nr;
+}
+
+/* Bytes of the packed-B buffer of a CPU-style gemm/conv plan (every batch entry at once); 0 when
+ * the plan's kernels are not the CPU-style packed ones. */
+static double packed_b_bytes(const struct sd_plan *p)
+{
+    const struct sd_workload *wl = &p->wl;
+    const struct ocl_mm_params *mp = wl->op == SD_OP_CONV2D ? &p->prm.conv : &p->prm.gemm;
+    if (mp->style != OCL_STYLE_CPU || p->impl == IMPL_CLBLAST || p->impl == IMPL_FLASH)
+        return 0;
+    if (wl->op == SD_OP_GEMM)
+        return 4.0 * (double)packed_b_elems(mp, wl->k, wl->n) * (double)wl->batch;
+    if (wl->op == SD_OP_CONV2D)
+        return 4.0 * (double)packed_b_elems(mp, wl->c_in * wl->r * wl->s, wl->h * wl->w) * (double)wl->batch;
+    /* unfused / sliced attention: B = K^T (head_dim x seq_kv), then V (seq_kv x head_dim) */
+    const uint64_t qk = packed_b_elems(mp, wl->head_dim, wl->seq_kv), pv = packed_b_elems(mp, wl->seq_kv, wl->head_dim);
+    return 4.0 * (double)(qk > pv ? qk : pv) * (double)(p->impl == IMPL_UNFUSED ? wl->batch_heads : 1);
+}
+
 /* Fail fast: a row whose buffers cannot fit together is an oom before any buffer is created and
  * first-touched (filling gigabytes of inputs only to fail on the score matrix takes minutes on a
  * CPU device). SD_OK or SD_OOM naming the buffer. */
@@ -305,9 +356,11 @@ static enum sd_status buffers_fit(const struct ocl_ctx *c, const struct sd_plan 
             big_b = b, big = in_names[p->wl.op][i];
     }
     double ws = score_bytes(p);
-    need += ws;
+    need += ws + packed_b_bytes(p);
     if (ws > big_b)
         big_b = ws, big = score_name(p);
+    if (packed_b_bytes(p) > big_b)
+        big_b = packed_b_bytes(p), big = "packed B panels";
     if (c->info.max_alloc_bytes && big_b > (double)c->info.max_alloc_bytes) {
         snprintf(reason, len, "%s needs %.0f bytes in one buffer > CL_DEVICE_MAX_MEM_ALLOC_SIZE %" PRIu64, big, big_b,
                  c->info.max_alloc_bytes);
@@ -377,6 +430,12 @@ static enum sd_status alloc_buffers(struct ocl_ctx *c, struct sd_plan *p, char *
         /* keys split over launches: the running max, sum and output per query row */
         st = alloc_ws(c, p, (size_t)((uint64_t)wl->batch_heads * wl->seq_q * (wl->head_dim + 2) * 4),
                       "flash running state (keys split)", reason, len);
+    if (st == SD_OK && packed_b_bytes(p) > 0) {
+        p->bp_bytes = (size_t)packed_b_bytes(p);
+        st = ocl_alloc(c, p->bp_bytes, &p->bp, "packed B panels", reason, len);
+        if (st != SD_OK)
+            p->bp_bytes = 0;
+    }
 #ifdef SDMARK_HAVE_CLBLAST
     if (st == SD_OK && p->impl == IMPL_CLBLAST)
         st = alloc_clblast_tmp(c, p, reason, len);
@@ -545,11 +604,128 @@ static enum sd_status enqueue_k_chunks(struct sd_plan *p, cl_kernel k, cl_uint a
     return SD_OK;
 }
 
+/* Block sizes for gemm_packed: bm (multiple of MR, <= MB) x bn (multiple of NR, <= NB). The
+ * work-groups go to the device's cores in waves; the choice minimises waves x the cost of one
+ * block, so a shape with few blocks is cut into pieces that keep every core busy. A block's cost,
+ * in FMA lanes: bm*bn*K FMAs, plus ~8 lanes per float of B panel it streams from L3/memory (a
+ * taller block amortises it), ~12 per float of A it packs (a wider block amortises it) and a
+ * fixed cost per work-group; plus, unless a single block per batch entry lets gemm_packed pack
+ * B itself (`selfpack`), the separate packing pass: ~16 lanes per float of B, over the cores. */
+static void mm_blocks(const struct ocl_ctx *c, const struct ocl_mm_params *mp, int M, int N, int K, size_t batch,
+                      bool selfpack, int *bm, int *bn)
+{
+    const int mr = mp->mr, nr = mp->vw * mp->nv, cores = c->info.compute_units > 0 ? c->info.compute_units : 1;
+    const int maxm = (mp->mb + mr - 1) / mr, maxn = (mp->nb + nr - 1) / nr; /* in strips */
+    const int sm = (M + mr - 1) / mr, sn = (N + nr - 1) / nr;
+    double best = 1e300;
+    *bm = mr * (sm < maxm ? sm : maxm);
+    *bn = nr * (sn < maxn ? sn : maxn);
+    for (int pm = (sm + maxm - 1) / maxm; pm <= sm && pm <= 8 * ((sm + maxm - 1) / maxm); pm++)
+        for (int pn = (sn + maxn - 1) / maxn; pn <= sn && pn <= 8 * ((sn + maxn - 1) / maxn); pn++) {
+            const int tm = (sm + pm - 1) / pm, tn = (sn + pn - 1) / pn; /* strips per block */
+            const double blocks = (double)((sm + tm - 1) / tm) * ((sn + tn - 1) / tn) * (double)batch;
+            const double waves = ceil(blocks / cores);
+            const double pack = selfpack && tm >= sm && tn >= sn ? 0 : 16.0 * K * N * (double)batch / cores;
+            const double cost =
+                waves * ((double)tm * mr * tn * nr * K + 8.0 * tn * nr * K + 12.0 * tm * mr * K + 5e4) + pack;
+            if (cost < best * 0.999) {
+                best = cost;
+                *bm = tm * mr;
+                *bn = tn * nr;
+            }
+        }
+}
+
+/* Where gemm_packed's B comes from: a matrix that gemm_pack_b packs, or (B == NULL) the im2col
+ * of conv_pack_b, whose arguments the caller has set (all but Bp and sBp). */
+struct b_source {
+    cl_mem B;
+    int ldb;
+    cl_long sB, offB;
+    int transB;
+};
+
+/* gemm_pack_b's source arguments (Bp at 1 and sBp at 8 are run_packed's). */
+static enum sd_status set_pack_b(struct sd_plan *p, const struct b_source *bs, int N, int K, char *reason,
+                                 size_t len)
+{
+    cl_kernel k = p->k_pack;
+    SETARG(k, 0, bs->B);
+    SETARG(k, 2, N);
+    SETARG(k, 3, K);
+    SETARG(k, 4, bs->ldb);
+    SETARG(k, 5, bs->sB);
+    SETARG(k, 6, bs->offB);
+    SETARG(k, 7, bs->transB);
+    return SD_OK;
+}
+
+/* CPU style: B is packed by k_pack over nstrips x K-blocks x batch, then gemm_packed runs over
+ * the C blocks. With a single block of rows, gemm_packed packs each panel itself (selfpack):
+ * nothing else reads it, and it is used while still in cache. */
+static enum sd_status run_packed(struct sd_plan *p, cl_kernel k, const struct ocl_mm_params *mp,
+                                 const struct b_source *bs, cl_mem A, cl_mem C, int M, int N, int K, int lda,
+                                 int ldc, cl_long sA, cl_long sC, cl_long offA, cl_long offC, size_t batch,
+                                 char *reason, size_t len)
+{
+    const int nr = mp->vw * mp->nv;
+    const cl_long sBp = (cl_long)packed_b_elems(mp, K, N);
+    int bm, bn;
+    mm_blocks(p->c, mp, M, N, K, batch, bs->B != NULL, &bm, &bn);
+    const int selfpack = bs->B && bm >= M && bn >= N;
+    /* a pack work-item: gemm_pack_b PR = 16 rows, or (transposed) PS = 4 strips (gemm.cl);
+     * conv_pack_b one strip */
+    const size_t nstrips = (size_t)(N + nr - 1) / nr;
+    size_t g[3] = {!bs->B ? nstrips : bs->transB ? (nstrips + 3) / 4 : (size_t)(mp->kb + 15) / 16,
+                   (size_t)(K + mp->kb - 1) / mp->kb, batch},
+           l[3] = {1, 1, 1};
+    if (!selfpack) {
+        const cl_uint sbp_arg = bs->B ? 8 : 9;
+        enum sd_status st = bs->B ? set_pack_b(p, bs, N, K, reason, len) : SD_OK;
+        if (st != SD_OK)
+            return st;
+        SETARG(p->k_pack, 1, p->bp);
+        SETARG(p->k_pack, sbp_arg, sBp);
+        st = enqueue(p, p->k_pack, 3, g, l, reason, len);
+        if (st != SD_OK)
+            return st;
+    }
+    const cl_mem B = bs->B ? bs->B : p->bp; /* unread without selfpack */
+    SETARG(k, 0, A);
+    SETARG(k, 1, p->bp);
+    SETARG(k, 2, C);
+    SETARG(k, 3, M);
+    SETARG(k, 4, N);
+    SETARG(k, 5, K);
+    SETARG(k, 6, lda);
+    SETARG(k, 7, ldc);
+    SETARG(k, 8, sA);
+    SETARG(k, 9, sBp);
+    SETARG(k, 10, sC);
+    SETARG(k, 11, offA);
+    SETARG(k, 12, offC);
+    SETARG(k, 13, bm);
+    SETARG(k, 14, bn);
+    SETARG(k, 15, B);
+    SETARG(k, 16, bs->ldb);
+    SETARG(k, 17, bs->sB);
+    SETARG(k, 18, bs->offB);
+    SETARG(k, 19, bs->transB);
+    SETARG(k, 20, selfpack);
+    g[0] = (size_t)(M + bm - 1) / bm;
+    g[1] = (size_t)(N + bn - 1) / bn;
+    return enqueue(p, k, 3, g, l, reason, len);
+}
+
 static enum sd_status run_mm(struct sd_plan *p, cl_kernel k, const struct ocl_mm_params *mp, cl_mem A,
                              cl_mem B, cl_mem C, int M, int N, int K, int lda, int ldb, int ldc,
                              cl_long sA, cl_long sB, cl_long sC, cl_long offA, cl_long offB,
                              cl_long offC, int transB, size_t batch, char *reason, size_t len)
 {
+    if (mp->style == OCL_STYLE_CPU) {
+        const struct b_source bs = {B, ldb, sB, offB, transB};
+        return run_packed(p, k, mp, &bs, A, C, M, N, K, lda, ldc, sA, sC, offA, offC, batch, reason, len);
+    }
     SETARG(k, 0, A);
     SETARG(k, 1, B);
     SETARG(k, 2, C);
@@ -567,13 +743,6 @@ static enum sd_status run_mm(struct sd_plan *p, cl_kernel k, const struct ocl_mm
     SETARG(k, 14, offC);
     SETARG(k, 15, transB);
     size_t g[3], l[3];
-    if (mp->style == OCL_STYLE_CPU) {
-        g[0] = (size_t)(N + mp->nb - 1) / mp->nb;
-        g[1] = (size_t)(M + mp->mb - 1) / mp->mb;
-        l[0] = l[1] = l[2] = 1;
-        g[2] = batch;
-        return enqueue(p, k, 3, g, l, reason, len);
-    }
     int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
     g[0] = (size_t)((N + bn - 1) / bn) * mp->tx;
     g[1] = (size_t)((M + bm - 1) / bm) * mp->ty;
@@ -584,10 +753,38 @@ static enum sd_status run_mm(struct sd_plan *p, cl_kernel k, const struct ocl_mm
     return enqueue_k_chunks(p, k, 16, K, mp, g, l, reason, len);
 }
 
+/* CPU style: im2col packed straight into gemm_packed's B layout (conv_pack_b), or for a 1x1
+ * stride-1 conv X[b] packed as the B matrix (gemm_pack_b); then gemm_packed with A = W. */
+static enum sd_status run_conv_packed(struct sd_plan *p, cl_mem X, cl_mem W, char *reason, size_t len)
+{
+    const struct sd_workload *wl = &p->wl;
+    cl_kernel k = p->k_pack;
+    int CI = (int)wl->c_in, IH = (int)sd_conv_in_h(wl), IW = (int)sd_conv_in_w(wl), CO = (int)wl->c_out,
+        OW = (int)wl->w, HW = (int)(wl->h * wl->w), stride = (int)wl->stride, pad = (int)wl->pad,
+        Kt = CI * (int)(wl->r * wl->s);
+    struct b_source bs = {NULL, 0, 0, 0, 0};
+    if (conv_is_gemm(wl)) {
+        bs = (struct b_source){X, HW, (cl_long)CI * HW, 0, 0};
+    } else {
+        SETARG(k, 0, X);
+        SETARG(k, 2, CI);
+        SETARG(k, 3, IH);
+        SETARG(k, 4, IW);
+        SETARG(k, 5, OW);
+        SETARG(k, 6, HW);
+        SETARG(k, 7, stride);
+        SETARG(k, 8, pad);
+    }
+    return run_packed(p, p->k_main, &p->prm.conv, &bs, W, p->out, CO, HW, Kt, Kt, HW, 0, (cl_long)CO * HW, 0, 0,
+                      (size_t)wl->batch, reason, len);
+}
+
 static enum sd_status run_conv(struct sd_plan *p, cl_mem X, cl_mem W, char *reason, size_t len)
 {
     const struct sd_workload *wl = &p->wl;
     const struct ocl_mm_params *mp = &p->prm.conv;
+    if (mp->style == OCL_STYLE_CPU)
+        return run_conv_packed(p, X, W, reason, len);
     cl_kernel k = p->k_main;
     int CI = (int)wl->c_in, IH = (int)sd_conv_in_h(wl), IW = (int)sd_conv_in_w(wl), CO = (int)wl->c_out,
         OW = (int)wl->w, HW = (int)(wl->h * wl->w), stride = (int)wl->stride, pad = (int)wl->pad;
@@ -604,12 +801,6 @@ static enum sd_status run_conv(struct sd_plan *p, cl_mem X, cl_mem W, char *reas
     SETARG(k, 10, pad);
     size_t g[3], l[3];
     g[2] = (size_t)wl->batch;
-    if (mp->style == OCL_STYLE_CPU) {
-        g[0] = (size_t)(HW + mp->nb - 1) / mp->nb;
-        g[1] = (size_t)(CO + mp->mb - 1) / mp->mb;
-        l[0] = l[1] = l[2] = 1;
-        return enqueue(p, k, 3, g, l, reason, len);
-    }
     int bm = mp->ty * mp->rm, bn = mp->tx * mp->rn;
     g[0] = (size_t)((HW + bn - 1) / bn) * mp->tx;
     g[1] = (size_t)((CO + bm - 1) / bm) * mp->ty;

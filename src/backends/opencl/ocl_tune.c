@@ -14,13 +14,15 @@
 
 #define CACHE_FILE "opencl-tune.txt"
 
-/* CPU defaults measured on PoCL 3.1 (2-core AVX-512): 96 x 320 blocks, K-block 320, 6 x 32
- * micro-kernel when __local holds the ~530 KB panels; a 224 KB variant otherwise. */
+/* CPU defaults (PoCL 3.1, 2-core AVX-512): C blocks of up to 96 x 320, K-block 320, 6 x 32
+ * micro-kernel; gemm_packed keeps only the A block in __local (MBP x (KB + 4) floats: 124 KB),
+ * a smaller set where the device has less. A device whose native float vector is narrower than
+ * 16 (AVX2: 16 registers of 8 lanes) gets 6 x 16 in 8-lane vectors: 6 x 32 spills there. */
 /* Named fields: the CPU-packed ones (mb..nv) drive the CPU-style kernels, the GPU-tiled ones
  * (tx..bk) the GPU-style kernels that loop-limited drivers fall back to. */
 static const struct ocl_mm_params MM_CPU_BIG = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 320, .kb = 320, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
-static const struct ocl_mm_params MM_CPU = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 256, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
-static const struct ocl_mm_params CONV_CPU = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 288, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
+static const struct ocl_mm_params MM_CPU_8 = {.style = OCL_STYLE_CPU, .mb = 96, .nb = 256, .kb = 256, .mr = 6, .vw = 8, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
+static const struct ocl_mm_params MM_CPU = {.style = OCL_STYLE_CPU, .mb = 48, .nb = 128, .kb = 128, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
 static const struct ocl_mm_params MM_GPU = {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
 static const struct ocl_flash_params FL_CPU = {.style = OCL_STYLE_CPU, .qr = 4, .qs = 12, .nkv = 3, .kc = 128, .vd = 8, .bq = 64, .bkv = 32};
 static const struct ocl_flash_params FL_GPU = {.style = OCL_STYLE_GPU, .qr = 6, .qs = 8, .nkv = 2, .kc = 256, .vd = 16, .bq = 64, .bkv = 32};
@@ -29,8 +31,12 @@ void ocl_params_defaults(const struct ocl_ctx *c, struct ocl_params *p)
 {
     memset(p, 0, sizeof(*p));
     bool gpu = !(c->type & CL_DEVICE_TYPE_CPU);
-    p->gemm = gpu ? MM_GPU : c->local_mem >= 600 * 1024 ? MM_CPU_BIG : MM_CPU;
-    p->conv = gpu ? MM_GPU : c->local_mem >= 600 * 1024 ? MM_CPU_BIG : CONV_CPU;
+    const bool big = !c->local_mem || c->local_mem >= 96 * (320 + 4) * 4;
+    cl_uint lanes = 16;
+    if (c->device && clGetDeviceInfo(c->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof lanes, &lanes, NULL) != CL_SUCCESS)
+        lanes = 16;
+    p->gemm = gpu ? MM_GPU : !big ? MM_CPU : lanes < 16 ? MM_CPU_8 : MM_CPU_BIG;
+    p->conv = p->gemm;
     p->flash = gpu ? FL_GPU : FL_CPU;
     snprintf(p->source, sizeof(p->source), "defaults(%s)", gpu ? "gpu" : "cpu");
 }
@@ -293,8 +299,8 @@ static enum sd_status check(struct ocl_ctx *c, const struct sd_workload *wl, con
     return finish(p, &h, st);
 }
 
-/* Time `prm` on the representative workload: min of `reps` samples after one warm-up run; stops
- * after the first sample when it is far slower (4x) than `best`. */
+/* Time `prm` on the representative workload: min of `reps` samples after one warm-up run; gives up
+ * after 4x `best` (a candidate far slower than the best so far). */
 static enum sd_status timeit(struct ocl_ctx *c, const struct sd_workload *wl, const char *impl,
                              const struct ocl_params *prm, double best, int reps, double *ms,
                              char *reason, size_t len)
@@ -320,13 +326,16 @@ static enum sd_status timeit(struct ocl_ctx *c, const struct sd_workload *wl, co
 
 /* Candidates per family. gemm's are also used by unfused/sliced attention and by conv2d. */
 static const struct ocl_mm_params MM_CANDIDATES[] = {
+    /* mb/nb: largest C block per work-group (the host splits shapes below it over the cores),
+     * kb: K block (MR x KB of A stays in L1, KB x NB of packed B in L2), mr x vw*nv: micro-kernel */
     {.style = OCL_STYLE_CPU, .mb = 96, .nb = 320, .kb = 320, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
-    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 256, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
-    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 288, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
-    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
-    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 8, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 160, .nb = 320, .kb = 320, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 144, .nb = 256, .kb = 256, .mr = 6, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
     /* 12 x 32: 24 accumulators, for 32 vector registers (AVX-512; it spills with 16) */
-    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 256, .kb = 256, .mr = 12, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 320, .kb = 256, .mr = 12, .vw = 16, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    /* 6 x 16: 12 accumulators of 8 lanes (AVX2's 16 registers; BLIS's haswell shape) */
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 256, .kb = 256, .mr = 6, .vw = 8, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
+    {.style = OCL_STYLE_CPU, .mb = 96, .nb = 128, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
     {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},
     {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 8, .rn = 8, .bk = 16},
     {.style = OCL_STYLE_GPU, .mb = 96, .nb = 64, .kb = 256, .mr = 6, .vw = 16, .nv = 1, .tx = 8, .ty = 8, .rm = 4, .rn = 4, .bk = 8},
@@ -387,25 +396,44 @@ static bool family_candidate(int fam, int i, struct ocl_params *trial, char *des
     return true;
 }
 
+static void family_format(int fam, const struct ocl_params *t, char *desc, size_t len)
+{
+    if (fam == FAM_FLASH)
+        fmt_flash(&t->flash, desc, len);
+    else
+        fmt_mm(fam == FAM_GEMM ? &t->gemm : &t->conv, desc, len);
+}
+
 static int candidate_style(int fam, const struct ocl_params *t)
 {
     return fam == FAM_FLASH ? t->flash.style : fam == FAM_GEMM ? t->gemm.style : t->conv.style;
 }
 
-/* Try every candidate of one family made for this kind of device (verify small, time big); the
- * fastest replaces cur's. */
-static enum sd_status tune_family(struct ocl_ctx *c, int fam, bool cpu, struct ocl_params *cur, FILE *log,
-                                  char *reason, size_t len)
+/* Candidates verified on the small workload, waiting to be timed. */
+#define TUNE_MAX 16
+#define TUNE_ROUNDS 3
+#define TUNE_MARGIN 0.03
+struct tune_set {
+    int n;
+    struct ocl_params prm[TUNE_MAX];
+    char desc[TUNE_MAX][128];
+    double ms[TUNE_MAX]; /* best sample so far; < 0: dropped (failed while timed) */
+};
+
+/* Every candidate of family fam made for this kind of device that verifies goes into ts. */
+static void tune_verified(struct ocl_ctx *c, int fam, bool cpu, const struct ocl_params *cur, const char *impl,
+                          const struct sd_workload *small, struct tune_set *ts, FILE *log)
 {
-    struct sd_workload small, big;
-    family_workloads(fam, cpu, &small, &big);
-    const char *impl = fam == FAM_FLASH ? "flash" : "own";
-    const double flops = sd_workload_flops(&big);
-    double best_ms = 1e300;
     const int want = cpu && !c->loop_limit ? OCL_STYLE_CPU : OCL_STYLE_GPU;
-    struct ocl_params trial = *cur, best = *cur;
-    char desc[128];
-    for (int i = 0; family_candidate(fam, i, &trial, desc, sizeof desc); i++) {
+    struct ocl_params trial = *cur;
+    char desc[128], first[128] = "";
+    ts->n = 0;
+    /* candidate -1: the device's defaults (cur), so that ties go to them (tune_family) */
+    for (int i = -1; ts->n < TUNE_MAX && (i < 0 || family_candidate(fam, i, &trial, desc, sizeof desc)); i++) {
+        if (i < 0)
+            family_format(fam, &trial, desc, sizeof desc), snprintf(first, sizeof first, "%s", desc);
+        else if (!strcmp(desc, first))
+            continue; /* the defaults again */
         /* Only the design made for this kind of device: on PoCL the GPU-style (work-group, barrier)
          * kernels ran at 4-5 GFLOP/s against 75-110 for the CPU-style ones (a 2-core AVX-512 host;
          * docs of the kernels in gemm.cl), and a one-work-item CPU-style work-group wastes a GPU.
@@ -415,25 +443,71 @@ static enum sd_status tune_family(struct ocl_ctx *c, int fam, bool cpu, struct o
         if (candidate_style(fam, &trial) != want)
             continue;
         char r[SD_REASON_LEN] = "";
-        enum sd_status st = check(c, &small, impl, &trial, r, sizeof(r));
-        double ms = 0;
-        if (st == SD_OK)
-            st = timeit(c, &big, impl, &trial, best_ms, 3, &ms, r, sizeof(r));
-        if (log && st == SD_OK)
-            fprintf(log, "opencl tune: %-5s %-40s %9.3f ms %8.1f GFLOP/s\n", FAM_NAME[fam], desc, ms,
-                    flops / ms * 1e-6);
-        else if (log)
-            fprintf(log, "opencl tune: %-5s %-40s skipped: %s: %s\n", FAM_NAME[fam], desc, sd_status_name(st), r);
-        if (st == SD_OK && ms < best_ms) {
-            best_ms = ms;
-            best = trial;
+        enum sd_status st = check(c, small, impl, &trial, r, sizeof(r));
+        if (st != SD_OK) {
+            if (log)
+                fprintf(log, "opencl tune: %-5s %-40s skipped: %s: %s\n", FAM_NAME[fam], desc, sd_status_name(st), r);
+            continue;
         }
+        ts->prm[ts->n] = trial;
+        ts->ms[ts->n] = 1e300;
+        snprintf(ts->desc[ts->n], sizeof ts->desc[0], "%s", desc);
+        ts->n++;
     }
-    if (best_ms == 1e300) {
+}
+
+/* Verify every candidate of one family (small workload), then time the survivors on the big one
+ * in TUNE_ROUNDS rounds of one sample each (after a warm-up run), keeping each one's fastest: a
+ * burst of load from other processes then lands on every candidate, not on whichever was being
+ * timed (on a shared 2-core host, back-to-back samples per candidate picked whoever ran in a
+ * quiet moment). The fastest replaces cur's. */
+static enum sd_status tune_family(struct ocl_ctx *c, int fam, bool cpu, struct ocl_params *cur, FILE *log,
+                                  char *reason, size_t len)
+{
+    struct sd_workload small, big;
+    family_workloads(fam, cpu, &small, &big);
+    const char *impl = fam == FAM_FLASH ? "flash" : "own";
+    const double flops = sd_workload_flops(&big);
+    struct tune_set ts;
+    tune_verified(c, fam, cpu, cur, impl, &small, &ts, log);
+    int best = -1;
+    for (int round = 0; round < TUNE_ROUNDS; round++)
+        for (int i = 0; i < ts.n; i++) {
+            if (ts.ms[i] < 0)
+                continue;
+            char r[SD_REASON_LEN] = "";
+            double ms = 0;
+            enum sd_status st = timeit(c, &big, impl, &ts.prm[i], best >= 0 ? ts.ms[best] : 1e300, 1, &ms, r, sizeof(r));
+            if (st != SD_OK) {
+                if (log)
+                    fprintf(log, "opencl tune: %-5s %-40s skipped: %s: %s\n", FAM_NAME[fam], ts.desc[i],
+                            sd_status_name(st), r);
+                ts.ms[i] = -1;
+                continue;
+            }
+            if (ms < ts.ms[i])
+                ts.ms[i] = ms;
+            if (best < 0 || ts.ms[i] < ts.ms[best])
+                best = i;
+        }
+    /* Ties go to the earlier candidate (the list starts with the device's defaults): a later one must be
+     * TUNE_MARGIN faster, so timing noise alone (all candidates within a few percent of each other
+     * on a loaded host) does not swap parameters. */
+    best = -1;
+    for (int i = 0; i < ts.n; i++) {
+        if (ts.ms[i] <= 0 || ts.ms[i] >= 1e299)
+            continue;
+        if (log)
+            fprintf(log, "opencl tune: %-5s %-40s %9.3f ms %8.1f GFLOP/s\n", FAM_NAME[fam], ts.desc[i], ts.ms[i],
+                    flops / ts.ms[i] * 1e-6);
+        if (best < 0 || ts.ms[i] < ts.ms[best] * (1 - TUNE_MARGIN))
+            best = i;
+    }
+    if (best < 0) {
         snprintf(reason, len, "tuner: no %s candidate passed verification", fam == FAM_CONV ? "conv2d" : FAM_NAME[fam]);
         return SD_ERROR;
     }
-    *cur = best;
+    *cur = ts.prm[best];
     return SD_OK;
 }
 
