@@ -279,7 +279,7 @@ static void test_attention_flash_variants(void **state)
     }
     /* Small mode (the rusticl variant): llvmpipe compiles flash_cpu's unrolled register tiles in
      * 30-70 s per head_dim under ASan with an empty shader cache (a fresh CI machine), so the CPU
-     * design is verified there at one head_dim here (plus head_dim 16 in the rescale test); every
+     * design is verified there at one head_dim (its rescale with growing scores on PoCL only); every
      * head_dim runs on PoCL, and the GPU design at every shape on both. */
     struct sd_workload wl = attn_wl(attn_shapes[0][0], attn_shapes[0][1], attn_shapes[0][2], attn_shapes[0][3]);
     check_run(&wl, "flash", &prm, 2e-5);
@@ -306,7 +306,8 @@ static void test_attention_flash_rescale(void **state)
      * a lost rescale moves them by O(1) */
     check_run_fill(&wl, "flash", &prm, 1e-4, fill_growing);
     prm.flash = (struct ocl_flash_params){.style = OCL_STYLE_CPU, .qr = 2, .qs = 3, .nkv = 1, .kc = 16, .vd = 8, .bq = 64, .bkv = 32};
-    check_run_fill(&wl, "flash", &prm, 1e-4, fill_growing);
+    if (shape_step() == 1) /* flash_cpu's lazy rescale: on PoCL (llvmpipe spends minutes compiling it, see above) */
+        check_run_fill(&wl, "flash", &prm, 1e-4, fill_growing);
     check_run_fill(&wl, "unfused", &prm, 1e-4, fill_growing);
 }
 
@@ -585,7 +586,8 @@ static void test_tune_cache(void **state)
     struct sd_workload wl = attn_wl(2, 67, 77, 40);
     void *saved_ctx = g_ctx;
     g_ctx = c;
-    check_run(&wl, "flash", NULL, 2e-5);
+    if (shape_step() == 1) /* the cached flash_cpu set: minutes of llvmpipe compile on rusticl */
+        check_run(&wl, "flash", NULL, 2e-5);
     wl = gemm_wl(1, 97, 65, 257);
     check_run(&wl, "own", NULL, 1e-5);
     g_ctx = saved_ctx;
