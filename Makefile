@@ -33,23 +33,24 @@ build: deps
 
 # bench builds only the sdmark binary (the tests are `make test`'s job). Without an NVIDIA device
 # node the CUDA backend could run no row, so it is not compiled (nvcc for five architectures was
-# most of the build), and the CPU profile samples less: rows whose single run takes over 0.1 s stop
-# after 5 samples instead of 10 (and at 0.5 s as before), and each row's sampling stops after
+# most of the build), and the CPU profile samples less: a row stops after 5 samples and 0.3 s
+# (instead of 10 samples and 0.5 s), and each row's sampling stops after
 # BENCH_TIMEOUT seconds: only rows whose single run takes seconds (the sd21 self-attention
 # memory-cliff rows, CLBlast's large GEMMs on a CPU) reach it. The samples column says how many each
-# row took; `make bench BENCH_ARGS="--min-samples 10 --timeout 15"` runs the full profile.
+# row took; `make bench BENCH_ARGS="--min-samples 10 --min-time 0.5 --timeout 15"` runs the full profile.
 # BENCH_ARGS come last and win.
 HAVE_NV_GPU       := $(wildcard /dev/nvidia0)
 BENCH_CMAKE       ?= $(if $(HAVE_NV_GPU),,-DSDMARK_WITH_CUDA=OFF)
 BENCH_TIMEOUT     ?= $(if $(HAVE_NV_GPU),15,6)
 BENCH_MIN_SAMPLES ?= $(if $(HAVE_NV_GPU),10,5)
+BENCH_MIN_TIME    ?= $(if $(HAVE_NV_GPU),0.5,0.3)
 
 bench: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(BENCH_CMAKE) $(CMAKE_ARGS) >$(BUILD).configure.log 2>&1 || \
 	  { cat $(BUILD).configure.log; exit 1; }
 	@grep -E "sdmark" $(BUILD).configure.log || true
 	@cmake --build $(BUILD) -j$(JOBS) --target sdmark
-	./$(BUILD)/sdmark run --timeout $(BENCH_TIMEOUT) --min-samples $(BENCH_MIN_SAMPLES) $(BENCH_ARGS)
+	./$(BUILD)/sdmark run --timeout $(BENCH_TIMEOUT) --min-samples $(BENCH_MIN_SAMPLES) --min-time $(BENCH_MIN_TIME) $(BENCH_ARGS)
 
 test: deps
 	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSDMARK_SANITIZE=ON $(CMAKE_ARGS) \
