@@ -41,7 +41,7 @@ build: deps
 # BENCH_ARGS come last and win.
 HAVE_NV_GPU       := $(wildcard /dev/nvidia0)
 BENCH_CMAKE       ?= $(if $(HAVE_NV_GPU),,-DSDMARK_WITH_CUDA=OFF)
-BENCH_TIMEOUT     ?= $(if $(HAVE_NV_GPU),15,6)
+BENCH_TIMEOUT     ?= $(if $(HAVE_NV_GPU),15,4)
 BENCH_MIN_SAMPLES ?= $(if $(HAVE_NV_GPU),10,5)
 BENCH_MIN_TIME    ?= $(if $(HAVE_NV_GPU),0.5,0.3)
 
