@@ -166,17 +166,18 @@ static int push(struct sampler *S, double x)
 static enum sd_status warm_up(struct sampler *S, const struct sd_sample_opts *o, double *warm_ms, char *reason,
                               size_t len)
 {
+    *warm_ms = o->first_wall_ms;
+    if (o->first_wall_ms >= o->m.warmup_ms)
+        return SD_OK;
     double start = sd_now_s();
-    int need = o->first_wall_ms < o->m.warmup_ms;
-    while (need || ((sd_now_s() - start) * 1e3 + o->first_wall_ms < o->m.warmup_ms &&
-                    (sd_now_s() - start) * 1e3 + o->first_wall_ms < o->m.timeout_s * 1e3 &&
-                    !(o->interrupted && *o->interrupted))) {
+    do {
         enum sd_status st = S->be->run(S->p, S->set, NULL, reason, len);
         S->set = (S->set + 1) % S->nsets;
         if (st != SD_OK)
             return st;
-        need = 0;
-    }
+    } while ((sd_now_s() - start) * 1e3 + o->first_wall_ms < o->m.warmup_ms &&
+             (sd_now_s() - start) * 1e3 + o->first_wall_ms < o->m.timeout_s * 1e3 &&
+             !(o->interrupted && *o->interrupted));
     *warm_ms = (sd_now_s() - start) * 1e3 + o->first_wall_ms;
     return SD_OK;
 }

@@ -355,12 +355,12 @@ static enum sd_status buffers_fit(const struct ocl_ctx *c, const struct sd_plan 
         if (b > big_b)
             big_b = b, big = in_names[p->wl.op][i];
     }
-    double ws = score_bytes(p);
-    need += ws + packed_b_bytes(p);
+    const double ws = score_bytes(p), bp = packed_b_bytes(p);
+    need += ws + bp;
     if (ws > big_b)
         big_b = ws, big = score_name(p);
-    if (packed_b_bytes(p) > big_b)
-        big_b = packed_b_bytes(p), big = "packed B panels";
+    if (bp > big_b)
+        big_b = bp, big = "packed B panels";
     if (c->info.max_alloc_bytes && big_b > (double)c->info.max_alloc_bytes) {
         snprintf(reason, len, "%s needs %.0f bytes in one buffer > CL_DEVICE_MAX_MEM_ALLOC_SIZE %" PRIu64, big, big_b,
                  c->info.max_alloc_bytes);
@@ -430,8 +430,9 @@ static enum sd_status alloc_buffers(struct ocl_ctx *c, struct sd_plan *p, char *
         /* keys split over launches: the running max, sum and output per query row */
         st = alloc_ws(c, p, (size_t)((uint64_t)wl->batch_heads * wl->seq_q * (wl->head_dim + 2) * 4),
                       "flash running state (keys split)", reason, len);
-    if (st == SD_OK && packed_b_bytes(p) > 0) {
-        p->bp_bytes = (size_t)packed_b_bytes(p);
+    const size_t bp_bytes = (size_t)packed_b_bytes(p);
+    if (st == SD_OK && bp_bytes > 0) {
+        p->bp_bytes = bp_bytes;
         st = ocl_alloc(c, p->bp_bytes, &p->bp, "packed B panels", reason, len);
         if (st != SD_OK)
             p->bp_bytes = 0;
