@@ -167,6 +167,9 @@ static size_t shape_step(void)
 static const int64_t gemm_shapes[][4] = {
     {1, 1, 1, 1},       {1, 1, 37, 5},    {1, 77, 45, 1},   {1, 97, 65, 257},
     {3, 13, 200, 300},  {1, 130, 17, 33}, {2, 7, 129, 520}, {1, 193, 131, 64},
+    /* M x NB floats of C over 1 MiB: the CPU design's shared packed B (gemm_pack_b, then blocks
+     * reading it); every shape above packs B inside gemm_packed (mm_blocks in ocl_ops.c) */
+    {1, 8300, 41, 20},
 };
 #define NGEMM (sizeof(gemm_shapes) / sizeof(gemm_shapes[0]))
 
@@ -252,6 +255,7 @@ static void test_conv2d_own_variants(void **state)
 static const int64_t attn_shapes[][4] = {
     {2, 67, 77, 40}, {1, 1, 77, 64}, {3, 33, 1, 8}, {1, 50, 300, 13}, {2, 16, 16, 64}, {1, 7, 513, 80},
     {1, 37, 45, 512}, /* the VAE's head_dim */
+    {2, 8300, 33, 8}, /* Q K^T with the shared packed B (transposed): see gemm_shapes */
 };
 #define NATTN (sizeof(attn_shapes) / sizeof(attn_shapes[0]))
 
