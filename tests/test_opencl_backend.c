@@ -168,7 +168,7 @@ static const int64_t gemm_shapes[][4] = {
     {1, 1, 1, 1},       {1, 1, 37, 5},    {1, 77, 45, 1},   {1, 97, 65, 257},
     {3, 13, 200, 300},  {1, 130, 17, 33}, {2, 7, 129, 520}, {1, 193, 131, 64},
     /* M x NB floats of C over 1 MiB: the CPU design's shared packed B (gemm_pack_b, then blocks
-     * reading it); every shape above packs B inside gemm_packed (mm_blocks in ocl_ops.c) */
+     * reading it) even where B is larger than the cache (see with_tiny_llc) */
     {1, 8300, 41, 20},
 };
 #define NGEMM (sizeof(gemm_shapes) / sizeof(gemm_shapes[0]))
@@ -199,6 +199,19 @@ static void test_probe_open(void **state)
     assert_true(reason[0] != 0);
 }
 
+/* The CPU design packs B inside gemm_packed (one work-group per column block, every row) when B
+ * would not stay in the last-level cache between a packing pass and its use, and the test
+ * shapes' B is small: `on` makes the device report a 64 KiB last-level cache, so every shape
+ * whose C panel fits in L2 takes that path (mm_blocks in ocl_ops.c). Returns the size to restore. */
+static uint64_t with_tiny_llc(bool on)
+{
+    struct ocl_ctx *oc = g_ctx;
+    const uint64_t was = oc->info.l2_bytes;
+    if (on)
+        oc->info.l2_bytes = 64 * 1024;
+    return was;
+}
+
 static void test_gemm_own_gpu_style(void **state)
 {
     NEED_DEVICE();
@@ -212,12 +225,14 @@ static void test_gemm_own_gpu_style(void **state)
         {.style = OCL_STYLE_CPU, .mb = 50, .nb = 40, .kb = 33, .mr = 4, .vw = 8, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16}, /* odd blocks, k-block split */
         {.style = OCL_STYLE_CPU, .mb = 24, .nb = 32, .kb = 48, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},   /* fits 32 KiB local memory */
     };
-    for (int v = 0; v < 4; v++) {
-        prm.gemm = v < 2 ? gpu[v] : cpu[v - 2];
+    for (int v = 0; v < 6; v++) {
+        prm.gemm = v < 2 ? gpu[v] : cpu[(v - 2) % 2];
+        const uint64_t llc = with_tiny_llc(v >= 4);
         for (size_t i = 0; i < NGEMM; i += shape_step()) {
             struct sd_workload wl = gemm_wl(gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], gemm_shapes[i][3]);
             check_run(&wl, "own", &prm, 1e-5);
         }
+        ((struct ocl_ctx *)g_ctx)->info.l2_bytes = llc;
     }
 }
 
@@ -325,8 +340,12 @@ static void test_attention_gemm_variants(void **state)
     attn_all("unfused", &prm);
     attn_all("sliced", &prm);
     prm.gemm = (struct ocl_mm_params){.style = OCL_STYLE_CPU, .mb = 24, .nb = 32, .kb = 48, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
-    attn_all("unfused", &prm);
-    attn_all("sliced", &prm);
+    for (int tiny = 0; tiny < 2; tiny++) {
+        const uint64_t llc = with_tiny_llc(tiny);
+        attn_all("unfused", &prm);
+        attn_all("sliced", &prm);
+        ((struct ocl_ctx *)g_ctx)->info.l2_bytes = llc;
+    }
 }
 
 static void test_oom(void **state)
