@@ -202,7 +202,8 @@ static void test_probe_open(void **state)
 /* The CPU design packs B inside gemm_packed (one work-group per column block, every row) when B
  * would not stay in the last-level cache between a packing pass and its use, and the test
  * shapes' B is small: `on` makes the device report a 64 KiB last-level cache, so every shape
- * whose C panel fits in L2 takes that path (mm_blocks in ocl_ops.c). Returns the size to restore. */
+ * whose C panel fits in L2 takes that path (mm_blocks in ocl_ops.c; not on a device with a loop
+ * limit, llvmpipe, where the shapes run the shared path once more). Returns the size to restore. */
 static uint64_t with_tiny_llc(bool on)
 {
     struct ocl_ctx *oc = g_ctx;

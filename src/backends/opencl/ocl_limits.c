@@ -38,7 +38,9 @@ uint64_t ocl_loop_limit(const char *device_name)
 }
 
 /* gemm_packed: one work-item computes an MB x NB block over all of K; gemm_pack_b / conv_pack_b
- * (a launch before it): one work-item packs one K-block of one NR-column strip. The larger. */
+ * (a launch before it): one work-item packs one K-block of one NR-column strip; a single block
+ * packs its own panel (selfpack), so both count. A device with a loop limit never gets the
+ * selfpack over several row blocks (mm_blocks in ocl_ops.c), which would count all M rows. */
 static uint64_t iters_mm_packed(const struct ocl_mm_params *p, uint64_t M, uint64_t N, uint64_t K)
 {
     const uint64_t nr = (uint64_t)p->vw * p->nv, mr = p->mr, nv = p->nv, vw = p->vw;
@@ -51,7 +53,7 @@ static uint64_t iters_mm_packed(const struct ocl_mm_params *p, uint64_t M, uint6
         if (kb * (1 + 2 * nr) > pack)
             pack = kb * (1 + 2 * nr);                       /* pack B (im2col gather) */
     }
-    return total > pack ? total : pack;
+    return total + pack;
 }
 
 /* gemm_tiled / conv_tiled: one work-item owns RM x RN outputs, loops over K in BK slices. */

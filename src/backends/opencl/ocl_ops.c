@@ -619,7 +619,8 @@ static enum sd_status enqueue_k_chunks(struct sd_plan *p, cl_kernel k, cl_uint a
  *    pass that writes B out to memory and reads it back. Measured on a 2-core Zen 4 (32 MB L3),
  *    self vs shared: 0.83-0.93x the time at M = 128-512 with 26-52 MB of B (AVX-512 and AVX2
  *    kernels); with 1-7 MB of B 0.92-0.98x (AVX-512) but 1.04-1.07x (AVX2), and at M = 2048
- *    1.03-1.10x (the C panel spills to L3 at every K-block); or
+ *    1.03-1.10x (the C panel spills to L3 at every K-block). Not on a device that cuts a
+ *    work-item's loops off (ocl_limits.c counts one block of rows per work-item); or
  *  - shared: a separate packing pass (~16 per float of B, over the cores), then ~8 per float
  *    of panel each block streams back (a taller block amortises it); a single block per batch
  *    entry packs its panel itself, with no pass. */
@@ -630,7 +631,7 @@ static void mm_blocks(const struct ocl_ctx *c, const struct ocl_mm_params *mp, i
     const int maxm = (mp->mb + mr - 1) / mr, maxn = (mp->nb + nr - 1) / nr; /* in strips */
     const int sm = (M + mr - 1) / mr, sn = (N + nr - 1) / nr, pm0 = (sm + maxm - 1) / maxm, pn0 = (sn + maxn - 1) / maxn;
     const double llc = c->info.l2_bytes > 0 ? (double)c->info.l2_bytes : 8.0 * 1024 * 1024; /* CPUs: the L3 */
-    const bool panel_fits = can_self && 4.0 * M * (mp->nb < N ? mp->nb : N) <= 1024.0 * 1024 &&
+    const bool panel_fits = can_self && !c->loop_limit && 4.0 * M * (mp->nb < N ? mp->nb : N) <= 1024.0 * 1024 &&
                             4.0 * K * N * (double)batch >= llc / 2;
     double best = 1e300;
     *bm = mr * (sm < maxm ? sm : maxm);
