@@ -152,6 +152,19 @@ inline void pack_a(__local float *restrict Ap, const __global A_T *restrict A, l
     }
 }
 
+/* C block (mb x nb, origin C) (+)= Ap (mb x kb) * the packed B strips from bp (kb x nb). */
+inline void packed_block(const __local float *restrict Ap, const __global float *restrict bp,
+                         __global C_T *restrict C, int ldc, int mb, int nb, int kb, int accumulate)
+{
+    const int nsn = (nb + NR - 1) / NR, nsm = (mb + MR - 1) / MR;
+    for (int i = 0; i < nsm; i++) {
+        const int rows = min(MR, mb - i * MR);
+        for (int j = 0; j < nsn; j++)
+            micro_tile(Ap + i * MR * KBA, bp + (long)j * KB * NR, kb, C + (long)(i * MR) * ldc + j * NR, ldc,
+                       rows, min(NR, nb - j * NR), accumulate);
+    }
+}
+
 /* Element offset of K-block kblk, strip j in a packed B of nstrips strips (one batch entry). */
 inline long packed_b_at(int kblk, int j, int nstrips)
 {

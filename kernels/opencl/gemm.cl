@@ -94,16 +94,19 @@ __kernel void gemm_packed(const __global A_T *restrict A, __global float *restri
         /* selfpack reuses K-block 0's slots of its strips for every K-block: they stay in cache */
         const int kslot = selfpack ? 0 : kblk;
         for (int m0 = mbeg; m0 < mend; m0 += bm) {
-            const int mb = min(bm, mend - m0), nsm = (mb + MR - 1) / MR;
+            const int mb = min(bm, mend - m0);
             pack_a(Ap, A + (long)m0 * lda + k0, lda, mb, kb);
-            for (int j = 0; j < nsn; j++) {
-                if (selfpack && m0 == mbeg) /* pack strip j just before its first use */
+            if (selfpack && m0 == mbeg) { /* pack strip j, then use it for every MR rows */
+                const int nsm = (mb + MR - 1) / MR;
+                for (int j = 0; j < nsn; j++) {
                     pack_b_panel(Bp, B, N, K, ldb, transB, kblk, 0, KB, j0 + j, 1);
-                for (int i = 0; i < nsm; i++)
-                    micro_tile(Ap + i * MR * KBA, Bp + packed_b_at(kslot, j0 + j, nstrips), kb,
-                               C + (long)(m0 + i * MR) * ldc + j * NR, ldc, min(MR, mb - i * MR),
-                               min(NR, nb - j * NR), k0 > 0);
-            }
+                    for (int i = 0; i < nsm; i++)
+                        micro_tile(Ap + i * MR * KBA, Bp + packed_b_at(0, j0 + j, nstrips), kb,
+                                   C + (long)(m0 + i * MR) * ldc + j * NR, ldc, min(MR, mb - i * MR),
+                                   min(NR, nb - j * NR), k0 > 0);
+                }
+            } else
+                packed_block(Ap, Bp + packed_b_at(kslot, j0, nstrips), C + (long)m0 * ldc, ldc, mb, nb, kb, k0 > 0);
         }
     }
 }
