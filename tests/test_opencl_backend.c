@@ -168,7 +168,7 @@ static const int64_t gemm_shapes[][4] = {
     {1, 1, 1, 1},       {1, 1, 37, 5},    {1, 77, 45, 1},   {1, 97, 65, 257},
     {3, 13, 200, 300},  {1, 130, 17, 33}, {2, 7, 129, 520},
     /* M x NB floats of C over 1 MiB: the CPU design's shared packed B (gemm_pack_b, then blocks
-     * reading it) even where B is larger than the cache (see with_tiny_llc); an odd index, so
+     * reading it) even where B is larger than the cache (see llc_variants); an odd index, so
      * the small shape mode (llvmpipe, which never self-packs) leaves it out */
     {1, 8300, 41, 20},
     {1, 193, 131, 64},
@@ -203,17 +203,28 @@ static void test_probe_open(void **state)
 
 /* The CPU design packs B inside gemm_packed (one work-group per column block, every row) when B
  * would not stay in the last-level cache between a packing pass and its use, and the test
- * shapes' B is small: `on` makes the device report a 64 KiB last-level cache, so every shape
- * whose C panel fits in L2 takes that path (mm_blocks in ocl_ops.c; not on a device with a loop
- * limit, llvmpipe, where the shapes run the shared path once more). Returns the size to restore. */
-static uint64_t with_tiny_llc(bool on)
+ * shapes' B is small: cache variant 1 makes the device report a 64 KiB last-level cache, so
+ * every shape whose C panel fits in L2 takes that path (mm_blocks in ocl_ops.c). A device with
+ * a loop limit (llvmpipe) never takes it: only variant 0 (the cache it reports) runs there. */
+static int llc_variants(void)
+{
+    return ((struct ocl_ctx *)g_ctx)->loop_limit ? 1 : 2;
+}
+
+/* Sets the last-level cache the device reports for `variant`; returns the size to restore. */
+static uint64_t set_llc_variant(int variant)
 {
     struct ocl_ctx *oc = g_ctx;
-    assert_false(on && oc->loop_limit); /* it would change nothing there: callers skip it */
+    assert_true(variant < llc_variants()); /* variant 1 would change nothing on a loop-limited device */
     const uint64_t was = oc->info.l2_bytes;
-    if (on)
+    if (variant == 1)
         oc->info.l2_bytes = 64 * 1024;
     return was;
+}
+
+static void restore_llc(uint64_t bytes)
+{
+    ((struct ocl_ctx *)g_ctx)->info.l2_bytes = bytes;
 }
 
 static void test_gemm_own_gpu_style(void **state)
@@ -229,15 +240,14 @@ static void test_gemm_own_gpu_style(void **state)
         {.style = OCL_STYLE_CPU, .mb = 50, .nb = 40, .kb = 33, .mr = 4, .vw = 8, .nv = 2, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16}, /* odd blocks, k-block split */
         {.style = OCL_STYLE_CPU, .mb = 24, .nb = 32, .kb = 48, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16},   /* fits 32 KiB local memory */
     };
-    const int variants = ((struct ocl_ctx *)g_ctx)->loop_limit ? 4 : 6; /* 4, 5: tiny last-level cache */
-    for (int v = 0; v < variants; v++) {
+    for (int v = 0; v < 2 + 2 * llc_variants(); v++) { /* gpu[0..1], then cpu[0..1] per cache variant */
         prm.gemm = v < 2 ? gpu[v] : cpu[(v - 2) % 2];
-        const uint64_t llc = with_tiny_llc(v >= 4);
+        const uint64_t llc = set_llc_variant(v < 2 ? 0 : (v - 2) / 2);
         for (size_t i = 0; i < NGEMM; i += shape_step()) {
             struct sd_workload wl = gemm_wl(gemm_shapes[i][0], gemm_shapes[i][1], gemm_shapes[i][2], gemm_shapes[i][3]);
             check_run(&wl, "own", &prm, 1e-5);
         }
-        ((struct ocl_ctx *)g_ctx)->info.l2_bytes = llc;
+        restore_llc(llc);
     }
 }
 
@@ -345,11 +355,11 @@ static void test_attention_gemm_variants(void **state)
     attn_all("unfused", &prm);
     attn_all("sliced", &prm);
     prm.gemm = (struct ocl_mm_params){.style = OCL_STYLE_CPU, .mb = 24, .nb = 32, .kb = 48, .mr = 6, .vw = 16, .nv = 1, .tx = 16, .ty = 16, .rm = 4, .rn = 4, .bk = 16};
-    for (int tiny = 0; tiny < (((struct ocl_ctx *)g_ctx)->loop_limit ? 1 : 2); tiny++) {
-        const uint64_t llc = with_tiny_llc(tiny);
+    for (int variant = 0; variant < llc_variants(); variant++) {
+        const uint64_t llc = set_llc_variant(variant);
         attn_all("unfused", &prm);
         attn_all("sliced", &prm);
-        ((struct ocl_ctx *)g_ctx)->info.l2_bytes = llc;
+        restore_llc(llc);
     }
 }
 

@@ -64,6 +64,22 @@ __kernel void gemm_pack_b(const __global B_T *restrict B, __global float *restri
         pack_b_panel(bp0, B, N, K, ldb, 1, kblk, 0, KB, part * PS, min(PS, nstrips - part * PS));
 }
 
+/* packed_block for the first row block of a selfpack work-group: each NR-wide strip of K-block
+ * kblk of B (columns from strip j0 on) is packed into K-block 0's slots just before its
+ * micro-tiles use it for every MR rows, while it is still in L1 (strips outer, rows inner). */
+inline void selfpacked_block(const __local float *restrict Ap, __global float *restrict Bp,
+                             const __global B_T *restrict B, int N, int K, int ldb, int transB, int kblk, int j0,
+                             __global C_T *restrict C, int ldc, int mb, int nb, int kb)
+{
+    const int nsn = (nb + NR - 1) / NR, nsm = (mb + MR - 1) / MR, nstrips = (N + NR - 1) / NR;
+    for (int j = 0; j < nsn; j++) {
+        pack_b_panel(Bp, B, N, K, ldb, transB, kblk, 0, KB, j0 + j, 1);
+        for (int i = 0; i < nsm; i++)
+            micro_tile(Ap + i * MR * KBA, Bp + packed_b_at(0, j0 + j, nstrips), kb, C + (long)(i * MR) * ldc + j * NR,
+                       ldc, min(MR, mb - i * MR), min(NR, nb - j * NR), kblk > 0);
+    }
+}
+
 /* C block (bm x bn; rows: group 0, columns: group 1) of batch entry group 2 from A and the packed
  * B (gemm_pack_b or conv_pack_b). bm is a multiple of MR <= MBP, bn a multiple of NR. Rows vary
  * fastest: consecutive work-groups stream the same B panel (L3 hits when K is long).
@@ -71,9 +87,9 @@ __kernel void gemm_pack_b(const __global B_T *restrict B, __global float *restri
  * its B panel): the work-group covers every row, in blocks of bm, and packs its panel of each
  * K-block from B (ldb, sB, offB, transB as gemm_pack_b) into the same cache-resident slots for
  * every K-block, instead of a gemm_pack_b launch before: B crosses the memory bus once (a pack
- * pass reads it, writes it out and reads it back). Each NR-wide strip is packed just before the
- * first row block's micro-tiles use it, while it is still in L1 (0.83-0.92x the time of packing
- * the whole panel first, at M = 128-512 on Zen 4). */
+ * pass reads it, writes it out and reads it back). The first row block packs the panel strip
+ * by strip as it goes (selfpacked_block: 0.83-0.92x the time of packing the whole panel first,
+ * at M = 128-512 on Zen 4); the others read it from cache. */
 __attribute__((reqd_work_group_size(1, 1, 1)))
 __kernel void gemm_packed(const __global A_T *restrict A, __global float *restrict Bp,
                           __global C_T *restrict C, int M, int N, int K, int lda, int ldc,
@@ -88,7 +104,7 @@ __kernel void gemm_packed(const __global A_T *restrict A, __global float *restri
     Bp += z * sBp;
     B += offB + z * sB;
     C += offC + z * sC + n0;
-    const int nb = min(bn, N - n0), j0 = n0 / NR, nsn = (nb + NR - 1) / NR;
+    const int nb = min(bn, N - n0), j0 = n0 / NR;
     for (int k0 = 0, kblk = 0; k0 < K; k0 += KB, kblk++) {
         const int kb = min(KB, K - k0);
         /* selfpack reuses K-block 0's slots of its strips for every K-block: they stay in cache */
@@ -96,16 +112,9 @@ __kernel void gemm_packed(const __global A_T *restrict A, __global float *restri
         for (int m0 = mbeg; m0 < mend; m0 += bm) {
             const int mb = min(bm, mend - m0);
             pack_a(Ap, A + (long)m0 * lda + k0, lda, mb, kb);
-            if (selfpack && m0 == mbeg) { /* pack strip j, then use it for every MR rows */
-                const int nsm = (mb + MR - 1) / MR;
-                for (int j = 0; j < nsn; j++) {
-                    pack_b_panel(Bp, B, N, K, ldb, transB, kblk, 0, KB, j0 + j, 1);
-                    for (int i = 0; i < nsm; i++)
-                        micro_tile(Ap + i * MR * KBA, Bp + packed_b_at(0, j0 + j, nstrips), kb,
-                                   C + (long)(m0 + i * MR) * ldc + j * NR, ldc, min(MR, mb - i * MR),
-                                   min(NR, nb - j * NR), k0 > 0);
-                }
-            } else
+            if (selfpack && m0 == mbeg)
+                selfpacked_block(Ap, Bp, B, N, K, ldb, transB, kblk, j0, C + (long)m0 * ldc, ldc, mb, nb, kb);
+            else
                 packed_block(Ap, Bp + packed_b_at(kslot, j0, nstrips), C + (long)m0 * ldc, ldc, mb, nb, kb, k0 > 0);
         }
     }

@@ -631,7 +631,8 @@ static void mm_blocks(const struct ocl_ctx *c, const struct ocl_mm_params *mp, i
     const int maxm = (mp->mb + mr - 1) / mr, maxn = (mp->nb + nr - 1) / nr; /* in strips */
     const int sm = (M + mr - 1) / mr, sn = (N + nr - 1) / nr, pm0 = (sm + maxm - 1) / maxm, pn0 = (sn + maxn - 1) / maxn;
     const double llc = c->info.l2_bytes > 0 ? (double)c->info.l2_bytes : 8.0 * 1024 * 1024; /* CPUs: the L3 */
-    const bool panel_fits = can_self && !c->loop_limit && 4.0 * M * (mp->nb < N ? mp->nb : N) <= 1024.0 * 1024 &&
+    const double core_l2 = 1024.0 * 1024; /* a core's L2 on current x86 server CPUs: 1-2 MiB */
+    const bool panel_fits = can_self && !c->loop_limit && 4.0 * M * (mp->nb < N ? mp->nb : N) <= core_l2 &&
                             4.0 * K * N * (double)batch >= llc / 2;
     double best = 1e300;
     *bm = mr * (sm < maxm ? sm : maxm);
